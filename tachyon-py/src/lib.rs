@@ -1,0 +1,11 @@
+//! The `tachyon._tachyon` extension module: glue between Python objects and
+//! the pure-Rust crates (tachyon-core, tachyon-router, tachyon-json).
+
+use pyo3::prelude::*;
+
+/// The native module imported as `tachyon._tachyon`.
+#[pymodule]
+fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
