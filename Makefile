@@ -1,0 +1,44 @@
+# One entry point per task. Every target sets up what it needs (.venv, the extension).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CARGO  ?= cargo
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench develop develop-release clean-venv
+
+$(STAMP): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debug build of the extension: quick to compile, what the tests use.
+develop: $(STAMP)
+	cd tachyon-py && ../$(VENV)/bin/maturin develop --quiet
+
+# Optimised build: what `make run` serves and `make bench` measures.
+develop-release: $(STAMP)
+	cd tachyon-py && ../$(VENV)/bin/maturin develop --release --quiet
+
+run: develop-release
+	$(PY) -m uvicorn --app-dir examples hello:app --host $(HOST) --port $(PORT)
+
+test: develop
+	./scripts/check-layering.sh
+	$(CARGO) test
+	$(PY) -m pytest tachyon-py/tests
+
+lint: $(STAMP)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check tachyon-py/python tachyon-py/tests examples benches
+	$(VENV)/bin/ruff format --check tachyon-py/python tachyon-py/tests examples benches
+
+bench: develop-release
+	$(CARGO) bench -p tachyon-benches
+	$(PY) benches/comprehensive_benchmark.py
+
+clean-venv:
+	rm -rf $(VENV)

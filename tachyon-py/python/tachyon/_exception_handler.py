@@ -1,0 +1,65 @@
+"""Turning exceptions raised by an app into responses, by registered handler (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tachyon._utils import is_async_callable
+from tachyon.concurrency import run_in_threadpool
+from tachyon.exceptions import HTTPException
+from tachyon.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+
+ExceptionHandlers = dict[Any, ExceptionHandler]
+StatusHandlers = dict[int, ExceptionHandler]
+
+# The scope key is Starlette's, so Starlette routes mounted inside a Tachyon app share the handlers.
+SCOPE_KEY = "starlette.exception_handlers"
+
+
+def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> ExceptionHandler | None:
+    """The handler registered for the most specific class of `exc`, if any."""
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            return handler
+    return None
+
+
+def wrap_app_handling_exceptions(app: ASGIApp, conn: Any) -> ASGIApp:
+    """Wrap `app` so that exceptions with a registered handler become that handler's response."""
+    try:
+        exception_handlers, status_handlers = conn.scope[SCOPE_KEY]
+    except KeyError:
+        exception_handlers, status_handlers = {}, {}
+
+    async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
+        response_started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await app(scope, receive, sender)
+        except Exception as exc:
+            handler = None
+            if isinstance(exc, HTTPException):
+                handler = status_handlers.get(exc.status_code)
+            if handler is None:
+                handler = lookup_exception_handler(exception_handlers, exc)
+            if handler is None:
+                raise exc
+            if response_started:
+                raise RuntimeError("Caught handled exception, but response already started.") from exc
+            if is_async_callable(handler):
+                response = await handler(conn, exc)
+            else:
+                response = await run_in_threadpool(handler, conn, exc)
+            if response is not None:
+                await response(scope, receive, sender)
+            # A reused exception instance would otherwise pile up tracebacks across requests.
+            exc.__traceback__ = None
+
+    return wrapped_app

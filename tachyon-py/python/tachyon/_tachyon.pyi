@@ -1,0 +1,3 @@
+"""Type stubs of the native module `tachyon._tachyon`."""
+
+__version__: str

@@ -1,0 +1,116 @@
+"""The application object: `TachyonEngine` (also importable as `Starlette`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+from tachyon.datastructures import State, URLPath
+from tachyon.middleware import Middleware, _MiddlewareFactory
+from tachyon.middleware.errors import ServerErrorMiddleware
+from tachyon.middleware.exceptions import ExceptionMiddleware
+from tachyon.requests import Request
+from tachyon.responses import Response
+from tachyon.routing import BaseRoute, Router
+from tachyon.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+
+__all__ = ["Starlette", "TachyonEngine"]
+
+AppType = TypeVar("AppType", bound="TachyonEngine")
+P = ParamSpec("P")
+
+
+class TachyonEngine:
+    """An ASGI application: routes, middleware, exception handlers and lifespan.
+
+    Parameters:
+        debug: Return tracebacks in 500 responses.
+        routes: The routes to serve, tried in order.
+        middleware: User middleware, outermost first. `ServerErrorMiddleware` always wraps
+            everything and `ExceptionMiddleware` always sits just above the router.
+        exception_handlers: Status codes or exception classes mapped to
+            `handler(request, exc) -> response` (sync or async).
+        lifespan: An async context manager factory run around the app's life.
+    """
+
+    def __init__(
+        self: AppType,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
+        lifespan: Lifespan[AppType] | None = None,
+    ) -> None:
+        self.debug = debug
+        self.state = State()
+        self.router = Router(routes, lifespan=lifespan)
+        self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
+        self.user_middleware = [] if middleware is None else list(middleware)
+        self.middleware_stack: ASGIApp | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Wrap the router in the built-in and user middleware."""
+        error_handler = None
+        exception_handlers: dict[Any, ExceptionHandler] = {}
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                exception_handlers[key] = value
+
+        middleware = [
+            Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug),
+            *self.user_middleware,
+            Middleware(ExceptionMiddleware, handlers=exception_handlers, debug=self.debug),
+        ]
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The router's route list (mutable)."""
+        return self.router.routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called `name` with these params."""
+        return self.router.url_path_for(name, **path_params)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve `app` below `path`."""
+        self.router.mount(path, app=app, name=name)
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve `app` for requests to `host`."""
+        self.router.host(host, app=app, name=name)
+
+    def add_middleware(self, middleware_class: _MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Add a middleware outside the ones already declared (before the app starts)."""
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def add_exception_handler(self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler) -> None:
+        """Register an exception handler (before the app starts)."""
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def add_route(
+        self,
+        path: str | BaseRoute,
+        route: Callable[[Request], Awaitable[Response] | Response] | None = None,
+        methods: list[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Add a route: `add_route("/", endpoint, methods=...)` or `add_route(Route("/", endpoint))`."""
+        self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
+
+
+Starlette = TachyonEngine

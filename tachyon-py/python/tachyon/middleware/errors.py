@@ -1,0 +1,82 @@
+"""ServerErrorMiddleware: any uncaught exception becomes a 500 (and is re-raised)."""
+
+from __future__ import annotations
+
+import html
+import traceback
+
+from tachyon._utils import is_async_callable
+from tachyon.concurrency import run_in_threadpool
+from tachyon.requests import Request
+from tachyon.responses import HTMLResponse, PlainTextResponse, Response
+from tachyon.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+
+__all__ = ["ServerErrorMiddleware"]
+
+
+class ServerErrorMiddleware:
+    """The outermost built-in middleware.
+
+    An exception nobody handled gets a 500 response (a traceback page when `debug`, else
+    `handler`'s response, else "Internal Server Error") if the response has not started,
+    and is then raised again so the server can log it and a TestClient can raise it.
+    """
+
+    def __init__(self, app: ASGIApp, handler: ExceptionHandler | None = None, debug: bool = False) -> None:
+        self.app = app
+        self.handler = handler
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        response_started = False
+
+        async def _send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:
+            request = Request(scope)
+            if self.debug:
+                response = await run_in_threadpool(self.debug_response, request, exc)
+            elif self.handler is None:
+                response = self.error_response(request, exc)
+            elif is_async_callable(self.handler):
+                response = await self.handler(request, exc)
+            else:
+                response = await run_in_threadpool(self.handler, request, exc)
+            if not response_started:
+                await response(scope, receive, send)
+            raise exc
+
+    def generate_plain_text(self, exc: Exception) -> str:
+        """The formatted traceback."""
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+    def generate_html(self, exc: Exception, limit: int = 7) -> str:
+        """A minimal HTML page with the exception and its traceback."""
+        frames = traceback.extract_tb(exc.__traceback__, limit=limit)
+        rows = "".join(
+            f"<li><code>{html.escape(f.filename)}:{f.lineno}</code> in <code>{html.escape(f.name)}</code>"
+            f"<pre>{html.escape(f.line or '')}</pre></li>"
+            for f in reversed(frames)
+        )
+        title = html.escape(f"{type(exc).__name__}: {exc}")
+        return f"<html><head><title>Tachyon Debugger</title></head><body><h1>500 Server Error</h1><h2>{title}</h2><ol>{rows}</ol></body></html>"
+
+    def debug_response(self, request: Request, exc: Exception) -> Response:
+        """The traceback, as HTML if the client accepts it, else plain text."""
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(self.generate_html(exc), status_code=500)
+        return PlainTextResponse(self.generate_plain_text(exc), status_code=500)
+
+    def error_response(self, request: Request, exc: Exception) -> Response:
+        """The response sent when no handler is installed and debug is off."""
+        return PlainTextResponse("Internal Server Error", status_code=500)

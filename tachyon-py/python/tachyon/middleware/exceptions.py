@@ -1,0 +1,72 @@
+"""ExceptionMiddleware: HTTPException and registered handlers become responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tachyon._exception_handler import SCOPE_KEY, ExceptionHandlers, StatusHandlers, wrap_app_handling_exceptions
+from tachyon.exceptions import HTTPException, WebSocketException
+from tachyon.requests import Request
+from tachyon.responses import PlainTextResponse, Response
+from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+
+__all__ = ["ExceptionMiddleware"]
+
+
+class ExceptionMiddleware:
+    """The innermost built-in middleware: maps handled exceptions to responses.
+
+    Handlers are keyed by status code (for HTTPException) or by exception class.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handlers: Mapping[Any, ExceptionHandler] | None = None,
+        debug: bool = False,
+    ) -> None:
+        self.app = app
+        self.debug = debug
+        self._status_handlers: StatusHandlers = {}
+        self._exception_handlers: ExceptionHandlers = {
+            HTTPException: self.http_exception,
+            WebSocketException: self.websocket_exception,
+        }
+        if handlers is not None:
+            for key, value in handlers.items():
+                self.add_exception_handler(key, value)
+
+    def add_exception_handler(self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler) -> None:
+        """Register `handler` for a status code or an exception class."""
+        if isinstance(exc_class_or_status_code, int):
+            self._status_handlers[exc_class_or_status_code] = handler
+        else:
+            assert issubclass(exc_class_or_status_code, Exception)
+            self._exception_handlers[exc_class_or_status_code] = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = (self._exception_handlers, self._status_handlers)
+        if scope_type == "http":
+            conn: Any = Request(scope, receive, send)
+        else:
+            from tachyon.websockets import WebSocket
+
+            conn = WebSocket(scope, receive, send)
+        await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+
+    async def http_exception(self, request: Request, exc: Exception) -> Response:
+        """The default HTTPException handler: a plain-text response with the detail."""
+        assert isinstance(exc, HTTPException)
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+    async def websocket_exception(self, websocket: Any, exc: Exception) -> None:
+        """The default WebSocketException handler: close with its code and reason."""
+        assert isinstance(exc, WebSocketException)
+        await websocket.close(code=exc.code, reason=exc.reason)

@@ -1,0 +1,706 @@
+"""Routing: Route, WebSocketRoute, Mount, Host and the Router that dispatches between them.
+
+Semantics are Starlette's: the first route in declaration order that fully matches wins;
+a route whose path matches but whose methods do not gives 405 when nothing else matches;
+GET implies HEAD; a miss on `/x/` that would hit `/x` (or the reverse) redirects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import re
+import traceback
+import types
+import warnings
+from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from enum import Enum
+from re import Pattern
+from typing import Any, TypeVar
+
+from tachyon._exception_handler import wrap_app_handling_exceptions
+from tachyon._utils import get_route_path, is_async_callable, parse_host_header
+from tachyon.concurrency import run_in_threadpool
+from tachyon.convertors import CONVERTOR_TYPES, Convertor
+from tachyon.datastructures import URL, Headers, URLPath
+from tachyon.exceptions import HTTPException, TachyonDeprecationWarning
+from tachyon.middleware import Middleware
+from tachyon.requests import Request
+from tachyon.responses import PlainTextResponse, RedirectResponse, Response
+from tachyon.types import ASGIApp, Lifespan, Receive, Scope, Send
+
+__all__ = [
+    "BaseRoute",
+    "Host",
+    "Match",
+    "Mount",
+    "NoMatchFound",
+    "Route",
+    "RouteTemplateError",
+    "Router",
+    "WebSocketRoute",
+    "compile_path",
+    "get_name",
+    "request_response",
+    "websocket_session",
+]
+
+
+class NoMatchFound(Exception):
+    """Raised by `url_path_for` / `url_for` when no route has that name and those params."""
+
+    def __init__(self, name: str, path_params: dict[str, Any]) -> None:
+        params = ", ".join(list(path_params.keys()))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+class RouteTemplateError(ValueError, AssertionError):
+    """A path or host template that cannot be compiled (raised when the route is built).
+
+    It is a ValueError (as Starlette raises for duplicate parameters) and an AssertionError
+    (as Starlette raises for an unknown convertor), so either `except` keeps working.
+    """
+
+
+class Match(Enum):
+    """How well a route matches a scope."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
+    """Turn `func(request) -> response` (sync or async) into an ASGI app."""
+    call: Callable[[Request], Awaitable[Response]] = (
+        func if is_async_callable(func) else functools.partial(run_in_threadpool, func)  # type: ignore[assignment]
+    )
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await call(request)
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+    return app
+
+
+def websocket_session(func: Callable[[Any], Awaitable[None]]) -> ASGIApp:
+    """Turn `func(websocket)` into an ASGI app."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        from tachyon.websockets import WebSocket
+
+        session = WebSocket(scope, receive=receive, send=send)
+
+        async def run(scope: Scope, receive: Receive, send: Send) -> None:
+            await func(session)
+
+        await wrap_app_handling_exceptions(run, session)(scope, receive, send)
+
+    return app
+
+
+def get_name(endpoint: Callable[..., Any]) -> str:
+    """The default route name: the endpoint's `__name__`, or its class name."""
+    return getattr(endpoint, "__name__", endpoint.__class__.__name__)
+
+
+# `{name}` or `{name:convertor}` in a template; anything else in braces is literal text.
+PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+# `{name}` in a path format (what compile_path returns as its second item).
+PARAM_FORMAT_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
+
+
+def replace_params(
+    path: str, param_convertors: dict[str, Convertor[Any]], path_params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Fill `{name}` slots of a path format; return it with the params left unused."""
+    if not path_params:
+        return path, path_params
+    parts = PARAM_FORMAT_REGEX.split(path)
+    for i in range(1, len(parts), 2):
+        key = parts[i]
+        if key in path_params:
+            parts[i] = param_convertors[key].to_string(path_params.pop(key))
+        else:
+            parts[i] = "{" + key + "}"
+    return "".join(parts), path_params
+
+
+def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]]]:
+    """Compile a path template ("/users/{id:int}") or host template ("{sub}.example.org").
+
+    Returns (regex, format, convertors): the anchored regex that matches it, the format
+    with bare `{name}` slots, and the convertor of each parameter.
+    Raises RouteTemplateError, naming the template, for an unknown convertor or a
+    duplicated parameter name.
+    """
+    is_host = not path.startswith("/")
+    regex_parts = ["^"]
+    format_parts: list[str] = []
+    convertors: dict[str, Convertor[Any]] = {}
+    duplicated: set[str] = set()
+    end = 0
+    for found in PARAM_REGEX.finditer(path):
+        name, kind = found.group(1), (found.group(2) or ":str")[1:]
+        convertor = CONVERTOR_TYPES.get(kind)
+        if convertor is None:
+            raise RouteTemplateError(f"Unknown path convertor '{kind}' in path template {path!r}")
+        literal = path[end : found.start()]
+        regex_parts.append(re.escape(literal))
+        regex_parts.append(f"(?P<{name}>{convertor.regex})")
+        format_parts.append(literal)
+        format_parts.append("{" + name + "}")
+        if name in convertors:
+            duplicated.add(name)
+        convertors[name] = convertor
+        end = found.end()
+
+    if duplicated:
+        names = ", ".join(sorted(duplicated))
+        plural = "s" if len(duplicated) > 1 else ""
+        raise RouteTemplateError(f"Duplicated param name{plural} {names} at path {path}")
+
+    tail = path[end:]
+    if is_host and not tail.endswith("]"):
+        # Host matching ignores the port, so a port in the template is dropped too.
+        regex_parts.append(re.escape(tail.rsplit(":", 1)[0]))
+    else:
+        regex_parts.append(re.escape(tail))
+    regex_parts.append("$")
+    format_parts.append(tail)
+    # Host names are case-insensitive (RFC 9110, 4.2.3).
+    flags = re.IGNORECASE if is_host else 0
+    return re.compile("".join(regex_parts), flags), "".join(format_parts), convertors
+
+
+def _convert_params(convertors: dict[str, Convertor[Any]], matched: dict[str, str]) -> dict[str, Any]:
+    try:
+        return {key: convertors[key].convert(value) for key, value in matched.items()}
+    except ValueError as exc:
+        # e.g. an int with more digits than Python allows: the client's fault, not a 500.
+        raise HTTPException(status_code=404) from exc
+
+
+def _endpoint_is_function(endpoint: Any) -> bool:
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    return inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
+
+
+class BaseRoute:
+    """Base of everything a Router holds: `matches`, `url_path_for`, `handle`."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """How this route matches `scope`, and the scope keys to set if it does."""
+        raise NotImplementedError()  # pragma: no cover
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called `name` with these params, or NoMatchFound."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request this route matched."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Use the route alone as an ASGI app (404 / close when it does not match)."""
+        match, child_scope = self.matches(scope)
+        if match is Match.NONE:
+            if scope["type"] == "http":
+                await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            elif scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        scope.update(child_scope)
+        await self.handle(scope, receive, send)
+
+
+class Route(BaseRoute):
+    """An HTTP endpoint at a path template.
+
+    A function endpoint is called as `endpoint(request) -> response` (GET only unless
+    `methods` says otherwise); a class endpoint is an ASGI app.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        assert path.startswith("/"), "Routed paths must start with '/'"
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.include_in_schema = include_in_schema
+
+        if _endpoint_is_function(endpoint):
+            self.app = request_response(endpoint)
+            if methods is None:
+                methods = ["GET"]
+        else:
+            self.app = endpoint
+
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+
+        if methods is None:
+            self.methods: set[str] | None = None
+        else:
+            self.methods = {method.upper() for method in methods}
+            if "GET" in self.methods:
+                self.methods.add("HEAD")
+
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            found = self.path_regex.match(get_route_path(scope))
+            if found:
+                path_params = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+                if self.methods and scope["method"] not in self.methods:
+                    return Match.PARTIAL, child_scope
+                return Match.FULL, child_scope
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
+        assert not remaining
+        return URLPath(path=path, protocol="http")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            headers = {"Allow": ", ".join(self.methods)}
+            if "app" in scope:
+                raise HTTPException(status_code=405, headers=headers)
+            await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods or [])
+        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class WebSocketRoute(BaseRoute):
+    """A WebSocket endpoint at a path template: `endpoint(websocket)` or an ASGI class."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        assert path.startswith("/"), "Routed paths must start with '/'"
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.app = websocket_session(endpoint) if _endpoint_is_function(endpoint) else endpoint
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "websocket":
+            found = self.path_regex.match(get_route_path(scope))
+            if found:
+                path_params = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
+        assert not remaining
+        return URLPath(path=path, protocol="websocket")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, WebSocketRoute) and self.path == other.path and self.endpoint == other.endpoint
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r})"
+
+
+class Mount(BaseRoute):
+    """An app (or a list of routes) served below a path prefix, with root_path set for it."""
+
+    def __init__(
+        self,
+        path: str,
+        app: ASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        assert path == "" or path.startswith("/"), "Routed paths must start with '/'"
+        assert app is not None or routes is not None, "Either 'app=...', or 'routes=' must be specified"
+        self.path = path.rstrip("/")
+        self._base_app: ASGIApp = app if app is not None else Router(routes=routes)
+        self.app = self._base_app
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+        self.name = name
+        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the mounted app, if it has any."""
+        return getattr(self._base_app, "routes", [])
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            root_path = scope.get("root_path", "")
+            route_path = get_route_path(scope)
+            found = self.path_regex.match(route_path)
+            if found:
+                matched = _convert_params(self.param_convertors, found.groupdict())
+                remaining_path = "/" + matched.pop("path")
+                matched_path = route_path[: -len(remaining_path)]
+                path_params = dict(scope.get("path_params", {}))
+                path_params.update(matched)
+                return Match.FULL, {
+                    "path_params": path_params,
+                    # app_root_path is set once, at the top, so url_for inside mounts can
+                    # still build URLs from the application's root.
+                    "app_root_path": scope.get("app_root_path", root_path),
+                    "root_path": root_path + matched_path,
+                    "endpoint": self.app,
+                }
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            # The mount itself, with the rest of the path given as `path`.
+            path_params["path"] = path_params["path"].lstrip("/")
+            path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
+            if not remaining:
+                return URLPath(path=path)
+        elif self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            path_kwarg = path_params.get("path")
+            path_params["path"] = ""
+            prefix, remaining = replace_params(self.path_format, self.param_convertors, path_params)
+            if path_kwarg is not None:
+                remaining["path"] = path_kwarg
+            for route in self.routes or []:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return URLPath(path=prefix.rstrip("/") + str(url), protocol=url.protocol)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name or ''!r}, app={self.app!r})"
+
+
+class Host(BaseRoute):
+    """An app served for requests whose Host header matches a host template."""
+
+    def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        assert not host.startswith("/"), "Host must not start with '/'"
+        self.host = host
+        self.app = app
+        self.name = name
+        self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the app, if it has any."""
+        return getattr(self.app, "routes", [])
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            parsed = parse_host_header(Headers(scope=scope).get("host"))
+            if parsed is None:
+                return Match.NONE, {}
+            found = self.host_regex.match(parsed.host.lower())
+            if found:
+                path_params = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                return Match.FULL, {"path_params": path_params, "endpoint": self.app}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            path = path_params.pop("path")
+            host, remaining = replace_params(self.host_format, self.param_convertors, path_params)
+            if not remaining:
+                return URLPath(path=path, host=host)
+        elif self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            host, remaining = replace_params(self.host_format, self.param_convertors, path_params)
+            for route in self.routes or []:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return URLPath(path=str(url), protocol=url.protocol, host=host)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
+
+
+_T = TypeVar("_T")
+
+
+class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
+    def __init__(self, cm: AbstractContextManager[_T]) -> None:
+        self._cm = cm
+
+    async def __aenter__(self) -> _T:
+        return self._cm.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> bool | None:
+        return self._cm.__exit__(exc_type, exc_value, tb)
+
+
+def _wrap_gen_lifespan_context(
+    lifespan_context: Callable[[Any], Generator[Any, Any, Any]],
+) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
+    cmgr = contextlib.contextmanager(lifespan_context)
+
+    @functools.wraps(cmgr)
+    def wrapper(app: Any) -> _AsyncLiftContextManager[Any]:
+        return _AsyncLiftContextManager(cmgr(app))
+
+    return wrapper
+
+
+class _DefaultLifespan:
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+    def __call__(self, app: object) -> _DefaultLifespan:
+        return self
+
+
+class Router:
+    """Dispatches a request to the first route that matches it."""
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute] | None = None,
+        redirect_slashes: bool = True,
+        default: ASGIApp | None = None,
+        lifespan: Lifespan[Any] | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        self.routes = [] if routes is None else list(routes)
+        self.redirect_slashes = redirect_slashes
+        self.default = self.not_found if default is None else default
+
+        if lifespan is None:
+            self.lifespan_context: Lifespan[Any] = _DefaultLifespan()
+        elif inspect.isasyncgenfunction(lifespan):
+            warnings.warn(
+                "async generator function lifespans are deprecated, "
+                "use an @contextlib.asynccontextmanager function instead",
+                TachyonDeprecationWarning,
+            )
+            self.lifespan_context = asynccontextmanager(lifespan)
+        elif inspect.isgeneratorfunction(lifespan):
+            warnings.warn(
+                "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+                TachyonDeprecationWarning,
+            )
+            self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
+        else:
+            self.lifespan_context = lifespan
+
+        self.middleware_stack: ASGIApp = self.app
+        if middleware:
+            for cls, args, kwargs in reversed(middleware):
+                self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The default app for a request no route matched."""
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        # Inside an application, raise so the app's exception handlers decide the response.
+        if "app" in scope:
+            raise HTTPException(status_code=404)
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called `name` with these params."""
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the lifespan context between the server's startup and shutdown messages."""
+        started = False
+        app: Any = scope.get("app")
+        await receive()
+        try:
+            async with self.lifespan_context(app) as maybe_state:
+                if maybe_state is not None:
+                    if "state" not in scope:
+                        raise RuntimeError('The server does not support "state" in the lifespan scope.')
+                    scope["state"].update(maybe_state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()
+        except BaseException:
+            exc_text = traceback.format_exc()
+            if started:
+                await send({"type": "lifespan.shutdown.failed", "message": exc_text})
+            else:
+                await send({"type": "lifespan.startup.failed", "message": exc_text})
+            raise
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.middleware_stack(scope, receive, send)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route one connection (http, websocket or lifespan)."""
+        assert scope["type"] in ("http", "websocket", "lifespan")
+        if "router" not in scope:
+            scope["router"] = self
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+
+        partial = None
+        partial_scope: Scope = {}
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = route
+                partial_scope = child_scope
+
+        if partial is not None:
+            # The path matched but not the method: the first such route answers (405).
+            scope["route"] = partial
+            scope.update(partial_scope)
+            await partial.handle(scope, receive, send)
+            return
+
+        route_path = get_route_path(scope)
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            redirect_scope = dict(scope)
+            if route_path.endswith("/"):
+                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+            else:
+                redirect_scope["path"] = redirect_scope["path"] + "/"
+            for route in self.routes:
+                match, _ = route.matches(redirect_scope)
+                if match is not Match.NONE:
+                    response = RedirectResponse(url=str(URL(scope=redirect_scope)))
+                    await response(scope, receive, send)
+                    return
+
+        await self.default(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Router) and self.routes == other.routes
+
+    __hash__ = object.__hash__
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Append a Mount."""
+        self.routes.append(Mount(path, app=app, name=name))
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Append a Host route."""
+        self.routes.append(Host(host, app=app, name=name))
+
+    def add_route(
+        self,
+        path: str | BaseRoute,
+        endpoint: Callable[[Request], Awaitable[Response] | Response] | None = None,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Append a route: `add_route(path, endpoint, ...)` or `add_route(Route(...))`."""
+        if isinstance(path, BaseRoute):
+            assert endpoint is None and methods is None and name is None, (
+                "add_route(route) takes a route object alone; pass endpoint, methods and name to Route()"
+            )
+            self.routes.append(path)
+            return
+        assert endpoint is not None, "add_route(path, endpoint) needs an endpoint"
+        self.routes.append(
+            Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        )
+
+    def add_websocket_route(self, path: str, endpoint: Callable[[Any], Awaitable[None]], name: str | None = None) -> None:
+        """Append a WebSocketRoute."""
+        self.routes.append(WebSocketRoute(path, endpoint=endpoint, name=name))
