@@ -108,7 +108,9 @@ def test_middleware_order_and_add_middleware() -> None:
                 seen.append(self.name)
             await self.app(scope, receive, send)
 
-    app = TachyonEngine(routes=[Route("/", hello)], middleware=[Middleware(Tag, "outer"), Middleware(Tag, name="inner")])
+    app = TachyonEngine(
+        routes=[Route("/", hello)], middleware=[Middleware(Tag, "outer"), Middleware(Tag, name="inner")]
+    )
     app.add_middleware(Tag, "outermost")
     TestClient(app).get("/")
     assert seen == ["outermost", "outer", "inner"]

@@ -611,4 +611,3 @@ class State:
 
     def __len__(self) -> int:
         return len(self._state)
-

@@ -561,12 +561,14 @@ class Router:
                 "async generator function lifespans are deprecated, "
                 "use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
+                stacklevel=2,
             )
             self.lifespan_context = asynccontextmanager(lifespan)
         elif inspect.isgeneratorfunction(lifespan):
             warnings.warn(
                 "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
+                stacklevel=2,
             )
             self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
         else:
@@ -701,6 +703,8 @@ class Router:
             Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
         )
 
-    def add_websocket_route(self, path: str, endpoint: Callable[[Any], Awaitable[None]], name: str | None = None) -> None:
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[[Any], Awaitable[None]], name: str | None = None
+    ) -> None:
         """Append a WebSocketRoute."""
         self.routes.append(WebSocketRoute(path, endpoint=endpoint, name=name))

@@ -49,7 +49,7 @@ _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 def _is_asgi3(app: Any) -> bool:
     if inspect.isclass(app):
         return hasattr(app, "__await__")
-    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, "__call__", None))
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
 
 
 class _WrapASGI2:

@@ -69,7 +69,10 @@ class ServerErrorMiddleware:
             for f in reversed(frames)
         )
         title = html.escape(f"{type(exc).__name__}: {exc}")
-        return f"<html><head><title>Tachyon Debugger</title></head><body><h1>500 Server Error</h1><h2>{title}</h2><ol>{rows}</ol></body></html>"
+        return (
+            "<html><head><title>Tachyon Debugger</title></head><body>"
+            f"<h1>500 Server Error</h1><h2>{title}</h2><ol>{rows}</ol></body></html>"
+        )
 
     def debug_response(self, request: Request, exc: Exception) -> Response:
         """The traceback, as HTML if the client accepts it, else plain text."""
