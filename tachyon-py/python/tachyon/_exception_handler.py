@@ -25,6 +25,50 @@ def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> Exc
     return None
 
 
+class ResponseTracker:
+    """A `send` that remembers whether the response has started."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
+async def handle_exception(
+    exc: Exception,
+    conn: Any,
+    handlers: tuple[ExceptionHandlers, StatusHandlers],
+    scope: Scope,
+    receive: Receive,
+    tracker: ResponseTracker,
+) -> None:
+    """Answer `exc` with its registered handler's response, or raise it again if it has none."""
+    exception_handlers, status_handlers = handlers
+    handler = None
+    if isinstance(exc, HTTPException):
+        handler = status_handlers.get(exc.status_code)
+    if handler is None:
+        handler = lookup_exception_handler(exception_handlers, exc)
+    if handler is None:
+        raise exc
+    if tracker.started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    if is_async_callable(handler):
+        response = await handler(conn, exc)
+    else:
+        response = await run_in_threadpool(handler, conn, exc)
+    if response is not None:
+        await response(scope, receive, tracker)
+    # A reused exception instance would otherwise pile up tracebacks across requests.
+    exc.__traceback__ = None
+
+
 def wrap_app_handling_exceptions(app: ASGIApp, conn: Any) -> ASGIApp:
     """Wrap `app` so that exceptions with a registered handler become that handler's response."""
     try:
@@ -33,33 +77,10 @@ def wrap_app_handling_exceptions(app: ASGIApp, conn: Any) -> ASGIApp:
         exception_handlers, status_handlers = {}, {}
 
     async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
-        response_started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracker = ResponseTracker(send)
         try:
-            await app(scope, receive, sender)
+            await app(scope, receive, tracker)
         except Exception as exc:
-            handler = None
-            if isinstance(exc, HTTPException):
-                handler = status_handlers.get(exc.status_code)
-            if handler is None:
-                handler = lookup_exception_handler(exception_handlers, exc)
-            if handler is None:
-                raise exc
-            if response_started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
-            if is_async_callable(handler):
-                response = await handler(conn, exc)
-            else:
-                response = await run_in_threadpool(handler, conn, exc)
-            if response is not None:
-                await response(scope, receive, sender)
-            # A reused exception instance would otherwise pile up tracebacks across requests.
-            exc.__traceback__ = None
+            await handle_exception(exc, conn, (exception_handlers, status_handlers), scope, receive, tracker)
 
     return wrapped_app

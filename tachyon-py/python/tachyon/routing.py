@@ -245,10 +245,18 @@ class Route(BaseRoute):
         self.name = get_name(endpoint) if name is None else name
         self.include_in_schema = include_in_schema
 
+        # Set when the endpoint is a plain function with no route middleware: the app's
+        # exception layer may then call it directly instead of through `self.app`.
+        self.direct_endpoint: Callable[[Request], Awaitable[Response]] | None = None
         if _endpoint_is_function(endpoint):
             self.app = request_response(endpoint)
             if methods is None:
                 methods = ["GET"]
+            if middleware is None:
+                self._direct_app = self.app
+                self.direct_endpoint = (
+                    endpoint if is_async_callable(endpoint) else functools.partial(run_in_threadpool, endpoint)
+                )
         else:
             self.app = endpoint
 
@@ -264,6 +272,16 @@ class Route(BaseRoute):
                 self.methods.add("HEAD")
 
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+
+    def direct_call(self) -> Callable[[Request], Awaitable[Response]] | None:
+        """The endpoint to call directly, or None when `handle` must be used.
+
+        None once anything was changed that `handle` would honour: `app` replaced,
+        `handle` overridden by a subclass, or route middleware.
+        """
+        if self.direct_endpoint is None or self.app is not self._direct_app or type(self).handle is not Route.handle:
+            return None
+        return self.direct_endpoint
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
@@ -634,41 +652,59 @@ class Router:
             await self.lifespan(scope, receive, send)
             return
 
+        await self.handle_routes(scope, receive, send)
+
+    def match_route(self, scope: Scope) -> tuple[BaseRoute | None, Scope, bool]:
+        """Find the route for an http or websocket scope: (route, child scope, full match).
+
+        The first FULL match in declaration order wins; failing that, the first PARTIAL
+        one (path matched, method did not); failing that, (None, {}, False).
+        """
         partial = None
         partial_scope: Scope = {}
         for route in self.routes:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
+                return route, child_scope, True
             if match is Match.PARTIAL and partial is None:
                 partial = route
                 partial_scope = child_scope
+        return partial, partial_scope, False
 
-        if partial is not None:
-            # The path matched but not the method: the first such route answers (405).
-            scope["route"] = partial
-            scope.update(partial_scope)
-            await partial.handle(scope, receive, send)
-            return
-
+    def redirect_for(self, scope: Scope) -> RedirectResponse | None:
+        """The redirect to the other-slash form of the path, if that form would match."""
         route_path = get_route_path(scope)
-        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
-            redirect_scope = dict(scope)
-            if route_path.endswith("/"):
-                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
-            else:
-                redirect_scope["path"] = redirect_scope["path"] + "/"
-            for route in self.routes:
-                match, _ = route.matches(redirect_scope)
-                if match is not Match.NONE:
-                    response = RedirectResponse(url=str(URL(scope=redirect_scope)))
-                    await response(scope, receive, send)
-                    return
+        if scope["type"] != "http" or not self.redirect_slashes or route_path == "/":
+            return None
+        redirect_scope = dict(scope)
+        if route_path.endswith("/"):
+            redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+        else:
+            redirect_scope["path"] = redirect_scope["path"] + "/"
+        for route in self.routes:
+            match, _ = route.matches(redirect_scope)
+            if match is not Match.NONE:
+                return RedirectResponse(url=str(URL(scope=redirect_scope)))
+        return None
 
+    async def handle_routes(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Match an http or websocket scope against the routes and serve it."""
+        route, child_scope, _ = self.match_route(scope)
+        if route is not None:
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+        redirect = self.redirect_for(scope)
+        if redirect is not None:
+            await redirect(scope, receive, send)
+            return
         await self.default(scope, receive, send)
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether nothing (router middleware) sits between `__call__` and `app`."""
+        return self.middleware_stack == self.app
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Router) and self.routes == other.routes

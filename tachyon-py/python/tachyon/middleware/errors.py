@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 import traceback
 
+from tachyon._exception_handler import ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
 from tachyon.requests import Request
 from tachyon.responses import HTMLResponse, PlainTextResponse, Response
-from tachyon.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -32,16 +33,9 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
 
-        response_started = False
-
-        async def _send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracker = ResponseTracker(send)
         try:
-            await self.app(scope, receive, _send)
+            await self.app(scope, receive, tracker)
         except Exception as exc:
             request = Request(scope)
             if self.debug:
@@ -52,7 +46,7 @@ class ServerErrorMiddleware:
                 response = await self.handler(request, exc)
             else:
                 response = await run_in_threadpool(self.handler, request, exc)
-            if not response_started:
+            if not tracker.started:
                 await response(scope, receive, send)
             raise exc
 

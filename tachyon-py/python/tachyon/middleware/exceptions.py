@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tachyon._exception_handler import SCOPE_KEY, ExceptionHandlers, StatusHandlers, wrap_app_handling_exceptions
+from tachyon._exception_handler import (
+    SCOPE_KEY,
+    ExceptionHandlers,
+    ResponseTracker,
+    StatusHandlers,
+    handle_exception,
+    wrap_app_handling_exceptions,
+)
 from tachyon.exceptions import HTTPException, WebSocketException
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
+from tachyon.routing import Route, Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 __all__ = ["ExceptionMiddleware"]
@@ -47,6 +55,9 @@ class ExceptionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
+        if scope_type == "http" and isinstance(self.app, Router) and self.app.is_plain:
+            await self.serve_http(self.app, scope, receive, send)
+            return
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
@@ -58,6 +69,42 @@ class ExceptionMiddleware:
 
             conn = WebSocket(scope, receive, send)
         await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+
+    async def serve_http(self, router: Router, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route and serve an http request with this layer's exception handling, in one frame.
+
+        Equivalent to `wrap_app_handling_exceptions(router)` plus the route-level wrapper
+        `request_response` adds, without their per-request closures: a plain function
+        endpoint is called here, and an exception it raises reaches its handler with the
+        endpoint's own Request, as the route-level wrapper would pass it.
+        """
+        handlers = (self._exception_handlers, self._status_handlers)
+        scope[SCOPE_KEY] = handlers
+        if "router" not in scope:
+            scope["router"] = router
+        tracker = send if type(send) is ResponseTracker else ResponseTracker(send)
+        request = None
+        try:
+            route, child_scope, full = router.match_route(scope)
+            if route is None:
+                redirect = router.redirect_for(scope)
+                if redirect is not None:
+                    await redirect(scope, receive, tracker)
+                else:
+                    await router.default(scope, receive, tracker)
+                return
+            scope["route"] = route
+            scope.update(child_scope)
+            direct = route.direct_call() if full and isinstance(route, Route) else None
+            if direct is None:
+                await route.handle(scope, receive, tracker)
+                return
+            request = Request(scope, receive, tracker)
+            response = await direct(request)
+            await response(scope, receive, tracker)
+        except Exception as exc:
+            conn = request if request is not None else Request(scope, receive, send)
+            await handle_exception(exc, conn, handlers, scope, receive, tracker)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default HTTPException handler: a plain-text response with the detail."""

@@ -1,0 +1,448 @@
+"""Tachyon vs Starlette, measured side by side in one run.
+
+    python benches/comprehensive_benchmark.py            # full run, table on the terminal
+    python benches/comprehensive_benchmark.py --quick    # CI-sized run (well under 60 s)
+    python benches/comprehensive_benchmark.py --json out.json --write-docs
+
+Every row times Tachyon and its peer in the same process, interleaved (Tachyon batch,
+peer batch, Tachyon batch, ...) after a warm-up, and reports the median per-call time of
+the repeats and the speed-up (peer time / Tachyon time). The in-process request rows drive
+`await app(scope, receive, send)` in a loop with no server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = {"id": 123, "name": "Test", "items": [1, 2, 3, 4, 5], "metadata": {"key": "value"}}
+
+
+@dataclass
+class Row:
+    """One measured comparison."""
+
+    group: str
+    name: str
+    unit: str
+    tachyon: float
+    peer: float
+    peer_name: str = "Starlette"
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        return self.peer / self.tachyon if self.tachyon else float("inf")
+
+
+@dataclass
+class Settings:
+    repeats: int
+    min_batch_seconds: float
+
+
+def _calibrate(fn: Callable[[int], float], target: float) -> int:
+    n = 1
+    while True:
+        elapsed = fn(n)
+        if elapsed >= target or n >= 1 << 22:
+            return max(1, int(n * target / max(elapsed, 1e-9)))
+        n *= 4
+
+
+def compare(fns: dict[str, Callable[[int], float]], settings: Settings) -> dict[str, float]:
+    """Median seconds per call of each `fn(n) -> elapsed seconds for n calls`, interleaved."""
+    sizes = {name: _calibrate(fn, settings.min_batch_seconds) for name, fn in fns.items()}
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(settings.repeats):
+        for name, fn in fns.items():
+            samples[name].append(fn(sizes[name]) / sizes[name])
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def sync_timer(call: Callable[[], Any]) -> Callable[[int], float]:
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            call()
+        return time.perf_counter() - start
+
+    return run
+
+
+def request_timer(app: Any, make_scope: Callable[[], dict[str, Any]], body: bytes = b"") -> Callable[[int], float]:
+    """Time n in-process requests: `await app(scope, receive, send)` on one event loop."""
+    message = {"type": "http.request", "body": body, "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def loop(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await app(make_scope(), receive, send)
+        return time.perf_counter() - start
+
+    event_loop = asyncio.new_event_loop()
+
+    def run(n: int) -> float:
+        coro: Coroutine[Any, Any, float] = loop(n)
+        return event_loop.run_until_complete(coro)
+
+    return run
+
+
+def http_scope(method: str, path: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None):
+    base_headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+    all_headers = base_headers + (headers or [])
+
+    def make() -> dict[str, Any]:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 50000),
+            "scheme": "http",
+            "method": method,
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query,
+            "headers": list(all_headers),
+            "state": {},
+        }
+
+    return make
+
+
+def frameworks() -> dict[str, Any]:
+    return {
+        "tachyon": importlib.import_module("tachyon.applications"),
+        "starlette": importlib.import_module("starlette.applications"),
+    }
+
+
+def modules(name: str) -> Any:
+    class M:
+        applications = importlib.import_module(f"{name}.applications")
+        routing = importlib.import_module(f"{name}.routing")
+        responses = importlib.import_module(f"{name}.responses")
+        requests = importlib.import_module(f"{name}.requests")
+        middleware = importlib.import_module(f"{name}.middleware")
+        datastructures = importlib.import_module(f"{name}.datastructures")
+
+    return M
+
+
+def build_app(m: Any, n_routes: int = 3, middleware: int = 0) -> Any:
+    JSONResponse = m.responses.JSONResponse
+    Route = m.routing.Route
+
+    async def hello(request: Any) -> Any:
+        return JSONResponse({"message": "Hello, World!"})
+
+    async def user(request: Any) -> Any:
+        return JSONResponse({"id": request.path_params["id"], "q": request.query_params.get("q")})
+
+    async def echo(request: Any) -> Any:
+        return JSONResponse(await request.json())
+
+    routes = [Route("/", hello), Route("/users/{id:int}", user), Route("/echo", echo, methods=["POST"])]
+    routes += [Route(f"/r{i}/items/{{item_id:int}}", user) for i in range(n_routes - 3)]
+    if n_routes > 3:
+        routes.append(Route("/last/{id:int}", user))
+
+    class Passthrough:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+    mw = [m.middleware.Middleware(Passthrough) for _ in range(middleware)]
+    return m.applications.Starlette(routes=routes, middleware=mw)
+
+
+def micro_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    rows: list[Row] = []
+    T, S = modules("tachyon"), modules("starlette")
+
+    async def endpoint(request: Any) -> Any:  # pragma: no cover - never called
+        return None
+
+    def row(group: str, name: str, t_call: Callable[[], Any], s_call: Callable[[], Any]) -> None:
+        progress(name)
+        result = compare({"t": sync_timer(t_call), "s": sync_timer(s_call)}, settings)
+        rows.append(Row(group, name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+
+    row("Micro-operations", "Application creation", T.applications.Starlette, S.applications.Starlette)
+    row(
+        "Micro-operations",
+        "Route creation",
+        lambda: T.routing.Route("/users/{id:int}", endpoint),
+        lambda: S.routing.Route("/users/{id:int}", endpoint),
+    )
+    row(
+        "Micro-operations",
+        "JSON response (small dict)",
+        lambda: T.responses.JSONResponse(SEED),
+        lambda: S.responses.JSONResponse(SEED),
+    )
+
+    def add_routes(m: Any) -> Callable[[], Any]:
+        def run() -> None:
+            app = m.applications.Starlette()
+            for i in range(10):
+                app.add_route(f"/route{i}/{{id:int}}", endpoint)
+
+        return run
+
+    row("Micro-operations", "Route addition (10 routes)", add_routes(T), add_routes(S))
+
+    def matcher(m: Any, n: int, target: str) -> Callable[[], Any]:
+        app = build_app(m, n_routes=n)
+        router = app.router
+        scope = http_scope("GET", target)()
+        scope["app"] = app
+        match_full = m.routing.Match.FULL
+
+        def run() -> None:
+            for route in router.routes:
+                found, _ = route.matches(scope)
+                if found is match_full:
+                    return
+
+        if hasattr(router, "lookup"):  # Tachyon's one-call router lookup
+            return lambda: router.lookup(scope)
+        return run
+
+    row("Micro-operations", "Path matching (int param)", matcher(T, 3, "/users/42"), matcher(S, 3, "/users/42"))
+
+    hdrs = [(f"x-header-{i}".encode(), f"value-{i}".encode()) for i in range(17)]
+    t_scope, s_scope = http_scope("GET", "/", headers=hdrs)(), http_scope("GET", "/", headers=hdrs)()
+    row(
+        "Micro-operations",
+        "Header lookup (20 headers)",
+        lambda: T.requests.Request(t_scope).headers.get("x-header-16"),
+        lambda: S.requests.Request(s_scope).headers.get("x-header-16"),
+    )
+    query = "&".join(f"key{i}=value%20{i}" for i in range(10)).encode()
+    t_scope, s_scope = http_scope("GET", "/", query)(), http_scope("GET", "/", query)()
+    row(
+        "Micro-operations",
+        "Query params (10 pairs)",
+        lambda: T.requests.Request(t_scope).query_params.get("key9"),
+        lambda: S.requests.Request(s_scope).query_params.get("key9"),
+    )
+    cookie = [(b"cookie", "; ".join(f"c{i}=v{i}" for i in range(10)).encode())]
+    t_scope, s_scope = http_scope("GET", "/", headers=cookie)(), http_scope("GET", "/", headers=cookie)()
+    row(
+        "Micro-operations",
+        "Cookies (10 cookies)",
+        lambda: T.requests.Request(t_scope).cookies.get("c9"),
+        lambda: S.requests.Request(s_scope).cookies.get("c9"),
+    )
+    return rows
+
+
+REQUEST_CASES: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
+    ("Hello JSON", {}, ("GET", "/")),
+    ("Int path param + query", {}, ("GET", "/users/42", b"q=hello&x=1")),
+    ("First of 1000 routes", {"n_routes": 1000}, ("GET", "/")),
+    ("Last of 1000 routes", {"n_routes": 1000}, ("GET", "/last/42")),
+    ("404 Not Found", {}, ("GET", "/nothing/here")),
+    ("405 Method Not Allowed", {}, ("DELETE", "/")),
+    ("POST JSON echo", {}, ("POST", "/echo")),
+    ("3 middlewares", {"middleware": 3}, ("GET", "/")),
+]
+
+
+def request_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    rows: list[Row] = []
+    T, S = modules("tachyon"), modules("starlette")
+    body = json.dumps(SEED).encode()
+    for name, app_kwargs, scope_args in REQUEST_CASES:
+        progress(name)
+        timers = {}
+        for key, m in (("t", T), ("s", S)):
+            app = build_app(m, **app_kwargs)
+            timers[key] = request_timer(app, http_scope(*scope_args), body if scope_args[0] == "POST" else b"")
+        result = compare(timers, settings)
+        rows.append(Row("In-process request", name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+    return rows
+
+
+def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    import orjson
+
+    from tachyon.responses import JSONResponse
+
+    progress("JSON dumps x10,000")
+
+    def batch(fn: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(10_000):
+                fn()
+
+        return run
+
+    def stdlib() -> bytes:
+        return json.dumps(SEED, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+    fns = {
+        "tachyon": sync_timer(batch(lambda: JSONResponse.render(None, SEED))),  # type: ignore[arg-type]
+        "orjson": sync_timer(batch(lambda: orjson.dumps(SEED))),
+        "json": sync_timer(batch(stdlib)),
+    }
+    quick = Settings(repeats=settings.repeats, min_batch_seconds=settings.min_batch_seconds)
+    result = compare(fns, quick)
+    return [
+        Row(
+            "JSON",
+            "Seed dict dumps x10,000",
+            "ms",
+            result["tachyon"] * 1e3,
+            result["orjson"] * 1e3,
+            peer_name="orjson",
+            extra={"json": result["json"] * 1e3},
+        )
+    ]
+
+
+def machine() -> dict[str, str]:
+    versions = {}
+    for package in ("tachyon", "starlette", "orjson"):
+        try:
+            from importlib.metadata import version
+
+            dist = {"tachyon": "tachyon-engine"}.get(package, package)
+            versions[package] = version(dist)
+        except Exception:  # pragma: no cover - informational only
+            versions[package] = "?"
+    return {
+        "date": datetime.date.today().isoformat(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "cores": str(os.cpu_count()),
+        **{f"{k}_version": v for k, v in versions.items()},
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover
+        pass
+    return platform.processor() or "?"
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = []
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            lines.append(f"\n### {group}\n")
+            lines.append(f"| Benchmark | Tachyon | {row.peer_name} | Speed-up |")
+            lines.append("|---|---:|---:|---:|")
+        extra = "".join(f" ({k}: {v:.3f} {row.unit})" for k, v in row.extra.items())
+        lines.append(
+            f"| {row.name} | {row.tachyon:.3f} {row.unit} | {row.peer:.3f} {row.unit}{extra} | {row.speedup:.1f}x |"
+        )
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+DOC_BEGIN = "<!-- comprehensive_benchmark: begin -->"
+DOC_END = "<!-- comprehensive_benchmark: end -->"
+
+
+def write_docs(path: Path, rows: list[Row], info: dict[str, str], quick: bool) -> None:
+    text = path.read_text() if path.exists() else "# Performance guide\n"
+    generated = "\n".join(
+        [
+            DOC_BEGIN,
+            "",
+            f"Generated by `python benches/comprehensive_benchmark.py{' --quick' if quick else ''} --write-docs`"
+            f" on {info['date']}: {info['cpu']}, {info['cores']} cores, Python {info['python']},"
+            f" tachyon {info['tachyon_version']}, starlette {info['starlette_version']},"
+            f" orjson {info['orjson_version']}. Median per call; speed-up = peer / Tachyon.",
+            "",
+            format_table(rows),
+            DOC_END,
+        ]
+    )
+    if DOC_BEGIN in text and DOC_END in text:
+        head, rest = text.split(DOC_BEGIN, 1)
+        tail = rest.split(DOC_END, 1)[1]
+        text = head + generated + tail
+    else:
+        text = text.replace("## Benchmark results\n", "## Benchmark results\n\n" + generated + "\n", 1)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="short run for CI (under 60 s)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite the tables in docs/performance.md")
+    parser.add_argument("--only", choices=["micro", "request", "json"], action="append", help="run only these groups")
+    args = parser.parse_args(argv)
+
+    settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
+    groups = args.only or ["micro", "request", "json"]
+    total = {"micro": 8, "request": len(REQUEST_CASES), "json": 1}
+    steps = sum(total[g] for g in groups)
+    done = 0
+
+    def progress(name: str) -> None:
+        nonlocal done
+        done += 1
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r[{done:2d}/{steps}] {name:<40}")
+            sys.stderr.flush()
+        else:
+            sys.stderr.write(f"[{done:2d}/{steps}] {name}\n")
+
+    rows: list[Row] = []
+    if "micro" in groups:
+        rows += micro_rows(settings, progress)
+    if "request" in groups:
+        rows += request_rows(settings, progress)
+    if "json" in groups:
+        rows += json_rows(settings, progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * 60 + "\r")
+
+    info = machine()
+    print(f"Tachyon vs Starlette — {info['cpu']}, Python {info['python']}\n")
+    print(format_table(rows))
+    if args.json:
+        payload = {"machine": info, "quick": args.quick, "rows": [asdict(r) | {"speedup": r.speedup} for r in rows]}
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    if args.write_docs:
+        write_docs(ROOT / "docs" / "performance.md", rows, info, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Exception handling: differential against Starlette, including the fused fast path."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conftest import STARLETTE, TACHYON, raw_response
+
+
+class Teapot(Exception):
+    pass
+
+
+def app_with_handlers(fw: SimpleNamespace) -> Any:
+    Route, Mount, Router = fw.routing.Route, fw.routing.Mount, fw.routing.Router
+    PlainTextResponse, Response = fw.responses.PlainTextResponse, fw.responses.Response
+    HTTPException = fw.exceptions.HTTPException
+
+    async def teapot(request: Any) -> Any:
+        request.state.marker = "set-by-endpoint"
+        raise Teapot()
+
+    async def http_error(request: Any) -> Any:
+        raise HTTPException(409, detail="conflict!", headers={"x-a": "b"})
+
+    async def no_content(request: Any) -> Any:
+        raise HTTPException(304)
+
+    def sync_error(request: Any) -> Any:
+        raise Teapot()
+
+    class StartsThenFails(Response):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise Teapot()
+
+    async def late(request: Any) -> Any:
+        return StartsThenFails()
+
+    async def on_teapot(request: Any, exc: Exception) -> Any:
+        body = await request.body()
+        return PlainTextResponse(f"teapot {request.state.marker} {body!r}", status_code=418)
+
+    async def endpoint(request: Any) -> Any:
+        return PlainTextResponse("ok")
+
+    class AsgiEndpoint:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            raise HTTPException(401)
+
+    return fw.applications.Starlette(
+        routes=[
+            Route("/teapot", teapot, methods=["POST"]),
+            Route("/http", http_error),
+            Route("/304", no_content),
+            Route("/sync", sync_error),
+            Route("/late", late),
+            Route("/asgi", AsgiEndpoint()),
+            Mount("/sub", routes=[Route("/teapot", teapot, methods=["POST"]), Route("/ok", endpoint)]),
+        ],
+        exception_handlers={Teapot: on_teapot},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/teapot"),
+        ("GET", "/http"),
+        ("GET", "/304"),
+        ("GET", "/asgi"),
+        ("POST", "/sub/teapot"),
+        ("GET", "/sub/ok"),
+        ("GET", "/sub/missing"),
+        ("GET", "/missing"),
+    ],
+)
+def test_handled_exceptions_match_starlette(both: Any, method: str, url: str) -> None:
+    both(app_with_handlers)(method, url, content=b"the body" if method == "POST" else None)
+
+
+def test_sync_endpoint_exception_reaches_handler() -> None:
+    for fw in (STARLETTE, TACHYON):
+        client = fw.testclient.TestClient(app_with_handlers(fw))
+        with pytest.raises(AttributeError):  # the handler reads request.state.marker, never set here
+            client.get("/sync")
+
+
+def test_handled_exception_after_response_started_is_a_runtime_error() -> None:
+    results = []
+    for fw in (STARLETTE, TACHYON):
+        client = fw.testclient.TestClient(app_with_handlers(fw))
+        with pytest.raises(RuntimeError, match="Caught handled exception, but response already started.") as info:
+            client.get("/late")
+        results.append(type(info.value.__cause__))
+    assert results == [Teapot, Teapot]
+
+
+def test_unhandled_exception_gives_the_same_500() -> None:
+    def build(fw: SimpleNamespace) -> Any:
+        async def boom(request: Any) -> Any:
+            raise ValueError("boom")
+
+        return fw.applications.Starlette(routes=[fw.routing.Route("/", boom)])
+
+    responses = [
+        raw_response(fw.testclient.TestClient(build(fw), raise_server_exceptions=False).get("/"))
+        for fw in (STARLETTE, TACHYON)
+    ]
+    assert responses[0] == responses[1]
+    assert responses[1][0] == 500
