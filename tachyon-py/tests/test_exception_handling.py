@@ -14,7 +14,7 @@ class Teapot(Exception):
 
 
 def app_with_handlers(fw: SimpleNamespace) -> Any:
-    Route, Mount, Router = fw.routing.Route, fw.routing.Mount, fw.routing.Router
+    Route, Mount = fw.routing.Route, fw.routing.Mount
     PlainTextResponse, Response = fw.responses.PlainTextResponse, fw.responses.Response
     HTTPException = fw.exceptions.HTTPException
 
