@@ -107,6 +107,9 @@ fn match_regex<'r, 'p>(
     true
 }
 
+/// Above this input length, templates with several variable-length params use a regex.
+const GUARD_LEN: usize = 256;
+
 #[derive(Debug)]
 struct Frame {
     piece: usize,
@@ -146,6 +149,13 @@ fn backtrack<'r, 'p>(t: &'r Template, text: &'p str, ci: bool, out: &mut Params<
         .filter(|p| matches!(p, Piece::Param(i) if !matches!(t.param(*i).1, Convertor::Uuid)))
         .count();
     // With one variable-length piece there is nothing to memoize.
+    if variable >= 2 && text.len() > GUARD_LEN {
+        // Memoized backtracking is still O(pieces * len^2) here; the regex crate gives
+        // the same leftmost-first captures in linear time, so hostile inputs go there.
+        if let Some(re) = t.guard_regex() {
+            return match_regex(t, re, text, out);
+        }
+    }
     let mut memo = (variable >= 2).then(|| {
         let width = text.len() + 1;
         Memo {

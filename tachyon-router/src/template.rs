@@ -1,5 +1,7 @@
 //! Path and host templates: parsing `/users/{id:int}` as Starlette's `compile_path` does.
 
+use std::sync::OnceLock;
+
 use crate::convertor::{BUILTIN, Convertor, Convertors};
 use crate::error::{TemplateError, TemplateErrorKind};
 
@@ -35,6 +37,8 @@ pub struct Template {
     pub(crate) segs: Option<Vec<Seg>>,
     /// The whole-template regex, only when a user convertor is used.
     pub(crate) regex: Option<regex::Regex>,
+    /// The same regex for built-in shapes, built lazily for hostile inputs only.
+    guard: OnceLock<Option<regex::Regex>>,
 }
 
 impl Template {
@@ -138,6 +142,7 @@ impl Template {
             format: format.into(),
             segs,
             regex,
+            guard: OnceLock::new(),
         })
     }
 
@@ -191,6 +196,13 @@ impl Template {
             Some(Piece::Literal(text)) => Some(text),
             _ => None,
         }
+    }
+
+    /// The linear-time regex form of this template (see `matcher::backtrack`).
+    pub(crate) fn guard_regex(&self) -> Option<&regex::Regex> {
+        self.guard
+            .get_or_init(|| build_regex(&self.source, &self.pieces, &self.params, self.is_host).ok())
+            .as_ref()
     }
 
     pub(crate) fn param_count(&self) -> usize {
