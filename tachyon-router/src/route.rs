@@ -1,0 +1,173 @@
+//! Routes: HTTP endpoints, WebSocket endpoints, mounts, hosts and opaque slots.
+
+use crate::convertor::{BUILTIN, Convertors};
+use crate::error::{TemplateError, TemplateErrorKind};
+use crate::router::Router;
+use crate::template::Template;
+
+/// What a route matches, mirroring Starlette's route classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// `Route`: HTTP requests whose path matches; the method decides FULL or PARTIAL.
+    Http,
+    /// `WebSocketRoute`: websocket connections whose path matches.
+    WebSocket,
+    /// `Mount`: HTTP and websocket paths under a prefix (`prefix/{path:path}`).
+    Mount,
+    /// `Host`: HTTP and websocket requests whose host matches.
+    Host,
+    /// A slot that never matches natively (a Python route overriding `matches()`).
+    Opaque,
+}
+
+/// The kind of connection being routed (ASGI `scope["type"]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// `"http"`.
+    Http,
+    /// `"websocket"`.
+    WebSocket,
+}
+
+/// One route: a kind, a template, and optionally a name, methods and child router.
+#[derive(Debug)]
+pub struct Route {
+    kind: RouteKind,
+    template: Option<Template>,
+    name: Option<Box<str>>,
+    methods: Option<Vec<Box<str>>>,
+    child: Option<Router>,
+}
+
+impl Route {
+    /// An HTTP route for `path` (must start with `/`), any method until [`Route::with_methods`].
+    pub fn http(path: &str) -> Result<Self, TemplateError> {
+        Self::new(RouteKind::Http, path, &BUILTIN)
+    }
+
+    /// A WebSocket route for `path` (must start with `/`).
+    pub fn websocket(path: &str) -> Result<Self, TemplateError> {
+        Self::new(RouteKind::WebSocket, path, &BUILTIN)
+    }
+
+    /// A mount at `prefix` (empty or starting with `/`; a trailing `/` is dropped).
+    pub fn mount(prefix: &str) -> Result<Self, TemplateError> {
+        Self::new(RouteKind::Mount, prefix, &BUILTIN)
+    }
+
+    /// A host route for `host` (must not start with `/`; a `:port` at its end is ignored).
+    pub fn host(host: &str) -> Result<Self, TemplateError> {
+        Self::new(RouteKind::Host, host, &BUILTIN)
+    }
+
+    /// A slot that never matches natively; it only takes a declaration index.
+    pub fn opaque() -> Self {
+        Self {
+            kind: RouteKind::Opaque,
+            template: None,
+            name: None,
+            methods: None,
+            child: None,
+        }
+    }
+
+    /// A route of any kind, with user convertors; `template` is the prefix for mounts.
+    pub fn new(
+        kind: RouteKind,
+        template: &str,
+        convertors: &Convertors,
+    ) -> Result<Self, TemplateError> {
+        let template = match kind {
+            RouteKind::Http | RouteKind::WebSocket => {
+                if !template.starts_with('/') {
+                    return Err(TemplateError::new(template, TemplateErrorKind::NotAbsolute));
+                }
+                Template::parse_with(template, convertors)?
+            }
+            RouteKind::Mount => Template::mount_with(template, convertors)?,
+            RouteKind::Host => {
+                if template.starts_with('/') {
+                    return Err(TemplateError::new(
+                        template,
+                        TemplateErrorKind::HostStartsWithSlash,
+                    ));
+                }
+                Template::parse_with(template, convertors)?
+            }
+            RouteKind::Opaque => return Ok(Self::opaque()),
+        };
+        Ok(Self {
+            kind,
+            template: Some(template),
+            name: None,
+            methods: None,
+            child: None,
+        })
+    }
+
+    /// Restricts an HTTP route to `methods` (uppercased; GET adds HEAD; empty means any,
+    /// as an empty set does in Starlette).
+    pub fn with_methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set: Vec<Box<str>> = Vec::new();
+        for m in methods {
+            let m = m.as_ref().to_uppercase();
+            if !set.iter().any(|s| **s == *m) {
+                set.push(m.into());
+            }
+        }
+        if set.iter().any(|m| &**m == "GET") && !set.iter().any(|m| &**m == "HEAD") {
+            set.push("HEAD".into());
+        }
+        self.methods = Some(set);
+        self
+    }
+
+    /// Names the route, for reverse routing.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Gives a mount or host route its child router.
+    pub fn with_child(mut self, router: Router) -> Self {
+        self.child = Some(router);
+        self
+    }
+
+    /// The route kind.
+    pub fn kind(&self) -> RouteKind {
+        self.kind
+    }
+
+    /// The compiled template (`None` for opaque slots).
+    pub fn template(&self) -> Option<&Template> {
+        self.template.as_ref()
+    }
+
+    /// The route name, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The allowed methods (`None`: any), uppercased, HEAD added when GET is present.
+    pub fn methods(&self) -> Option<impl ExactSizeIterator<Item = &str>> {
+        self.methods.as_ref().map(|m| m.iter().map(|s| &**s))
+    }
+
+    /// The child router of a mount or host route, if it has one.
+    pub fn child(&self) -> Option<&Router> {
+        self.child.as_ref()
+    }
+
+    /// Whether `method` is allowed (Starlette: `not self.methods or method in self.methods`).
+    pub fn allows(&self, method: &str) -> bool {
+        match &self.methods {
+            None => true,
+            Some(set) => set.is_empty() || set.iter().any(|m| **m == *method),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The router: an ordered route table, the lookup that picks Starlette's winner, and
+//! the redirect-slash check.
+
+use crate::matcher::{match_full, match_segs};
+use crate::params::Params;
+use crate::route::{Route, RouteKind, ScopeKind};
+use crate::tree::{Best, Class, NONE, Tree};
+
+/// What is being routed: the parts of an ASGI scope the router reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'p> {
+    /// `scope["type"]`.
+    pub kind: ScopeKind,
+    /// The request method (uppercase, as ASGI gives it); ignored for websockets.
+    pub method: &'p str,
+    /// The route path (the path with the mount's `root_path` already removed).
+    pub path: &'p str,
+    /// The `Host` header without its port (`split(":")[0]`), in any case; `""` if absent.
+    pub host: &'p str,
+}
+
+impl<'p> Scope<'p> {
+    /// An HTTP request.
+    pub fn http(method: &'p str, path: &'p str) -> Self {
+        Self {
+            kind: ScopeKind::Http,
+            method,
+            path,
+            host: "",
+        }
+    }
+
+    /// A websocket connection.
+    pub fn websocket(path: &'p str) -> Self {
+        Self {
+            kind: ScopeKind::WebSocket,
+            method: "",
+            path,
+            host: "",
+        }
+    }
+
+    /// The same scope with a host, for host routes.
+    pub fn with_host(mut self, host: &'p str) -> Self {
+        self.host = host;
+        self
+    }
+}
+
+/// The path arithmetic of a matched mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountMatch<'p> {
+    /// `"/" + path`: the child's route path (also the value of the `path` param).
+    pub remaining: &'p str,
+    /// `route_path[:-len(remaining)]`: append it to `root_path` for the child scope.
+    pub matched: &'p str,
+}
+
+/// A FULL match: which route, its raw parameters and, for mounts, the path split.
+#[derive(Debug, Clone)]
+pub struct Match<'r, 'p> {
+    /// The declaration index of the route.
+    pub index: usize,
+    /// The route itself.
+    pub route: &'r Route,
+    /// The matched parameters, unconverted, in template order.
+    pub params: Params<'r, 'p>,
+    /// For mounts: the remaining path and the matched prefix.
+    pub mount: Option<MountMatch<'p>>,
+}
+
+/// The outcome of a lookup, before opaque routes are consulted (see [`Router::lookup`]).
+#[derive(Debug, Clone)]
+pub enum Lookup<'r, 'p> {
+    /// The lowest-index route that fully matches.
+    Full(Match<'r, 'p>),
+    /// No full match; the lowest-index route whose path matched but whose methods did not
+    /// (answer 405, `Allow` from that route's methods).
+    Partial(usize),
+    /// Nothing matched (answer 404, or redirect if [`Router::redirect_slash_matches`]).
+    NotFound,
+}
+
+/// Where the winning route's params come from.
+#[derive(Clone, Copy)]
+enum Source {
+    Path,
+    /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
+    Trimmed,
+    Host,
+}
+
+/// An ordered route table: the first route in declaration order that matches wins.
+#[derive(Debug, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+    tree: Tree,
+    hosts: Vec<u32>,
+    opaque: Vec<usize>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a route and returns its declaration index.
+    pub fn push(&mut self, route: Route) -> usize {
+        let index = self.routes.len();
+        // Indexes are u32 in the tree; 4 billion routes would not fit in memory anyway.
+        let id = u32::try_from(index).unwrap_or(NONE - 1);
+        match (route.kind(), route.template()) {
+            (RouteKind::Opaque, _) | (_, None) => self.opaque.push(index),
+            (RouteKind::Host, Some(_)) => self.hosts.push(id),
+            (_, Some(t)) => match &t.segs {
+                Some(segs) => self.tree.insert(id, segs, |i| t.param(i).1.clone()),
+                None => {
+                    let prefix = static_prefix(t.pieces_text());
+                    self.tree.insert_complex(id, &prefix);
+                }
+            },
+        }
+        self.routes.push(route);
+        index
+    }
+
+    /// Appends a route, builder style.
+    pub fn with(mut self, route: Route) -> Self {
+        self.push(route);
+        self
+    }
+
+    /// The routes in declaration order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Declaration indexes of opaque routes below `limit` (all of them for `None`), ascending.
+    pub fn opaque_before(&self, limit: Option<usize>) -> &[usize] {
+        let end = match limit {
+            Some(l) => self.opaque.partition_point(|&i| i < l),
+            None => self.opaque.len(),
+        };
+        &self.opaque[..end]
+    }
+
+    /// Finds Starlette's winner among the native routes: the lowest-index FULL match, else
+    /// the lowest-index PARTIAL, else nothing.
+    ///
+    /// Opaque routes are not consulted. A caller that has any (see
+    /// [`Router::opaque_before`]) calls their own `matches()` in order: for `Full(m)`, those
+    /// below `m.index`; otherwise all of them. The first opaque FULL wins; if none, the native
+    /// `Full` wins; otherwise the lowest of the native `Partial` and the first opaque PARTIAL.
+    pub fn lookup<'r, 'p>(&'r self, scope: &Scope<'p>) -> Lookup<'r, 'p> {
+        let (best, source) = self.best(scope.path, scope);
+        if best.full != NONE {
+            let index = best.full as usize;
+            if let Some(m) = self.extract(index, scope, source) {
+                return Lookup::Full(m);
+            }
+        }
+        if best.partial != NONE {
+            return Lookup::Partial(best.partial as usize);
+        }
+        Lookup::NotFound
+    }
+
+    /// On a miss, whether the other-slash form of the path matches any native route (FULL or
+    /// PARTIAL): Starlette's `redirect_slashes`. The other form of `/a/` is `/a` (all trailing
+    /// slashes stripped) and of `/a` is `/a/`; `/` has none. Call it for HTTP scopes only;
+    /// opaque routes are the caller's to check.
+    pub fn redirect_slash_matches(&self, scope: &Scope<'_>) -> bool {
+        if scope.path == "/" {
+            return false;
+        }
+        let other = if scope.path.ends_with('/') {
+            scope.path.trim_end_matches('/').to_owned()
+        } else {
+            format!("{}/", scope.path)
+        };
+        let (best, _) = self.best(&other, scope);
+        best.full != NONE || best.partial != NONE
+    }
+
+    /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
+    fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+        let mut best = Best::EMPTY;
+        let mut source = Source::Path;
+        let mut classify = |r: u32| self.classify(r, scope);
+        let mut complex = |r: u32| {
+            let class = self.classify(r, scope);
+            if class == Class::None {
+                return class;
+            }
+            let route = &self.routes[r as usize];
+            let mut scratch = Params::new();
+            match route.template() {
+                Some(t) if match_full(t, path, false, &mut scratch) => class,
+                _ => Class::None,
+            }
+        };
+        self.tree
+            .search(path, true, &mut best, &mut classify, &mut complex);
+        if let Some(trimmed) = path.strip_suffix('\n') {
+            // Python's `$` matches before a final "\n": tree-shaped routes may match the
+            // path without it (complex routes already applied that rule themselves).
+            let before = best.full;
+            self.tree
+                .search(trimmed, false, &mut best, &mut classify, &mut complex);
+            if best.full < before {
+                source = Source::Trimmed;
+            }
+        }
+        for &r in &self.hosts {
+            if r >= best.full {
+                break;
+            }
+            let route = &self.routes[r as usize];
+            let mut scratch = Params::new();
+            if let Some(t) = route.template() {
+                if match_full(t, scope.host, true, &mut scratch) {
+                    best.full = r;
+                    source = Source::Host;
+                }
+            }
+        }
+        (best, source)
+    }
+
+    /// How route `r` (whose path matched) relates to the scope.
+    #[inline]
+    fn classify(&self, r: u32, scope: &Scope<'_>) -> Class {
+        let Some(route) = self.routes.get(r as usize) else {
+            return Class::None;
+        };
+        match (route.kind(), scope.kind) {
+            (RouteKind::Http, ScopeKind::Http) => {
+                if route.allows(scope.method) {
+                    Class::Full
+                } else {
+                    Class::Partial
+                }
+            }
+            (RouteKind::WebSocket, ScopeKind::WebSocket) => Class::Full,
+            (RouteKind::Mount | RouteKind::Host, _) => Class::Full,
+            _ => Class::None,
+        }
+    }
+
+    /// Re-matches the winner alone to collect its params.
+    fn extract<'r, 'p>(
+        &'r self,
+        index: usize,
+        scope: &Scope<'p>,
+        source: Source,
+    ) -> Option<Match<'r, 'p>> {
+        let route = self.routes.get(index)?;
+        let t = route.template()?;
+        let mut params = Params::new();
+        let text = match source {
+            Source::Path => scope.path,
+            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
+            Source::Host => scope.host,
+        };
+        let ok = match (&t.segs, source) {
+            (_, Source::Host) => match_full(t, text, true, &mut params),
+            (Some(segs), _) => match_segs(t, segs, text, &mut params),
+            (None, _) => match_full(t, text, false, &mut params),
+        };
+        if !ok {
+            return None;
+        }
+        let mut mount = None;
+        if route.kind() == RouteKind::Mount {
+            let mut last = params.iter().last()?;
+            let start = subslice_start(scope.path, last.value)?;
+            let remaining = scope.path.get(start.checked_sub(1)?..start + last.value.len())?;
+            let matched = scope
+                .path
+                .get(..scope.path.len().checked_sub(remaining.len())?)
+                .unwrap_or("");
+            last.value = remaining;
+            params.set_last(last);
+            mount = Some(MountMatch { remaining, matched });
+        }
+        Some(Match {
+            index,
+            route,
+            params,
+            mount,
+        })
+    }
+}
+
+/// The byte offset of `part` inside `whole`, when `part` was sliced from it.
+fn subslice_start(whole: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (offset + part.len() <= whole.len()).then_some(offset)
+}
+
+/// The leading whole static segments of a path template (before any parameter).
+fn static_prefix(pieces_text: Option<&str>) -> Vec<&str> {
+    let Some(text) = pieces_text.and_then(|t| t.strip_prefix('/')) else {
+        return Vec::new();
+    };
+    let mut segs: Vec<&str> = text.split('/').collect();
+    // The last part runs into a parameter (or is the path's end): not a whole segment.
+    segs.pop();
+    segs
+}

@@ -1,0 +1,354 @@
+//! Path and host templates: parsing `/users/{id:int}` as Starlette's `compile_path` does.
+
+use std::sync::OnceLock;
+
+use crate::convertor::{BUILTIN, Convertor, Convertors};
+use crate::error::{TemplateError, TemplateErrorKind};
+
+/// One piece of a compiled template.
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    /// Text matched literally (case-insensitively in host templates).
+    Literal(Box<str>),
+    /// A parameter: an index into [`Template::params`].
+    Param(usize),
+}
+
+/// A segment of a path template, as the prefix tree stores it.
+#[derive(Debug, Clone)]
+pub(crate) enum Seg {
+    /// A whole segment of literal text.
+    Static(Box<str>),
+    /// A whole segment that is one `str`, `int`, `float` or `uuid` parameter.
+    Param(usize),
+    /// `{name:path}` as the whole last segment.
+    Tail(usize),
+}
+
+/// A compiled path or host template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    source: Box<str>,
+    is_host: bool,
+    pub(crate) pieces: Vec<Piece>,
+    params: Vec<(Box<str>, Convertor)>,
+    format: Box<str>,
+    /// The tree form, when every segment has a shape the tree stores.
+    pub(crate) segs: Option<Vec<Seg>>,
+    /// The whole-template regex, only when a user convertor is used.
+    pub(crate) regex: Option<regex::Regex>,
+    /// The same regex for built-in shapes, built lazily for hostile inputs only.
+    guard: OnceLock<Option<regex::Regex>>,
+}
+
+impl Template {
+    /// Compiles a template with the built-in convertors only.
+    ///
+    /// A template starting with `/` matches paths; any other is a host template.
+    pub fn parse(template: &str) -> Result<Self, TemplateError> {
+        Self::parse_with(template, &BUILTIN)
+    }
+
+    /// Compiles a template, looking convertor names up in `convertors`.
+    pub fn parse_with(template: &str, convertors: &Convertors) -> Result<Self, TemplateError> {
+        let is_host = !template.starts_with('/');
+        let mut pieces = Vec::new();
+        let mut params: Vec<(Box<str>, Convertor)> = Vec::new();
+        let mut format = String::with_capacity(template.len());
+        let mut literal = String::new();
+        let mut unclosed = false;
+        let bytes = template.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'{' {
+                match scan_param(template, i) {
+                    Scan::Param { name, conv, end } => {
+                        let conv_name = conv.unwrap_or("str");
+                        let Some(convertor) = convertors.get(conv_name) else {
+                            return Err(TemplateError::new(
+                                template,
+                                TemplateErrorKind::UnknownConvertor(conv_name.to_owned()),
+                            ));
+                        };
+                        if !literal.is_empty() {
+                            pieces.push(Piece::Literal(std::mem::take(&mut literal).into()));
+                        }
+                        pieces.push(Piece::Param(params.len()));
+                        params.push((name.into(), convertor));
+                        format.push('{');
+                        format.push_str(name);
+                        format.push('}');
+                        i = end;
+                        continue;
+                    }
+                    Scan::Unclosed => unclosed = true,
+                    Scan::Literal => {}
+                }
+            }
+            // Copy one whole char of literal text.
+            let ch_len = template[i..].chars().next().map_or(1, char::len_utf8);
+            literal.push_str(&template[i..i + ch_len]);
+            format.push_str(&template[i..i + ch_len]);
+            i += ch_len;
+        }
+
+        let mut dups: Vec<String> = Vec::new();
+        for (k, (name, _)) in params.iter().enumerate() {
+            if params[..k].iter().any(|(n, _)| n == name) && !dups.iter().any(|d| **d == **name) {
+                dups.push(name.to_string());
+            }
+        }
+        if !dups.is_empty() {
+            dups.sort();
+            return Err(TemplateError::new(
+                template,
+                TemplateErrorKind::DuplicateParams(dups),
+            ));
+        }
+        if unclosed {
+            return Err(TemplateError::new(
+                template,
+                TemplateErrorKind::UnclosedBrace,
+            ));
+        }
+        if is_host && !literal.ends_with(']') {
+            // Starlette drops a `:port` from the host template's literal tail.
+            if let Some(colon) = literal.rfind(':') {
+                literal.truncate(colon);
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal.into()));
+        }
+
+        let uses_custom = params
+            .iter()
+            .any(|(_, c)| matches!(c, Convertor::Custom(_)));
+        let regex = if uses_custom {
+            Some(build_regex(template, &pieces, &params, is_host)?)
+        } else {
+            None
+        };
+        let segs = if is_host || uses_custom {
+            None
+        } else {
+            tree_segments(&pieces, &params)
+        };
+        Ok(Self {
+            source: template.into(),
+            is_host,
+            pieces,
+            params,
+            format: format.into(),
+            segs,
+            regex,
+            guard: OnceLock::new(),
+        })
+    }
+
+    /// Compiles a mount's template: `prefix` without trailing `/`, then `/{path:path}`.
+    pub fn mount(prefix: &str) -> Result<Self, TemplateError> {
+        Self::mount_with(prefix, &BUILTIN)
+    }
+
+    /// Compiles a mount's template, looking convertor names up in `convertors`.
+    pub fn mount_with(prefix: &str, convertors: &Convertors) -> Result<Self, TemplateError> {
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            return Err(TemplateError::new(prefix, TemplateErrorKind::NotAbsolute));
+        }
+        let full = format!("{}/{{path:path}}", prefix.trim_end_matches('/'));
+        Self::parse_with(&full, convertors)
+    }
+
+    /// The template text as given (for mounts, with `/{path:path}` appended).
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether this template matches hosts rather than paths.
+    pub fn is_host(&self) -> bool {
+        self.is_host
+    }
+
+    /// The parameters in template order, with their convertors.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &Convertor)> {
+        self.params.iter().map(|(n, c)| (&**n, c))
+    }
+
+    /// The convertor of parameter `name`, if the template has it.
+    pub fn convertor(&self, name: &str) -> Option<&Convertor> {
+        self.params.iter().find(|(n, _)| &**n == name).map(|(_, c)| c)
+    }
+
+    /// Starlette's `path_format`: the template with `{name:conv}` written `{name}`.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    pub(crate) fn param(&self, index: usize) -> (&str, &Convertor) {
+        let (n, c) = &self.params[index];
+        (n, c)
+    }
+
+    /// The literal text before the first parameter, if the template starts with text.
+    pub(crate) fn pieces_text(&self) -> Option<&str> {
+        match self.pieces.first() {
+            Some(Piece::Literal(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The linear-time regex form of this template (see `matcher::backtrack`).
+    pub(crate) fn guard_regex(&self) -> Option<&regex::Regex> {
+        self.guard
+            .get_or_init(|| build_regex(&self.source, &self.pieces, &self.params, self.is_host).ok())
+            .as_ref()
+    }
+
+    pub(crate) fn param_count(&self) -> usize {
+        self.params.len()
+    }
+}
+
+enum Scan<'a> {
+    Param {
+        name: &'a str,
+        conv: Option<&'a str>,
+        end: usize,
+    },
+    Unclosed,
+    Literal,
+}
+
+/// Matches `{name(:conv)?}` at byte `start` (a `{`) like Starlette's PARAM_REGEX.
+fn scan_param(t: &str, start: usize) -> Scan<'_> {
+    let b = t.as_bytes();
+    let ident = |from: usize| -> usize {
+        let mut j = from;
+        if j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_') {
+            j += 1;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+        }
+        j
+    };
+    let name_end = ident(start + 1);
+    if name_end == start + 1 {
+        return Scan::Literal;
+    }
+    let name = &t[start + 1..name_end];
+    match b.get(name_end) {
+        None => Scan::Unclosed,
+        Some(b'}') => Scan::Param {
+            name,
+            conv: None,
+            end: name_end + 1,
+        },
+        Some(b':') => {
+            let conv_end = ident(name_end + 1);
+            match b.get(conv_end) {
+                None => Scan::Unclosed,
+                Some(b'}') if conv_end > name_end + 1 => Scan::Param {
+                    name,
+                    conv: Some(&t[name_end + 1..conv_end]),
+                    end: conv_end + 1,
+                },
+                _ => Scan::Literal,
+            }
+        }
+        Some(_) => Scan::Literal,
+    }
+}
+
+/// Splits a path template into tree segments, or `None` if some segment has another shape.
+fn tree_segments(pieces: &[Piece], params: &[(Box<str>, Convertor)]) -> Option<Vec<Seg>> {
+    // Regroup the pieces by `/` (parameter syntax can never contain a `/`).
+    let mut segments: Vec<Vec<Piece>> = vec![Vec::new()];
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => {
+                for (k, part) in text.split('/').enumerate() {
+                    if k > 0 {
+                        segments.push(Vec::new());
+                    }
+                    if !part.is_empty() {
+                        segments.last_mut()?.push(Piece::Literal(part.into()));
+                    }
+                }
+            }
+            Piece::Param(i) => segments.last_mut()?.push(Piece::Param(*i)),
+        }
+    }
+    // The template starts with `/`, so the first group is empty.
+    let count = segments.len();
+    let mut out = Vec::with_capacity(count - 1);
+    for (k, seg) in segments.into_iter().enumerate().skip(1) {
+        let last = k == count - 1;
+        out.push(match seg.as_slice() {
+            [] => Seg::Static("".into()),
+            [Piece::Literal(text)] => Seg::Static(text.clone()),
+            [Piece::Param(i)] => match params[*i].1 {
+                Convertor::Path if last => Seg::Tail(*i),
+                Convertor::Str | Convertor::Int | Convertor::Float | Convertor::Uuid => {
+                    Seg::Param(*i)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// The whole-template regex for templates with user convertors.
+fn build_regex(
+    template: &str,
+    pieces: &[Piece],
+    params: &[(Box<str>, Convertor)],
+    is_host: bool,
+) -> Result<regex::Regex, TemplateError> {
+    let mut re = String::from(if is_host { "(?i)^" } else { "^" });
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => re.push_str(&regex::escape(text)),
+            Piece::Param(i) => {
+                re.push_str(&format!("(?P<{}>", group_name(*i)));
+                re.push_str(params[*i].1.regex());
+                re.push(')');
+            }
+        }
+    }
+    // Python's `$` also matches before one final "\n".
+    re.push_str(r"\n?\z");
+    regex::Regex::new(&re)
+        .map_err(|e| TemplateError::new(template, TemplateErrorKind::Regex(e.to_string())))
+}
+
+/// The regex group name of parameter `i` (never clashes with a Python identifier in use).
+pub(crate) fn group_name(i: usize) -> String {
+    format!("__tachyon_p{i}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convertor::is_identifier;
+
+    #[test]
+    fn identifier_rules() {
+        assert!(is_identifier("_a1"));
+        assert!(!is_identifier("1a"));
+        assert!(!is_identifier(""));
+    }
+
+    #[test]
+    fn segments_of_common_shapes() {
+        let t = Template::parse("/users/{id:int}/{rest:path}").unwrap();
+        let segs = t.segs.unwrap();
+        assert!(matches!(segs[0], Seg::Static(ref s) if &**s == "users"));
+        assert!(matches!(segs[1], Seg::Param(0)));
+        assert!(matches!(segs[2], Seg::Tail(1)));
+        assert!(Template::parse("/f/{a}.{b}").unwrap().segs.is_none());
+    }
+}

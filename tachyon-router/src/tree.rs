@@ -1,0 +1,344 @@
+//! The prefix tree over path segments that finds the lowest-index matching route.
+//!
+//! Edges are whole segments: static text (looked up in a map), or a typed parameter
+//! (`str`, `int`, `float`, `uuid`) checked by a scanner. Every node knows the lowest route
+//! index beneath it, so the search skips any subtree that cannot beat the best match found
+//! so far: the answer is the first route in declaration order, not the most specific.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::convertor::{Convertor, segment_matches};
+use crate::template::Seg;
+
+/// Route indexes are stored as `u32`; `NONE` means "no route".
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// How a route relates to the request, as Starlette's `Match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// No match (wrong path, or a route kind that ignores this scope).
+    None,
+    /// The path matches but the method does not.
+    Partial,
+    /// A full match.
+    Full,
+}
+
+/// The best FULL and PARTIAL route indexes found so far.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Best {
+    pub(crate) full: u32,
+    pub(crate) partial: u32,
+}
+
+impl Best {
+    pub(crate) const EMPTY: Self = Self {
+        full: NONE,
+        partial: NONE,
+    };
+
+    #[inline]
+    fn record(&mut self, route: u32, class: Class) {
+        match class {
+            Class::Full => self.full = route,
+            Class::Partial => self.partial = self.partial.min(route),
+            Class::None => {}
+        }
+    }
+}
+
+/// A tiny multiplicative hasher for segment keys (the SipHash default costs more than
+/// the whole rest of a static lookup).
+#[derive(Default)]
+struct SegHasher(u64);
+
+impl Hasher for SegHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Up to this many static children are scanned linearly; more go in a hash map.
+const LINEAR: usize = 8;
+
+#[derive(Debug, Default)]
+enum Statics {
+    #[default]
+    Empty,
+    Few(Vec<(Box<str>, u32)>),
+    Many(HashMap<Box<str>, u32, BuildHasherDefault<SegHasher>>),
+}
+
+impl Statics {
+    #[inline]
+    fn get(&self, seg: &str) -> Option<u32> {
+        match self {
+            Self::Empty => None,
+            Self::Few(v) => v.iter().find(|(k, _)| **k == *seg).map(|(_, n)| *n),
+            Self::Many(m) => m.get(seg).copied(),
+        }
+    }
+
+    fn insert(&mut self, seg: &str, node: u32) {
+        match self {
+            Self::Empty => *self = Self::Few(vec![(seg.into(), node)]),
+            Self::Few(v) if v.len() < LINEAR => v.push((seg.into(), node)),
+            Self::Few(v) => {
+                let mut m: HashMap<_, _, _> = v.drain(..).collect();
+                m.insert(seg.into(), node);
+                *self = Self::Many(m);
+            }
+            Self::Many(m) => {
+                m.insert(seg.into(), node);
+            }
+        }
+    }
+}
+
+/// A parameter edge kind: the built-in convertors that fit in one segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParamKind {
+    Str,
+    Int,
+    Float,
+    Uuid,
+}
+
+impl ParamKind {
+    fn of(conv: &Convertor) -> Option<Self> {
+        match conv {
+            Convertor::Str => Some(Self::Str),
+            Convertor::Int => Some(Self::Int),
+            Convertor::Float => Some(Self::Float),
+            Convertor::Uuid => Some(Self::Uuid),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn matches(self, seg: &str) -> bool {
+        let conv = match self {
+            Self::Str => return !seg.is_empty(),
+            Self::Int => &Convertor::Int,
+            Self::Float => &Convertor::Float,
+            Self::Uuid => &Convertor::Uuid,
+        };
+        segment_matches(conv, seg)
+    }
+}
+
+#[derive(Debug)]
+struct Node {
+    /// The lowest route index in this subtree.
+    min: u32,
+    statics: Statics,
+    /// Parameter edges, in creation order, which is also ascending `min` order: routes
+    /// arrive in index order, so an edge's `min` is fixed when it is created.
+    params: Vec<(ParamKind, u32)>,
+    /// Routes whose last segment is `{x:path}` hanging here, ascending.
+    tails: Vec<u32>,
+    /// Routes that end exactly at this node, ascending.
+    ends: Vec<u32>,
+    /// Routes with other shapes whose static prefix ends here, ascending.
+    complex: Vec<u32>,
+}
+
+impl Node {
+    fn new() -> Self {
+        Self {
+            min: NONE,
+            statics: Statics::Empty,
+            params: Vec::new(),
+            tails: Vec::new(),
+            ends: Vec::new(),
+            complex: Vec::new(),
+        }
+    }
+}
+
+/// The prefix tree of one router's path routes.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self {
+            nodes: vec![Node::new()],
+        }
+    }
+}
+
+impl Tree {
+    /// Adds a tree-shaped route. Indexes must be inserted in increasing order.
+    pub(crate) fn insert(&mut self, route: u32, segs: &[Seg], convertor: impl Fn(usize) -> Convertor) {
+        let mut node = 0u32;
+        self.lower_min(node, route);
+        for (k, seg) in segs.iter().enumerate() {
+            node = match seg {
+                Seg::Static(text) => match self.nodes[node as usize].statics.get(text) {
+                    Some(child) => child,
+                    None => {
+                        let child = self.push_node();
+                        self.nodes[node as usize].statics.insert(text, child);
+                        child
+                    }
+                },
+                Seg::Param(i) => {
+                    // `Seg::Param` only holds segment-sized built-ins; `str` is the fallback.
+                    let kind = ParamKind::of(&convertor(*i)).unwrap_or(ParamKind::Str);
+                    let found = self.nodes[node as usize]
+                        .params
+                        .iter()
+                        .find(|(k, _)| *k == kind)
+                        .map(|(_, c)| *c);
+                    match found {
+                        Some(child) => child,
+                        None => {
+                            let child = self.push_node();
+                            self.nodes[node as usize].params.push((kind, child));
+                            child
+                        }
+                    }
+                }
+                Seg::Tail(_) => {
+                    self.nodes[node as usize].tails.push(route);
+                    debug_assert_eq!(k + 1, segs.len());
+                    return;
+                }
+            };
+            self.lower_min(node, route);
+        }
+        self.nodes[node as usize].ends.push(route);
+    }
+
+    /// Adds a route of another shape under its leading static segments.
+    pub(crate) fn insert_complex(&mut self, route: u32, static_prefix: &[&str]) {
+        let mut node = 0u32;
+        self.lower_min(node, route);
+        for text in static_prefix {
+            node = match self.nodes[node as usize].statics.get(text) {
+                Some(child) => child,
+                None => {
+                    let child = self.push_node();
+                    self.nodes[node as usize].statics.insert(text, child);
+                    child
+                }
+            };
+            self.lower_min(node, route);
+        }
+        self.nodes[node as usize].complex.push(route);
+    }
+
+    fn push_node(&mut self) -> u32 {
+        self.nodes.push(Node::new());
+        // The node count is bounded by the routes' segment count, far below u32::MAX.
+        u32::try_from(self.nodes.len() - 1).unwrap_or(NONE)
+    }
+
+    fn lower_min(&mut self, node: u32, route: u32) {
+        let n = &mut self.nodes[node as usize];
+        n.min = n.min.min(route);
+    }
+
+    /// Finds the lowest FULL (and lowest PARTIAL) route matching `path`.
+    ///
+    /// `classify` says how a route whose path matched relates to the scope; `complex`
+    /// runs the full matcher of a route the tree only narrowed down. With
+    /// `with_complex == false` complex routes are skipped.
+    #[inline]
+    pub(crate) fn search(
+        &self,
+        path: &str,
+        with_complex: bool,
+        best: &mut Best,
+        classify: &mut impl FnMut(u32) -> Class,
+        complex: &mut impl FnMut(u32) -> Class,
+    ) {
+        if let Some(rest) = path.strip_prefix('/') {
+            self.visit(0, rest, with_complex, best, classify, complex);
+        }
+    }
+
+    fn visit(
+        &self,
+        node: u32,
+        rest: &str,
+        with_complex: bool,
+        best: &mut Best,
+        classify: &mut impl FnMut(u32) -> Class,
+        complex: &mut impl FnMut(u32) -> Class,
+    ) {
+        let n = &self.nodes[node as usize];
+        if n.min >= best.full {
+            return;
+        }
+        if with_complex {
+            for &r in &n.complex {
+                if r >= best.full {
+                    break;
+                }
+                best.record(r, complex(r));
+            }
+        }
+        if !n.tails.is_empty() && !rest.contains('\n') {
+            for &r in &n.tails {
+                if r >= best.full {
+                    break;
+                }
+                best.record(r, classify(r));
+            }
+        }
+        let (seg, after) = match rest.find('/') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(child) = n.statics.get(seg) {
+            self.step(child, after, with_complex, best, classify, complex);
+        }
+        for &(kind, child) in &n.params {
+            if self.nodes[child as usize].min >= best.full {
+                continue;
+            }
+            if kind.matches(seg) {
+                self.step(child, after, with_complex, best, classify, complex);
+            }
+        }
+    }
+
+    #[inline]
+    fn step(
+        &self,
+        child: u32,
+        after: Option<&str>,
+        with_complex: bool,
+        best: &mut Best,
+        classify: &mut impl FnMut(u32) -> Class,
+        complex: &mut impl FnMut(u32) -> Class,
+    ) {
+        match after {
+            Some(rest) => self.visit(child, rest, with_complex, best, classify, complex),
+            None => {
+                for &r in &self.nodes[child as usize].ends {
+                    if r >= best.full {
+                        break;
+                    }
+                    best.record(r, classify(r));
+                }
+            }
+        }
+    }
+}
