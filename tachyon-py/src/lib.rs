@@ -3,9 +3,13 @@
 
 use pyo3::prelude::*;
 
+mod error;
+mod router;
+
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
 fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    router::register(m)?;
     Ok(())
 }

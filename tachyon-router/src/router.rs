@@ -275,7 +275,9 @@ impl Router {
         if route.kind() == RouteKind::Mount {
             let mut last = params.iter().last()?;
             let start = subslice_start(scope.path, last.value)?;
-            let remaining = scope.path.get(start.checked_sub(1)?..start + last.value.len())?;
+            let remaining = scope
+                .path
+                .get(start.checked_sub(1)?..start + last.value.len())?;
             let matched = scope
                 .path
                 .get(..scope.path.len().checked_sub(remaining.len())?)

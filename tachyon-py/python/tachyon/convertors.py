@@ -112,6 +112,14 @@ CONVERTOR_TYPES: dict[str, Convertor[Any]] = {
 }
 
 
+_BUILTIN_NAMES = {id(convertor): name for name, convertor in CONVERTOR_TYPES.items()}
+
+
+def builtin_convertor_name(convertor: Convertor[Any]) -> str | None:
+    """The name of a built-in convertor instance (matched natively), else None."""
+    return _BUILTIN_NAMES.get(id(convertor))
+
+
 def register_url_convertor(key: str, convertor: Convertor[Any]) -> None:
     """Make `{name:key}` available in path templates."""
     CONVERTOR_TYPES[key] = convertor

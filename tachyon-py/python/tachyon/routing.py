@@ -21,9 +21,10 @@ from re import Pattern
 from typing import Any, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
+from tachyon._tachyon import RouteTable
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.concurrency import run_in_threadpool
-from tachyon.convertors import CONVERTOR_TYPES, Convertor
+from tachyon.convertors import CONVERTOR_TYPES, Convertor, builtin_convertor_name
 from tachyon.datastructures import URL, Headers, URLPath
 from tachyon.exceptions import HTTPException, TachyonDeprecationWarning
 from tachyon.middleware import Middleware
@@ -115,6 +116,8 @@ def get_name(endpoint: Callable[..., Any]) -> str:
 PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 # `{name}` in a path format (what compile_path returns as its second item).
 PARAM_FORMAT_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
+# A parameter opened but never closed: `{name` or `{name:conv` at the very end.
+UNCLOSED_PARAM_REGEX = re.compile(r"{[a-zA-Z_][a-zA-Z0-9_]*(?::(?:[a-zA-Z_][a-zA-Z0-9_]*)?)?\Z")
 
 
 def replace_params(
@@ -138,10 +141,12 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
 
     Returns (regex, format, convertors): the anchored regex that matches it, the format
     with bare `{name}` slots, and the convertor of each parameter.
-    Raises RouteTemplateError, naming the template, for an unknown convertor or a
-    duplicated parameter name.
+    Raises RouteTemplateError, naming the template, for an unknown convertor, a
+    duplicated parameter name, or a parameter whose closing brace is missing.
     """
     is_host = not path.startswith("/")
+    if UNCLOSED_PARAM_REGEX.search(path):
+        raise RouteTemplateError(f"invalid path template {path!r}: unclosed brace")
     regex_parts = ["^"]
     format_parts: list[str] = []
     convertors: dict[str, Convertor[Any]] = {}
@@ -556,8 +561,116 @@ class _DefaultLifespan:
         return self
 
 
+class RouteList(list):  # type: ignore[type-arg]
+    """A list of routes that counts its changes, so the router knows when to recompile."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def append(self, item: Any) -> None:
+        self._changed()
+        super().append(item)
+
+    def extend(self, items: Any) -> None:
+        self._changed()
+        super().extend(items)
+
+    def insert(self, index: Any, item: Any) -> None:
+        self._changed()
+        super().insert(index, item)
+
+    def remove(self, item: Any) -> None:
+        self._changed()
+        super().remove(item)
+
+    def pop(self, index: Any = -1) -> Any:
+        self._changed()
+        return super().pop(index)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().sort(*args, **kwargs)
+
+    def reverse(self) -> None:
+        self._changed()
+        super().reverse()
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        self._changed()
+        super().__setitem__(index, item)
+
+    def __delitem__(self, index: Any) -> None:
+        self._changed()
+        super().__delitem__(index)
+
+    def __iadd__(self, items: Any) -> RouteList:
+        self._changed()
+        return super().__iadd__(items)  # type: ignore[return-value]
+
+    def __imul__(self, count: Any) -> RouteList:
+        self._changed()
+        return super().__imul__(count)  # type: ignore[return-value]
+
+
+def _native_template(template: str, convertors: dict[str, Convertor[Any]], custom: dict[str, str]) -> str:
+    """The template as the native router reads it: user convertors renamed to unique names.
+
+    A route keeps the convertor objects it was built with; giving each non-built-in one
+    its own name (registered in `custom` with its regex) keeps that binding exact.
+    """
+    if all(builtin_convertor_name(c) is not None for c in convertors.values()):
+        return template
+
+    def rename(found: re.Match[str]) -> str:
+        name = found.group(1)
+        convertor = convertors[name]
+        if builtin_convertor_name(convertor) is not None:
+            return found.group(0)
+        key = f"_user{id(convertor)}"
+        custom[key] = convertor.regex
+        return "{" + name + ":" + key + "}"
+
+    return PARAM_REGEX.sub(rename, template)
+
+
+def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | None, list[str] | None]:
+    """How the native table sees `route`: (kind, template, methods); "opaque" = Python matches it."""
+    cls = type(route)
+    if isinstance(route, Route) and cls.matches is Route.matches:
+        methods = None if route.methods is None else sorted(route.methods)
+        return "http", _native_template(route.path, route.param_convertors, custom), methods
+    if isinstance(route, WebSocketRoute) and cls.matches is WebSocketRoute.matches:
+        return "websocket", _native_template(route.path, route.param_convertors, custom), None
+    if isinstance(route, Mount) and cls.matches is Mount.matches:
+        if all(builtin_convertor_name(c) is not None for c in route.param_convertors.values()):
+            return "mount", route.path, None
+    if isinstance(route, Host) and cls.matches is Host.matches:
+        return "host", _native_template(route.host, route.param_convertors, custom), None
+    return "opaque", None, None
+
+
+def _request_host(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"host":
+            parsed = parse_host_header(value.decode("latin-1"))
+            return None if parsed is None else parsed.host.lower()
+    return None
+
+
 class Router:
-    """Dispatches a request to the first route that matches it."""
+    """Dispatches a request to the first route that matches it.
+
+    Matching runs in Rust: the routes are compiled once into a native table (and again
+    whenever `routes` changes), and one call per request finds Starlette's winner. Routes
+    whose class overrides `matches()` are asked in Python, in declaration order, wherever
+    they could come first.
+    """
 
     def __init__(
         self,
@@ -569,6 +682,8 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.routes = [] if routes is None else list(routes)
+        self._table: RouteTable | None = None
+        self._table_key: tuple[int, int] = (0, -1)
         self.redirect_slashes = redirect_slashes
         self.default = self.not_found if default is None else default
 
@@ -654,22 +769,86 @@ class Router:
 
         await self.handle_routes(scope, receive, send)
 
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes, in the order they are tried. Changing the list is allowed."""
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: list[BaseRoute]) -> None:
+        self._routes = routes if type(routes) is RouteList else RouteList(routes)
+
+    def native_table(self) -> RouteTable:
+        """The compiled route table, rebuilt if the route list changed since."""
+        routes = self._routes
+        key = (id(routes), routes.version)
+        table = self._table
+        if table is None or key != self._table_key:
+            custom: dict[str, str] = {}
+            specs = [_native_spec(route, custom) for route in routes]
+            table = self._table = RouteTable(specs, list(custom.items()))
+            self._table_key = key
+        return table
+
+    def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
+        matched = _convert_params(route.param_convertors, dict(params)) if params else {}  # type: ignore[attr-defined]
+        path_params = dict(scope.get("path_params", {}))
+        if mount is None:
+            path_params.update(matched)
+            if isinstance(route, Host):
+                return {"path_params": path_params, "endpoint": route.app}
+            return {"endpoint": route.endpoint, "path_params": path_params}  # type: ignore[attr-defined]
+        matched.pop("path", None)
+        path_params.update(matched)
+        root_path = scope.get("root_path", "")
+        return {
+            "path_params": path_params,
+            "app_root_path": scope.get("app_root_path", root_path),
+            "root_path": root_path + mount[1],
+            "endpoint": route.app,  # type: ignore[attr-defined]
+        }
+
     def match_route(self, scope: Scope) -> tuple[BaseRoute | None, Scope, bool]:
         """Find the route for an http or websocket scope: (route, child scope, full match).
 
         The first FULL match in declaration order wins; failing that, the first PARTIAL
         one (path matched, method did not); failing that, (None, {}, False).
         """
-        partial = None
-        partial_scope: Scope = {}
-        for route in self.routes:
+        table = self.native_table()
+        routes = self._routes
+        found = table.lookup(scope, _request_host(scope) if table.has_hosts else None)
+        opaque = table.opaque
+        if not opaque:
+            if found is None:
+                return None, {}, False
+            index, full, params, mount = found
+            route = routes[index]
+            if full:
+                return route, self._child_scope(route, scope, params, mount), True
+            return route, route.matches(scope)[1], False
+
+        # Python-matched routes count only where they come before the native winner.
+        limit = found[0] if found is not None and found[1] else len(routes)
+        partial: tuple[int, BaseRoute, Scope] | None = None
+        for index in opaque:
+            if index >= limit:
+                break
+            route = routes[index]
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 return route, child_scope, True
             if match is Match.PARTIAL and partial is None:
-                partial = route
-                partial_scope = child_scope
-        return partial, partial_scope, False
+                partial = (index, route, child_scope)
+        if found is not None:
+            index, full, params, mount = found
+            route = routes[index]
+            if full:
+                return route, self._child_scope(route, scope, params, mount), True
+            if partial is None or index < partial[0]:
+                return route, route.matches(scope)[1], False
+        if partial is not None:
+            return partial[1], partial[2], False
+        return None, {}, False
 
     def redirect_for(self, scope: Scope) -> RedirectResponse | None:
         """The redirect to the other-slash form of the path, if that form would match."""
@@ -681,10 +860,12 @@ class Router:
             redirect_scope["path"] = redirect_scope["path"].rstrip("/")
         else:
             redirect_scope["path"] = redirect_scope["path"] + "/"
-        for route in self.routes:
-            match, _ = route.matches(redirect_scope)
-            if match is not Match.NONE:
-                return RedirectResponse(url=str(URL(scope=redirect_scope)))
+        table = self.native_table()
+        host = _request_host(scope) if table.has_hosts else None
+        if table.redirect_matches(scope, host) or any(
+            self._routes[index].matches(redirect_scope)[0] is not Match.NONE for index in table.opaque
+        ):
+            return RedirectResponse(url=str(URL(scope=redirect_scope)))
         return None
 
     async def handle_routes(self, scope: Scope, receive: Receive, send: Send) -> None:

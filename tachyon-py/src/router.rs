@@ -1,0 +1,224 @@
+//! `RouteTable`: a Python router's routes compiled into one `tachyon_router::Router`.
+//!
+//! The Python `Router` keeps its Starlette route objects; this table only answers
+//! "which declaration index wins for this scope", in one call per request.
+
+use pyo3::exceptions::{PyAssertionError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use tachyon_router::{Convertors, Lookup, Route, RouteKind, Router, Scope, TemplateErrorKind};
+
+use crate::error::PyTemplateError;
+
+/// Builds the convertor registry; names whose regex the native engine cannot compile
+/// (Python-only syntax) are collected in `unsupported`.
+fn registry(convertors: &[(String, String)], unsupported: &mut Vec<String>) -> Convertors {
+    let mut registry = Convertors::new();
+    for (name, regex) in convertors {
+        if registry.register(name, regex).is_err() {
+            unsupported.push(name.clone());
+        }
+    }
+    registry
+}
+
+/// The compiled routes of one Python `Router`, in declaration order.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+#[derive(Debug)]
+pub struct RouteTable {
+    router: Router,
+    has_hosts: bool,
+    opaque: Vec<usize>,
+}
+
+/// How one route is handed over from Python: its kind, its template and its methods.
+type RouteSpec = (String, Option<String>, Option<Vec<String>>);
+
+fn build_route(
+    spec: &RouteSpec,
+    registry: &Convertors,
+    unsupported: &[String],
+) -> PyResult<Option<Route>> {
+    let (kind, template, methods) = spec;
+    let kind = match kind.as_str() {
+        "http" => RouteKind::Http,
+        "websocket" => RouteKind::WebSocket,
+        "mount" => RouteKind::Mount,
+        "host" => RouteKind::Host,
+        "opaque" => return Ok(None),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown route kind {other:?}"
+            )));
+        }
+    };
+    let Some(template) = template else {
+        return Ok(None);
+    };
+    let mut route = match Route::new(kind, template, registry) {
+        Ok(route) => route,
+        // A convertor whose regex only Python can run: Python matches this route.
+        Err(e) if matches!(e.kind(), TemplateErrorKind::UnknownConvertor(n) if unsupported.contains(n)) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(PyTemplateError(e).into()),
+    };
+    if let Some(methods) = methods {
+        route = route.with_methods(methods.iter().map(String::as_str));
+    }
+    Ok(Some(route))
+}
+
+/// Starlette's `get_route_path`: the path below `root_path`.
+fn route_path<'a>(path: &'a str, root_path: &str) -> &'a str {
+    if root_path.is_empty() || !path.starts_with(root_path) {
+        return path;
+    }
+    if path.len() == root_path.len() {
+        return "";
+    }
+    if path.as_bytes()[root_path.len()] == b'/' {
+        return &path[root_path.len()..];
+    }
+    path
+}
+
+fn get_str<'py>(scope: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyString>>> {
+    match scope.get_item(key)? {
+        Some(value) => Ok(Some(value.cast_into::<PyString>()?)),
+        None => Ok(None),
+    }
+}
+
+#[pymethods]
+impl RouteTable {
+    /// Compiles `specs`: one `(kind, template, methods)` per route, where kind is "http",
+    /// "websocket", "mount", "host" or "opaque" (matched by Python only). `convertors` are
+    /// the user convertors as (name, regex).
+    #[new]
+    #[pyo3(signature = (specs, convertors = Vec::new()))]
+    fn new(specs: Vec<RouteSpec>, convertors: Vec<(String, String)>) -> PyResult<Self> {
+        let mut unsupported = Vec::new();
+        let registry = registry(&convertors, &mut unsupported);
+        let mut router = Router::new();
+        let mut has_hosts = false;
+        let mut opaque = Vec::new();
+        for spec in &specs {
+            let index = match build_route(spec, &registry, &unsupported)? {
+                Some(route) => {
+                    has_hosts |= route.kind() == RouteKind::Host;
+                    router.push(route)
+                }
+                None => {
+                    let index = router.push(Route::opaque());
+                    opaque.push(index);
+                    index
+                }
+            };
+            debug_assert_eq!(index + 1, router.routes().len());
+        }
+        Ok(Self {
+            router,
+            has_hosts,
+            opaque,
+        })
+    }
+
+    /// Whether any route is a Host route (the caller then passes the request's host).
+    #[getter]
+    fn has_hosts(&self) -> bool {
+        self.has_hosts
+    }
+
+    /// Declaration indexes of the routes Python must match itself, ascending.
+    #[getter]
+    fn opaque(&self) -> Vec<usize> {
+        self.opaque.clone()
+    }
+
+    /// Starlette's winner among the native routes for an http or websocket `scope`.
+    ///
+    /// Returns None when nothing matched, `(index, False, None, None)` for a PARTIAL match
+    /// (path matched, method did not), or `(index, True, params, mount)` for a FULL match,
+    /// where params is a tuple of (name, raw value) pairs and mount is None or
+    /// (remaining path, matched prefix). `host` is the request's host without port,
+    /// lowercased (only needed when `has_hosts`).
+    #[pyo3(signature = (scope, host = None))]
+    fn lookup<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+        host: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kind = get_str(scope, "type")?.ok_or_else(|| PyAssertionError::new_err("type"))?;
+        let path = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_path = get_str(scope, "root_path")?;
+        let path = path.to_str()?;
+        let root = match &root_path {
+            Some(root) => root.to_str()?,
+            None => "",
+        };
+        let route_path = route_path(path, root);
+        let method_obj;
+        let scope_view = if kind.to_str()? == "websocket" {
+            Scope::websocket(route_path)
+        } else {
+            method_obj = get_str(scope, "method")?;
+            let method = match &method_obj {
+                Some(m) => m.to_str()?,
+                None => "",
+            };
+            Scope::http(method, route_path)
+        };
+        let scope_view = scope_view.with_host(host.unwrap_or(""));
+        match self.router.lookup(&scope_view) {
+            Lookup::NotFound => Ok(py.None().into_bound(py)),
+            Lookup::Partial(index) => (index, false, py.None(), py.None())
+                .into_pyobject(py)
+                .map(Bound::into_any),
+            Lookup::Full(found) => {
+                let pairs: Vec<(&str, &str)> =
+                    found.params.iter().map(|p| (p.name, p.value)).collect();
+                let params = PyTuple::new(py, pairs)?;
+                let mount = match found.mount {
+                    Some(m) => (m.remaining, m.matched).into_pyobject(py)?.into_any(),
+                    None => py.None().into_bound(py),
+                };
+                (found.index, true, params, mount)
+                    .into_pyobject(py)
+                    .map(Bound::into_any)
+            }
+        }
+    }
+
+    /// Whether the other-slash form of the path would match a native route (FULL or
+    /// PARTIAL): Starlette's `redirect_slashes` check. HTTP scopes only.
+    #[pyo3(signature = (scope, host = None))]
+    fn redirect_matches(&self, scope: &Bound<'_, PyDict>, host: Option<&str>) -> PyResult<bool> {
+        let path = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_path = get_str(scope, "root_path")?;
+        let method = get_str(scope, "method")?;
+        let root = match &root_path {
+            Some(root) => root.to_str()?,
+            None => "",
+        };
+        let method = match &method {
+            Some(m) => m.to_str()?,
+            None => "",
+        };
+        let view =
+            Scope::http(method, route_path(path.to_str()?, root)).with_host(host.unwrap_or(""));
+        Ok(self.router.redirect_slash_matches(&view))
+    }
+
+    fn __len__(&self) -> usize {
+        self.router.routes().len()
+    }
+}
+
+/// Registers the router classes and functions on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<RouteTable>()?;
+    Ok(())
+}
