@@ -495,3 +495,40 @@ def test_websocket_close_as_route_differential() -> None:
 
     _, _, outcome = both_sessions(build, lambda session: None)
     assert outcome == ("raised", ("WebSocketDisconnect", "", 4001, "x"))
+
+
+def mounted_app(fw: SimpleNamespace, log: list[Any]) -> Any:
+    async def endpoint(websocket: Any) -> None:
+        await websocket.accept()
+        await websocket.send_json(
+            {
+                "params": websocket.path_params,
+                "root_path": websocket.scope.get("root_path"),
+                "path": websocket.url.path,
+                "url_for": str(websocket.url_for("inner", x="1")),
+                "base_url": str(websocket.base_url),
+            }
+        )
+        await websocket.close()
+
+    async def on_key_error(websocket: Any, exc: Exception) -> None:
+        await websocket.close(code=4444, reason=str(exc))
+
+    async def boom(websocket: Any) -> None:
+        raise KeyError("k")
+
+    WebSocketRoute = fw.routing.WebSocketRoute
+    return fw.applications.Starlette(
+        routes=[
+            fw.routing.Mount(
+                "/m", routes=[WebSocketRoute("/w/{x}", endpoint, name="inner"), WebSocketRoute("/boom", boom)]
+            ),
+            fw.routing.Host("h.example", app=fw.routing.Router(routes=[WebSocketRoute("/hw", endpoint)])),
+        ],
+        exception_handlers={KeyError: on_key_error},
+    )
+
+
+@pytest.mark.parametrize("url", ["/m/w/5", "/m/boom", "/m/nothing", "ws://h.example/hw", "/m/w/", "/m"])
+def test_mount_host_and_exception_handlers(url: str) -> None:
+    both_sessions(mounted_app, lambda session: session.receive_json(), url=url)
