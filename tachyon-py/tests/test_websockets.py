@@ -532,3 +532,9 @@ def mounted_app(fw: SimpleNamespace, log: list[Any]) -> Any:
 @pytest.mark.parametrize("url", ["/m/w/5", "/m/boom", "/m/nothing", "ws://h.example/hw", "/m/w/", "/m"])
 def test_mount_host_and_exception_handlers(url: str) -> None:
     both_sessions(mounted_app, lambda session: session.receive_json(), url=url)
+
+
+def test_websocket_is_subscriptable_like_starlettes() -> None:
+    from tachyon.datastructures import State
+
+    assert WebSocket[State] is not None

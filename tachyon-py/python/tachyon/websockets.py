@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from tachyon.requests import HTTPConnection
 from tachyon.types import Message, Receive, Scope, Send
@@ -25,6 +25,10 @@ __all__ = [
     "WebSocketDisconnected",
     "WebSocketState",
 ]
+
+# Starlette's WebSocket is generic in the type of `websocket.state` (`WebSocket[MyState]`);
+# annotations evaluated at runtime (FastAPI's) need the subscription to work.
+StateT = TypeVar("StateT")
 
 _JSON_MODES = ("text", "binary")
 _BAD_MODE = 'The "mode" argument should be "text" or "binary".'
@@ -52,7 +56,7 @@ class WebSocketDisconnected(RuntimeError):
     """The WebSocket was used after it was closed (or before it was accepted)."""
 
 
-class WebSocket(HTTPConnection):
+class WebSocket(HTTPConnection, Generic[StateT]):
     """An ASGI websocket connection: the handshake scope plus checked receive and send."""
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
