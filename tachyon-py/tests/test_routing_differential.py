@@ -52,7 +52,7 @@ def templates(draw: Any) -> str:
         else:
             used += 1
             conv = draw(st.sampled_from(CONVERTORS))
-            param = "{p%d%s}" % (used, conv)
+            param = f"{{p{used}{conv}}}"
             parts.append(param + (".json" if kind == "param-suffix" else ""))
     path = "/" + "/".join(parts)
     if draw(st.booleans()) and path != "/":
