@@ -22,6 +22,9 @@ def framework(name: str) -> SimpleNamespace:
         exceptions=importlib.import_module(f"{name}.exceptions"),
         datastructures=importlib.import_module(f"{name}.datastructures"),
         testclient=importlib.import_module(f"{name}.testclient"),
+        websockets=importlib.import_module(f"{name}.websockets"),
+        endpoints=importlib.import_module(f"{name}.endpoints"),
+        status=importlib.import_module(f"{name}.status"),
     )
 
 

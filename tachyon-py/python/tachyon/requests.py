@@ -6,9 +6,10 @@ Everything is lazy: nothing is parsed until it is asked for, and each part is pa
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from http import cookies as http_cookies
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
 from tachyon.datastructures import URL, Address, Headers, QueryParams, State
 from tachyon.exceptions import JSONBodyDecodeError
@@ -17,7 +18,15 @@ from tachyon.types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from tachyon.datastructures import URLPath
 
-__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "cookie_parser"]
+if sys.version_info >= (3, 13):  # pragma: no cover
+    from typing import TypeVar
+else:  # pragma: no cover
+    from typing_extensions import TypeVar
+
+# What `request.state` is typed as: `Request[MyState]` narrows it, as in Starlette.
+StateT = TypeVar("StateT", bound="Mapping[str, Any] | State", default=State)
+
+__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "StateT", "cookie_parser"]
 
 # Headers a server push copies from the request that triggered it.
 SERVER_PUSH_HEADERS_TO_COPY = {"accept", "accept-encoding", "accept-language", "cache-control", "user-agent"}
@@ -44,7 +53,7 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was read."""
 
 
-class HTTPConnection(Mapping[str, Any]):
+class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     """What HTTP requests and WebSocket sessions share: scope, URL, headers, params, state."""
 
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
@@ -156,14 +165,14 @@ class HTTPConnection(Mapping[str, Any]):
         return self.scope["user"]
 
     @property
-    def state(self) -> State:
+    def state(self) -> StateT:
         """Per-request state, stored in `scope["state"]`."""
         try:
-            return self._state
+            return cast(StateT, self._state)
         except AttributeError:
             self.scope.setdefault("state", {})
             self._state: State = State(self.scope["state"])
-            return self._state
+            return cast(StateT, self._state)
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """The absolute URL of the route called `name`."""
@@ -184,7 +193,7 @@ async def empty_send(message: Message) -> NoReturn:
     raise RuntimeError("Send channel has not been made available")
 
 
-class Request(HTTPConnection):
+class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus method and body."""
 
     def __init__(self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send) -> None:
