@@ -209,13 +209,8 @@ def test_client_disconnect_reaches_the_app() -> None:
 
 
 def with_websockets(build: Build) -> Build:
-    """Give the builder `fw.websockets` too (conftest's namespace predates this module)."""
-
-    def wrapped(fw: SimpleNamespace, log: list[Any]) -> Any:
-        fw = SimpleNamespace(**vars(fw), websockets=__import__(f"{fw.name}.websockets", fromlist=["WebSocket"]))
-        return build(fw, log)
-
-    return wrapped
+    """The builder itself: conftest's namespace now carries `fw.websockets`."""
+    return build
 
 
 def test_denial_response() -> None:
