@@ -30,11 +30,12 @@ test: develop
 	$(CARGO) test
 	$(PY) -m pytest tachyon-py/tests
 
-lint: $(STAMP)
+lint: develop
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check tachyon-py/python tachyon-py/tests examples benches
 	$(VENV)/bin/ruff format --check tachyon-py/python tachyon-py/tests examples benches
+	$(PY) -m mypy.stubtest tachyon._tachyon
 
 bench: develop-release
 	$(CARGO) bench -p tachyon-benches
