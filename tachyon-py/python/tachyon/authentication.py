@@ -34,6 +34,14 @@ def has_required_scope(conn: HTTPConnection, scopes: Sequence[str]) -> bool:
     return all(scope in granted for scope in scopes)
 
 
+def _connection_parameter(func: Callable[..., Any]) -> tuple[int, str]:
+    """The position and name of the `request` or `websocket` parameter of `func`."""
+    for idx, parameter in enumerate(inspect.signature(func).parameters.values()):
+        if parameter.name in ("request", "websocket"):
+            return idx, parameter.name
+    raise Exception(f'No "request" or "websocket" argument on function "{func}"')
+
+
 def requires(
     scopes: str | Sequence[str],
     status_code: int = 403,
@@ -47,12 +55,7 @@ def requires(
     scopes_list = [scopes] if isinstance(scopes, str) else list(scopes)
 
     def decorator(func: Callable[_P, Any]) -> Callable[_P, Any]:
-        for idx, parameter in enumerate(inspect.signature(func).parameters.values()):
-            if parameter.name in ("request", "websocket"):
-                kind = parameter.name
-                break
-        else:
-            raise Exception(f'No "request" or "websocket" argument on function "{func}"')
+        idx, kind = _connection_parameter(func)
 
         def find(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return kwargs.get(kind, args[idx] if idx < len(args) else None)

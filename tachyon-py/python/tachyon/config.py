@@ -73,7 +73,7 @@ class Config:
             if os.path.isfile(env_file):
                 self.file_values = self._read_file(env_file, encoding)
             else:
-                warnings.warn(f"Config file '{env_file}' not found.")
+                warnings.warn(f"Config file '{env_file}' not found.", stacklevel=1)
 
     @overload
     def __call__(self, key: str, *, default: None) -> str | None: ...
@@ -129,4 +129,5 @@ class Config:
         try:
             return cast(value)
         except (TypeError, ValueError):
-            raise ValueError(f"Config '{key}' has value '{value}'. Not a valid {cast.__name__}.")
+            # The cast's own error stays the implicit context, as in Starlette.
+            raise ValueError(f"Config '{key}' has value '{value}'. Not a valid {cast.__name__}.")  # noqa: B904

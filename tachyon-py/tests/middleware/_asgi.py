@@ -1,4 +1,7 @@
-"""Helpers (not a conftest, so `conftest` stays unambiguous) for middleware tests: drive an ASGI app directly and record what it sends."""
+"""Middleware test helpers: drive an ASGI app directly and record what it sends.
+
+Not a conftest.py, so `from conftest import ...` keeps meaning tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import importlib
 from typing import Any
 
 import anyio
+
 Messages = list[dict[str, Any]]
 
 

@@ -23,7 +23,10 @@ def limited_app(fw: SimpleNamespace, limit: int) -> Any:
         return fw.responses.PlainTextResponse("ignored the body")
 
     return fw.applications.Starlette(
-        routes=[fw.routing.Route("/echo", echo, methods=["POST"]), fw.routing.Route("/ignore", ignore, methods=["POST"])],
+        routes=[
+            fw.routing.Route("/echo", echo, methods=["POST"]),
+            fw.routing.Route("/ignore", ignore, methods=["POST"]),
+        ],
         middleware=[fw.middleware.Middleware(body_limit.RequestBodyLimitMiddleware, max_body_size=limit)],
     )
 

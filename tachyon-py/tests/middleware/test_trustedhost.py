@@ -78,7 +78,13 @@ def test_bad_wildcards_are_refused(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     "base_url",
-    ["http://testserver", "http://testserver:80", "http://testserver:443", "http://testserver:8080", "https://testserver"],
+    [
+        "http://testserver",
+        "http://testserver:80",
+        "http://testserver:443",
+        "http://testserver:8080",
+        "https://testserver",
+    ],
 )
 @pytest.mark.parametrize("path", ["/", "/path?q=1&x=%20y", "/missing"])
 def test_https_redirect_matches_starlette(both: Any, base_url: str, path: str) -> None:

@@ -6,6 +6,7 @@ to `call_next`, which hands back a response whose body streams from that task.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any, TypeVar
@@ -16,6 +17,9 @@ import anyio.abc
 from tachyon.requests import ClientDisconnect, Request
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
 
@@ -172,7 +176,8 @@ class BaseHTTPMiddleware:
                     # Re-raise without anyio.EndOfStream as the context: keep the app
                     # exception's own cause, or promote its context to the cause.
                     raise app_exc from app_exc.__cause__ or app_exc.__context__
-                raise RuntimeError("No response returned.")
+                # Keeps EndOfStream as the context, as Starlette's traceback does.
+                raise RuntimeError("No response returned.")  # noqa: B904
 
             assert message["type"] == "http.response.start"
 

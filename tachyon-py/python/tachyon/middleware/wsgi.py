@@ -141,5 +141,7 @@ class WSGIResponder:
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> None:
         for chunk in self.app(environ, start_response):
-            anyio.from_thread.run(self.stream_send.send, {"type": "http.response.body", "body": chunk, "more_body": True})
+            anyio.from_thread.run(
+                self.stream_send.send, {"type": "http.response.body", "body": chunk, "more_body": True}
+            )
         anyio.from_thread.run(self.stream_send.send, {"type": "http.response.body", "body": b""})
