@@ -312,3 +312,68 @@ def test_dispatch_argument_and_names() -> None:
 
     middleware = TACHYON_BASE.BaseHTTPMiddleware(silent_asgi, dispatch=dispatch)
     assert middleware.dispatch_func is dispatch
+
+
+def test_stacked_middleware_all_read_the_body(both: Any) -> None:
+    def build_stacked(fw: SimpleNamespace) -> Any:
+        class ReadBody(base(fw).BaseHTTPMiddleware):
+            async def dispatch(self, request: Any, call_next: Any) -> Any:
+                body = await request.body()
+                response = await call_next(request)
+                response.headers.append("X-Body", body.decode())
+                return response
+
+        async def echo(request: Any) -> Any:
+            return fw.responses.PlainTextResponse((await request.body()).decode())
+
+        Middleware = fw.middleware.Middleware
+        return fw.applications.Starlette(
+            routes=[fw.routing.Route("/", echo, methods=["POST"])],
+            middleware=[Middleware(ReadBody), Middleware(ReadBody)],
+        )
+
+    assert both(build_stacked)("POST", "/", content=b"payload").text == "payload"
+
+
+def test_app_waiting_after_response_gets_disconnect() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        # Starlette's StreamingResponse listens for a disconnect like this; it must not hang.
+        message = await receive()
+        assert message == {"type": "http.disconnect"}
+
+    async def dispatch(request: Any, call_next: Any) -> Any:
+        return await call_next(request)
+
+    def messages(module: Any) -> Messages:
+        return asgi(module.BaseHTTPMiddleware(app, dispatch=dispatch))
+
+    assert messages(TACHYON_BASE) == messages(STARLETTE_BASE)
+
+
+def test_client_disconnect_while_dispatch_reads_body() -> None:
+    def run(module: Any) -> str:
+        async def dispatch(request: Any, call_next: Any) -> Any:
+            await request.body()
+            raise AssertionError("not reached")  # pragma: no cover
+
+        async def main() -> str:
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:  # pragma: no cover
+                pass
+
+            scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+            try:
+                await module.BaseHTTPMiddleware(silent_asgi, dispatch=dispatch)(scope, receive, send)
+            except Exception as exc:
+                return type(exc).__name__
+            return "no error"  # pragma: no cover
+
+        return anyio.run(main)
+
+    assert run(TACHYON_BASE) == run(STARLETTE_BASE) == "ClientDisconnect"
