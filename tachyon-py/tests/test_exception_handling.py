@@ -111,3 +111,27 @@ def test_unhandled_exception_gives_the_same_500() -> None:
     ]
     assert responses[0] == responses[1]
     assert responses[1][0] == 500
+
+
+def body_limited(fw: SimpleNamespace) -> Any:
+    Route, Mount, Router = fw.routing.Route, fw.routing.Mount, fw.routing.Router
+    PlainTextResponse = fw.responses.PlainTextResponse
+
+    async def size(request: Any) -> Any:
+        return PlainTextResponse(str(len(await request.body())))
+
+    return fw.applications.Starlette(
+        routes=[
+            Route("/route", size, methods=["POST"], max_body_size=4),
+            Mount("/mount", routes=[Route("/", size, methods=["POST"])], max_body_size=6),
+            Mount("/router", app=Router(routes=[Route("/", size, methods=["POST"])], max_body_size=8)),
+            Route("/app", size, methods=["POST"]),
+        ],
+        max_body_size=10,
+    )
+
+
+@pytest.mark.parametrize("url", ["/route", "/mount/", "/router/", "/app"])
+@pytest.mark.parametrize("size", [0, 4, 5, 7, 9, 11])
+def test_max_body_size_at_every_level_matches_starlette(both: Any, url: str, size: int) -> None:
+    both(body_limited)("POST", url, content=b"x" * size)

@@ -7,6 +7,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from tachyon.datastructures import State, URLPath
 from tachyon.middleware import Middleware, _MiddlewareFactory
+from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.requests import Request
@@ -31,6 +32,8 @@ class TachyonEngine:
         exception_handlers: Status codes or exception classes mapped to
             `handler(request, exc) -> response` (sync or async).
         lifespan: An async context manager factory run around the app's life.
+        max_body_size: The largest request body accepted, in bytes (413 beyond it);
+            None, the default, sets no limit.
     """
 
     def __init__(
@@ -40,10 +43,13 @@ class TachyonEngine:
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
         lifespan: Lifespan[AppType] | None = None,
+        *,
+        max_body_size: int | None = None,
     ) -> None:
         self.debug = debug
         self.state = State()
         self.router = Router(routes, lifespan=lifespan)
+        self.max_body_size = max_body_size
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)
         self.middleware_stack: ASGIApp | None = None
@@ -58,11 +64,11 @@ class TachyonEngine:
             else:
                 exception_handlers[key] = value
 
-        middleware = [
-            Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug),
-            *self.user_middleware,
-            Middleware(ExceptionMiddleware, handlers=exception_handlers, debug=self.debug),
-        ]
+        middleware = [Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug)]
+        if self.max_body_size is not None:
+            middleware.append(Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size))
+        middleware += self.user_middleware
+        middleware.append(Middleware(ExceptionMiddleware, handlers=exception_handlers, debug=self.debug))
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)

@@ -28,6 +28,7 @@ from tachyon.convertors import CONVERTOR_TYPES, Convertor, builtin_convertor_nam
 from tachyon.datastructures import URL, Headers, URLPath
 from tachyon.exceptions import HTTPException, TachyonDeprecationWarning
 from tachyon.middleware import Middleware
+from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -243,6 +244,7 @@ class Route(BaseRoute):
         name: str | None = None,
         include_in_schema: bool = True,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         assert path.startswith("/"), "Routed paths must start with '/'"
         self.path = path
@@ -268,6 +270,8 @@ class Route(BaseRoute):
         if middleware is not None:
             for cls, args, kwargs in reversed(middleware):
                 self.app = cls(self.app, *args, **kwargs)
+        if max_body_size is not None:
+            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
 
         if methods is None:
             self.methods: set[str] | None = None
@@ -391,6 +395,7 @@ class Mount(BaseRoute):
         name: str | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         assert path == "" or path.startswith("/"), "Routed paths must start with '/'"
         assert app is not None or routes is not None, "Either 'app=...', or 'routes=' must be specified"
@@ -400,6 +405,8 @@ class Mount(BaseRoute):
         if middleware is not None:
             for cls, args, kwargs in reversed(middleware):
                 self.app = cls(self.app, *args, **kwargs)
+        if max_body_size is not None:
+            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
 
@@ -680,6 +687,7 @@ class Router:
         lifespan: Lifespan[Any] | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         self.routes = [] if routes is None else list(routes)
         self._table: RouteTable | None = None
@@ -711,6 +719,8 @@ class Router:
         if middleware:
             for cls, args, kwargs in reversed(middleware):
                 self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
+        if max_body_size is not None:
+            self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The default app for a request no route matched."""
