@@ -196,13 +196,16 @@ async def empty_send(message: Message) -> NoReturn:
 class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus method and body."""
 
+    # Class-level defaults: a request that never reads its body never sets them.
+    _stream_consumed = False
+    _is_disconnected = False
+    _form: Any = None
+
     def __init__(self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send) -> None:
         assert scope["type"] == "http"
         self.scope = scope
         self._receive = receive
         self._send = send
-        self._stream_consumed = False
-        self._is_disconnected = False
 
     @property
     def method(self) -> str:

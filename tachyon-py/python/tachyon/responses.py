@@ -27,6 +27,14 @@ def _check_header_value(name: str, value: str) -> None:
         raise ValueError(f"Invalid header value for {name!r}: CR, LF and NUL are not allowed")
 
 
+@functools.lru_cache(maxsize=256)
+def _content_type(media_type: str, charset: str) -> bytes:
+    # text/* gets the charset unless it names one; computed once per (type, charset).
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=" + charset
+    return media_type.encode("latin-1")
+
+
 class Response:
     """An HTTP response with a body known up front.
 
@@ -63,29 +71,26 @@ class Response:
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """Build `raw_headers`: the given ones, then content-length and content-type if absent."""
-        raw_headers: list[tuple[bytes, bytes]]
-        if headers is None:
-            raw_headers = []
-            need_length = need_type = True
-        else:
-            raw_headers = []
+        raw_headers: list[tuple[bytes, bytes]] = []
+        need_length = need_type = True
+        if headers is not None:
             for key, value in headers.items():
                 _check_header_value(key, value)
-                raw_headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
-            names = {name for name, _ in raw_headers}
-            need_length = b"content-length" not in names
-            need_type = b"content-type" not in names
+                name = key.lower().encode("latin-1")
+                if name == b"content-length":
+                    need_length = False
+                elif name == b"content-type":
+                    need_type = False
+                raw_headers.append((name, value.encode("latin-1")))
 
         body = getattr(self, "body", None)
         status = self.status_code
         if body is not None and need_length and not (status < 200 or status in _NO_BODY_STATUSES):
-            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+            raw_headers.append((b"content-length", b"%d" % len(body)))
 
-        content_type = self.media_type
-        if content_type is not None and need_type:
-            if content_type.startswith("text/") and "charset=" not in content_type.lower():
-                content_type += "; charset=" + self.charset
-            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        media_type = self.media_type
+        if media_type is not None and need_type:
+            raw_headers.append((b"content-type", _content_type(media_type, self.charset)))
 
         self.raw_headers = raw_headers
 

@@ -721,6 +721,14 @@ class Router:
                 self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
         if max_body_size is not None:
             self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
+        self._plain_stack: ASGIApp | None = self.middleware_stack if self.middleware_stack == self.app else None
+        cls = type(self)
+        self._dispatch_is_standard = (
+            cls.__call__ is Router.__call__
+            and cls.app is Router.app
+            and cls.handle_routes is Router.handle_routes
+            and cls.not_found is Router.not_found
+        )
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The default app for a request no route matched."""
@@ -892,10 +900,13 @@ class Router:
             return
         await self.default(scope, receive, send)
 
-    @property
-    def is_plain(self) -> bool:
-        """Whether nothing (router middleware) sits between `__call__` and `app`."""
-        return self.middleware_stack == self.app
+    def can_serve_directly(self) -> bool:
+        """Whether an outer layer may route through `match_route` instead of calling us.
+
+        True while nothing sits between `__call__` and `app` (no router middleware) and
+        no subclass changed how dispatching works.
+        """
+        return self.middleware_stack is self._plain_stack and self._dispatch_is_standard
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Router) and self.routes == other.routes

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import traceback
+from typing import NoReturn
 
 from tachyon._exception_handler import ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
+from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.requests import Request
 from tachyon.responses import HTMLResponse, PlainTextResponse, Response
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
@@ -32,23 +34,34 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
+        app = self.app
+        if type(app) is ExceptionMiddleware and app.can_serve_directly():
+            # The default stack: serve it in one frame (same behaviour, fewer wrappers).
+            await app.serve_http(scope, receive, send, server_errors=self)
+            return
         tracker = ResponseTracker(send)
         try:
-            await self.app(scope, receive, tracker)
+            await app(scope, receive, tracker)
         except Exception as exc:
-            request = Request(scope)
-            if self.debug:
-                response = await run_in_threadpool(self.debug_response, request, exc)
-            elif self.handler is None:
-                response = self.error_response(request, exc)
-            elif is_async_callable(self.handler):
-                response = await self.handler(request, exc)
-            else:
-                response = await run_in_threadpool(self.handler, request, exc)
-            if not tracker.started:
-                await response(scope, receive, send)
-            raise exc
+            await self.respond_and_reraise(exc, scope, receive, send, tracker.started)
+
+    async def respond_and_reraise(
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
+    ) -> NoReturn:
+        """Send the 500 response for `exc` (unless the response had started), then raise it."""
+        request = Request(scope)
+        if self.debug:
+            response = await run_in_threadpool(self.debug_response, request, exc)
+        elif self.handler is None:
+            response = self.error_response(request, exc)
+        elif is_async_callable(self.handler):
+            response = await self.handler(request, exc)
+        else:
+            response = await run_in_threadpool(self.handler, request, exc)
+        if not response_started:
+            await response(scope, receive, send)
+        # Raised again so the server can log it and a TestClient can raise it.
+        raise exc
 
     def generate_plain_text(self, exc: Exception) -> str:
         """The formatted traceback."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tachyon._exception_handler import (
     SCOPE_KEY,
@@ -18,6 +18,11 @@ from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
 from tachyon.routing import Route, Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from tachyon.middleware.errors import ServerErrorMiddleware
+
+_PLAIN_RESPONSE_CALL = Response.__call__
 
 __all__ = ["ExceptionMiddleware"]
 
@@ -55,8 +60,8 @@ class ExceptionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
-        if scope_type == "http" and isinstance(self.app, Router) and self.app.is_plain:
-            await self.serve_http(self.app, scope, receive, send)
+        if scope_type == "http" and isinstance(self.app, Router) and self.app.can_serve_directly():
+            await self.serve_http(scope, receive, send)
             return
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
@@ -70,41 +75,71 @@ class ExceptionMiddleware:
             conn = WebSocket(scope, receive, send)
         await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
 
-    async def serve_http(self, router: Router, scope: Scope, receive: Receive, send: Send) -> None:
+    def can_serve_directly(self) -> bool:
+        """Whether `serve_http` may stand in for this layer and its router (see there)."""
+        app = self.app
+        return isinstance(app, Router) and app.can_serve_directly()
+
+    async def serve_http(
+        self, scope: Scope, receive: Receive, send: Send, server_errors: ServerErrorMiddleware | None = None
+    ) -> None:
         """Route and serve an http request with this layer's exception handling, in one frame.
 
         Equivalent to `wrap_app_handling_exceptions(router)` plus the route-level wrapper
-        `request_response` adds, without their per-request closures: a plain function
-        endpoint is called here, and an exception it raises reaches its handler with the
-        endpoint's own Request, as the route-level wrapper would pass it.
+        `request_response` adds, without their per-request closures and send wrappers: a
+        plain function endpoint is called here, and an exception it raises reaches its
+        handler with the endpoint's own Request, as the route-level wrapper passes it.
+        With `server_errors` (the ServerErrorMiddleware directly around this layer), its
+        500 handling is done here too, so the whole built-in stack is one frame.
         """
+        router = cast(Router, self.app)
         handlers = (self._exception_handlers, self._status_handlers)
         scope[SCOPE_KEY] = handlers
         if "router" not in scope:
             scope["router"] = router
-        tracker = send if type(send) is ResponseTracker else ResponseTracker(send)
         request = None
+        # Whether the response had started is only needed when something fails. A plain
+        # Response sends its start message first thing, so a failure inside it means
+        # "started"; anything else is watched through a ResponseTracker.
+        tracker: ResponseTracker | None = None
+        started_if_failed = False
         try:
-            route, child_scope, full = router.match_route(scope)
-            if route is None:
+            try:
+                route, child_scope, full = router.match_route(scope)
+                if route is not None:
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    direct = route.direct_call() if full and isinstance(route, Route) else None
+                    if direct is not None:
+                        request = Request(scope, receive, send)
+                        response = await direct(request)
+                        if type(response).__call__ is _PLAIN_RESPONSE_CALL:
+                            started_if_failed = True
+                            await response(scope, receive, send)
+                        else:
+                            tracker = ResponseTracker(send)
+                            await response(scope, receive, tracker)
+                        return
+                tracker = ResponseTracker(send)
+                if route is not None:
+                    await route.handle(scope, receive, tracker)
+                    return
                 redirect = router.redirect_for(scope)
                 if redirect is not None:
                     await redirect(scope, receive, tracker)
                 else:
                     await router.default(scope, receive, tracker)
-                return
-            scope["route"] = route
-            scope.update(child_scope)
-            direct = route.direct_call() if full and isinstance(route, Route) else None
-            if direct is None:
-                await route.handle(scope, receive, tracker)
-                return
-            request = Request(scope, receive, tracker)
-            response = await direct(request)
-            await response(scope, receive, tracker)
+            except Exception as exc:
+                if tracker is None:
+                    tracker = ResponseTracker(send)
+                    tracker.started = started_if_failed
+                conn = request if request is not None else Request(scope, receive, send)
+                await handle_exception(exc, conn, handlers, scope, receive, tracker)
         except Exception as exc:
-            conn = request if request is not None else Request(scope, receive, send)
-            await handle_exception(exc, conn, handlers, scope, receive, tracker)
+            if server_errors is None:
+                raise
+            assert tracker is not None
+            await server_errors.respond_and_reraise(exc, scope, receive, send, tracker.started)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default HTTPException handler: a plain-text response with the detail."""
