@@ -201,16 +201,6 @@ class StaticFiles:
         last_modified = response_headers.get("last-modified")
         if if_modified_since is None or last_modified is None:
             return False
-        since = _parse_http_date(if_modified_since)
-        modified = _parse_http_date(last_modified)
+        since = parsedate(if_modified_since)
+        modified = parsedate(last_modified)
         return since is not None and modified is not None and since >= modified
-
-
-def _parse_http_date(value: str) -> tuple[int, ...] | None:
-    # parsedate is lenient but not total: some malformed dates raise instead of giving None,
-    # and a client's bad header must not turn into a 500.
-    try:
-        parsed = parsedate(value)
-    except (ValueError, IndexError, TypeError, OverflowError):
-        return None
-    return None if parsed is None else tuple(parsed)
