@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import jinja2
 import pytest
 from conftest import STARLETTE, TACHYON
@@ -153,8 +154,6 @@ def test_no_debug_message_without_the_extension(template_dir: Path) -> None:
 
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
-
-        import anyio
 
         anyio.run(response, scope, receive, send)
         return sent
