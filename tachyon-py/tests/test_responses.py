@@ -12,6 +12,8 @@ from typing import Any
 import anyio
 import pytest
 from conftest import STARLETTE, TACHYON, raw_response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tachyon.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, StreamingResponse
 
@@ -632,3 +634,35 @@ def test_streaming_response_is_exported() -> None:
     for name in ("StreamingResponse", "FileResponse", "MalformedRangeHeader", "RangeNotSatisfiable"):
         assert name in tachyon.responses.__all__
     assert StreamingResponse.__mro__[1].__name__ == "Response"
+
+
+range_items = st.one_of(
+    st.from_regex(r"\A ?[0-9]{0,6} ?- ?[0-9]{0,6} ?\Z"),
+    st.from_regex(r"\A[-0-9+_ ]{0,8}\Z"),
+    st.text(alphabet="0123456789-, =+x", max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    units=st.sampled_from(["bytes", "BYTES", " bytes ", "items", ""]),
+    items=st.lists(range_items, max_size=8),
+    size=st.integers(min_value=0, max_value=2_000_000),
+)
+def test_parse_range_header_property(units: str, items: list[str], size: int) -> None:
+    """Any header: the same outcome as Starlette, and either a 4xx reason or valid, disjoint, sorted ranges."""
+    header = f"{units}={','.join(items)}"
+    outcomes = []
+    for cls in (STARLETTE.responses.FileResponse, FileResponse):
+        try:
+            outcomes.append(cls._parse_range_header(header, size))
+        except (MalformedRangeHeader, STARLETTE.responses.MalformedRangeHeader) as exc:
+            outcomes.append(("400", exc.content))
+        except (RangeNotSatisfiable, STARLETTE.responses.RangeNotSatisfiable) as exc:
+            outcomes.append(("416", exc.max_size))
+    assert outcomes[0] == outcomes[1]
+    ranges = outcomes[1]
+    if isinstance(ranges, list):
+        assert all(0 <= start < end <= size for start, end in ranges)
+        if len(ranges) > 1:
+            assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
