@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import http.cookies
 import json
+import os
+import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
+from mimetypes import guess_type
+from secrets import token_hex
 from typing import Any, Literal
 from urllib.parse import quote
 
+import anyio
+import anyio.abc
+import anyio.to_thread
+
 from tachyon.background import BackgroundTask
-from tachyon.datastructures import URL, MutableHeaders
+from tachyon.concurrency import iterate_in_threadpool
+from tachyon.datastructures import URL, Headers, MutableHeaders
+from tachyon.requests import ClientDisconnect
 from tachyon.types import Message, Receive, Scope, Send
 
-__all__ = ["HTMLResponse", "JSONResponse", "PlainTextResponse", "RedirectResponse", "Response"]
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = [
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "MalformedRangeHeader",
+    "PlainTextResponse",
+    "RangeNotSatisfiable",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
 
 _NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -232,3 +257,391 @@ class RedirectResponse(Response):
     ) -> None:
         super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+
+
+Content = str | bytes | memoryview
+SyncContentStream = Iterable[Content]
+AsyncContentStream = AsyncIterable[Content]
+ContentStream = AsyncContentStream | SyncContentStream
+
+
+def _asgi_spec_version(scope: Scope) -> tuple[int, ...]:
+    return tuple(int(part) for part in scope.get("asgi", {}).get("spec_version", "2.0").split("."))
+
+
+@contextlib.asynccontextmanager
+async def _single_error_task_group() -> AsyncIterator[anyio.abc.TaskGroup]:
+    # A task group whose lone failure surfaces as itself rather than wrapped in an
+    # exception group, so callers see (and can catch) the error the response raised.
+    try:
+        async with anyio.create_task_group() as task_group:
+            yield task_group
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) != 1:
+            raise
+        error = group.exceptions[0]
+        context = None if error.__suppress_context__ else error.__context__
+        raise error from error.__cause__ or context
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _run_until_disconnect(
+    send_body: Callable[[], Awaitable[None]], wait_for_disconnect: Callable[[], Awaitable[None]]
+) -> None:
+    """Run `send_body` and `wait_for_disconnect` together; whichever ends first stops the other."""
+    async with _single_error_task_group() as task_group:
+
+        async def then_stop(func: Callable[[], Awaitable[None]]) -> None:
+            await func()
+            task_group.cancel_scope.cancel()
+
+        task_group.start_soon(then_stop, send_body)
+        await then_stop(wait_for_disconnect)
+
+
+class StreamingResponse(Response):
+    """A response whose body comes from an iterator, sent chunk by chunk.
+
+    Sync iterators are advanced in a worker thread so they cannot block the event loop.
+    """
+
+    body_iterator: AsyncContentStream
+
+    def __init__(
+        self,
+        content: ContentStream,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        if isinstance(content, AsyncIterable):
+            self.body_iterator = content
+        else:
+            self.body_iterator = iterate_in_threadpool(content)
+        self.status_code = status_code
+        self.media_type = self.media_type if media_type is None else media_type
+        self.background = background
+        self.init_headers(headers)
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        """Return once the client has gone away."""
+        await _wait_for_disconnect(receive)
+
+    async def stream_response(self, send: Send) -> None:
+        """Send the start message, every chunk of the iterator, then the closing empty body."""
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        charset = self.charset
+        async for chunk in self.body_iterator:
+            if not isinstance(chunk, (bytes, memoryview)):
+                chunk = chunk.encode(charset)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.stream_response(_websocket_denial_send(send))
+        elif _asgi_spec_version(scope) >= (2, 4):
+            # From ASGI 2.4 on, `send` raises OSError once the client is gone: no listener needed.
+            try:
+                await self.stream_response(send)
+            except OSError:
+                raise ClientDisconnect()  # noqa: B904 (chained implicitly, as Starlette does)
+        else:
+            await _run_until_disconnect(
+                functools.partial(self.stream_response, send), functools.partial(self.listen_for_disconnect, receive)
+            )
+        if self.background is not None:
+            await self.background()
+
+
+class MalformedRangeHeader(Exception):
+    """A Range header that cannot be parsed; answered with 400 and `content` as the body."""
+
+    def __init__(self, content: str = "Malformed range header.") -> None:
+        self.content = content
+
+
+class RangeNotSatisfiable(Exception):
+    """A Range header starting past the end of a file of `max_size` bytes; answered with 416."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+
+class FileResponse(Response):
+    """A file sent from disk in chunks, with HEAD, conditional and Range request support."""
+
+    chunk_size = 64 * 1024
+    max_ranges = 100
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        self.path = path
+        self.status_code = status_code
+        self.filename = filename
+        if media_type is None:
+            media_type = guess_type(filename or path)[0] or "application/octet-stream"
+        self.media_type = media_type
+        self.background = background
+        self.init_headers(headers)
+        self.headers.setdefault("accept-ranges", "bytes")
+        if filename is not None:
+            quoted = quote(filename)
+            if quoted == filename:
+                disposition = f'{content_disposition_type}; filename="{filename}"'
+            else:
+                # RFC 5987 form for names that are not plain ASCII tokens.
+                disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
+            self.headers.setdefault("content-disposition", disposition)
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self.set_stat_headers(stat_result)
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        """Add content-length, last-modified and etag (md5 of "mtime-size") unless already set."""
+        size = stat_result.st_size
+        mtime = stat_result.st_mtime
+        digest = hashlib.md5(f"{mtime}-{size}".encode(), usedforsecurity=False).hexdigest()
+        headers = self.headers
+        headers.setdefault("content-length", str(size))
+        headers.setdefault("last-modified", formatdate(mtime, usegmt=True))
+        headers.setdefault("etag", f'"{digest}"')
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        is_http = scope_type == "http"
+        method = scope["method"].upper() if is_http else None
+        header_only = method == "HEAD"
+        use_pathsend = is_http and "http.response.pathsend" in scope.get("extensions", {})
+        if scope_type == "websocket":
+            send = _websocket_denial_send(send)
+
+        stat_result = self.stat_result
+        if stat_result is None:
+            try:
+                stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
+            except FileNotFoundError:
+                raise RuntimeError(f"File at path {self.path} does not exist.")  # noqa: B904
+            self.set_stat_headers(stat_result)
+            if not stat.S_ISREG(stat_result.st_mode):
+                raise RuntimeError(f"File at path {self.path} is not a file.")
+
+        request_headers = Headers(scope=scope)
+        range_header = request_headers.get("range")
+        if_range = request_headers.get("if-range")
+        size = stat_result.st_size
+
+        send_file: Callable[[], Awaitable[None]]
+        if (
+            self.status_code != 200
+            or range_header is None
+            or (method is not None and method not in ("GET", "HEAD"))
+            or (if_range is not None and not self._should_use_range(if_range))
+        ):
+            send_file = functools.partial(self._handle_simple, send, header_only, use_pathsend)
+        else:
+            try:
+                ranges = self._parse_range_header(range_header, size)
+            except MalformedRangeHeader as exc:
+                await PlainTextResponse(exc.content, status_code=400)(scope, receive, send)
+                return
+            except RangeNotSatisfiable as exc:
+                refusal = PlainTextResponse(status_code=416, headers={"Content-Range": f"bytes */{exc.max_size}"})
+                await refusal(scope, receive, send)
+                return
+            if not ranges:
+                send_file = functools.partial(self._handle_simple, send, header_only, use_pathsend)
+            elif len(ranges) == 1:
+                start, end = ranges[0]
+                send_file = functools.partial(self._handle_single_range, send, start, end, size, header_only)
+                use_pathsend = False
+            else:
+                send_file = functools.partial(self._handle_multiple_ranges, send, ranges, size, header_only)
+                use_pathsend = False
+
+        if not is_http or header_only or use_pathsend or _asgi_spec_version(scope) >= (2, 4):
+            await send_file()
+        else:
+            await _run_until_disconnect(send_file, functools.partial(_wait_for_disconnect, receive))
+
+        if self.background is not None:
+            await self.background()
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        file = await anyio.open_file(self.path, mode="rb")
+        try:
+            yield file
+        finally:
+            # Shielded: a cancelled transfer (client gone) must still release the descriptor.
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
+    async def _handle_simple(self, send: Send, send_header_only: bool, send_pathsend: bool) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if send_header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if send_pathsend:
+            await send({"type": "http.response.pathsend", "path": str(self.path)})
+            return
+        chunk_size = self.chunk_size
+        async with self._open_file() as file:
+            more_body = True
+            while more_body:
+                chunk = await file.read(chunk_size)
+                more_body = len(chunk) == chunk_size
+                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+
+    async def _handle_single_range(
+        self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
+    ) -> None:
+        headers = MutableHeaders(raw=list(self.raw_headers))
+        headers["content-range"] = f"bytes {start}-{end - 1}/{file_size}"
+        headers["content-length"] = str(end - start)
+        await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
+        if send_header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        chunk_size = self.chunk_size
+        async with self._open_file() as file:
+            await file.seek(start)
+            more_body = True
+            while more_body:
+                chunk = await file.read(min(chunk_size, end - start))
+                start += len(chunk)
+                # A short read (file truncated meanwhile) ends the body rather than looping.
+                more_body = len(chunk) == chunk_size and start < end
+                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+
+    async def _handle_multiple_ranges(
+        self, send: Send, ranges: list[tuple[int, int]], file_size: int, send_header_only: bool
+    ) -> None:
+        # 13 random bytes: about the entropy browsers put in their own multipart boundaries.
+        boundary = token_hex(13)
+        content_length, part_header = self.generate_multipart(ranges, boundary, file_size, self.headers["content-type"])
+        headers = MutableHeaders(raw=list(self.raw_headers))
+        headers["content-type"] = f"multipart/byteranges; boundary={boundary}"
+        headers["content-length"] = str(content_length)
+        await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
+        if send_header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        chunk_size = self.chunk_size
+        async with self._open_file() as file:
+            for start, end in ranges:
+                await send({"type": "http.response.body", "body": part_header(start, end), "more_body": True})
+                await file.seek(start)
+                while start < end:
+                    chunk = await file.read(min(chunk_size, end - start))
+                    if not chunk:
+                        raise RuntimeError(f"File at path {self.path} is shorter than expected.")
+                    start += len(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
+            closing = f"--{boundary}--".encode("latin-1")
+            await send({"type": "http.response.body", "body": closing, "more_body": False})
+
+    def _should_use_range(self, http_if_range: str) -> bool:
+        # If-Range needs a strong validator: a weak etag never matches.
+        if http_if_range.startswith("W/"):
+            return False
+        return http_if_range == self.headers["last-modified"] or http_if_range == self.headers["etag"]
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        """Half-open (start, end) byte ranges, sorted and merged when there are several.
+
+        An empty list means "ignore the header and send the whole file" (too many ranges).
+        """
+        units, sep, spec = http_range.partition("=")
+        if not sep:
+            raise MalformedRangeHeader()
+        if units.strip().lower() != "bytes":
+            raise MalformedRangeHeader("Only support bytes range")
+        # Counting separators first bounds the work a hostile header can cause.
+        if spec.count(",") >= cls.max_ranges:
+            return []
+
+        ranges = cls._parse_ranges(spec, file_size)
+        if not ranges:
+            raise MalformedRangeHeader("Range header: range must be requested")
+        for start, _ in ranges:
+            if not 0 <= start < file_size:
+                raise RangeNotSatisfiable(file_size)
+        for start, end in ranges:
+            if start >= end:
+                raise MalformedRangeHeader("Range header: start must be less than end")
+        if len(ranges) == 1:
+            return ranges
+
+        ranges.sort()
+        merged = [ranges[0]]
+        for start, end in ranges[1:]:
+            last_start, last_end = merged[-1]
+            if start <= last_end:
+                merged[-1] = (last_start, max(last_end, end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    @classmethod
+    def _parse_ranges(cls, range_: str, file_size: int) -> list[tuple[int, int]]:
+        """Each well-formed `start-end`, `start-` or `-suffix` item; anything else is skipped."""
+        ranges: list[tuple[int, int]] = []
+        for item in range_.split(","):
+            first, dash, last = item.strip().partition("-")
+            if not dash:
+                continue
+            first = first.strip()
+            last = last.strip()
+            try:
+                if first:
+                    start = int(first)
+                    end = int(last) + 1 if last and int(last) < file_size else file_size
+                else:
+                    # A suffix range: the last N bytes (all of them when N exceeds the size).
+                    start = max(file_size - int(last), 0)
+                    end = file_size
+            except ValueError:
+                continue
+            ranges.append((start, end))
+        return ranges
+
+    def generate_multipart(
+        self,
+        ranges: Sequence[tuple[int, int]],
+        boundary: str,
+        max_size: int,
+        content_type: str,
+    ) -> tuple[int, Callable[[int, int], bytes]]:
+        """The multipart/byteranges body length, and a function making each part's header.
+
+        Each part is `--boundary`, Content-Type and Content-Range lines, a blank line,
+        the bytes and CRLF; the body ends with `--boundary--`.
+        """
+
+        def part_header(start: int, end: int) -> bytes:
+            return (
+                f"--{boundary}\r\n"
+                f"Content-Type: {content_type}\r\n"
+                f"Content-Range: bytes {start}-{end - 1}/{max_size}\r\n"
+                "\r\n"
+            ).encode("latin-1")
+
+        length = sum(len(part_header(start, end)) + (end - start) + 2 for start, end in ranges)
+        return length + len(boundary) + 4, part_header
