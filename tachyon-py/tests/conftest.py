@@ -25,6 +25,9 @@ def framework(name: str) -> SimpleNamespace:
         websockets=importlib.import_module(f"{name}.websockets"),
         endpoints=importlib.import_module(f"{name}.endpoints"),
         status=importlib.import_module(f"{name}.status"),
+        background=importlib.import_module(f"{name}.background"),
+        staticfiles=importlib.import_module(f"{name}.staticfiles"),
+        templating=importlib.import_module(f"{name}.templating"),
     )
 
 

@@ -12,13 +12,23 @@ from tachyon.datastructures import URL, Headers, QueryParams, State
 from tachyon.exceptions import HTTPException
 from tachyon.middleware import Middleware
 from tachyon.requests import Request
-from tachyon.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from tachyon.routing import Host, Mount, Route, Router
+from tachyon.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from tachyon.routing import Host, Mount, Route, Router, WebSocketRoute
+from tachyon.websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
     "URL",
     "BackgroundTask",
     "BackgroundTasks",
+    "FileResponse",
     "HTMLResponse",
     "HTTPException",
     "Headers",
@@ -35,6 +45,10 @@ __all__ = [
     "Router",
     "Starlette",
     "State",
+    "StreamingResponse",
     "TachyonEngine",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketRoute",
     "__version__",
 ]

@@ -5,10 +5,14 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv6Address
 from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
+import anyio.abc
 
 from tachyon.types import Scope
 
@@ -16,6 +20,9 @@ if sys.version_info >= (3, 13):  # pragma: no cover
     from inspect import iscoroutinefunction
 else:  # pragma: no cover
     from asyncio import iscoroutinefunction
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 T = TypeVar("T")
 
@@ -110,3 +117,20 @@ class AwaitableOrContextManagerWrapper(Generic[C]):
 
 
 AwaitableCallable = Callable[..., Awaitable[T]]
+
+
+@asynccontextmanager
+async def create_collapsing_task_group() -> AsyncGenerator[anyio.abc.TaskGroup, None]:
+    """A task group that re-raises a lone failure as itself rather than in an ExceptionGroup.
+
+    Code written for Starlette catches the app's own exception types, so a single error
+    must come out unwrapped (with its original cause or context).
+    """
+    try:
+        async with anyio.create_task_group() as task_group:
+            yield task_group
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) != 1:
+            raise
+        only = group.exceptions[0]
+        raise only from only.__cause__ or (None if only.__suppress_context__ else only.__context__)

@@ -22,6 +22,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
 from tachyon.datastructures import URL, Headers, MutableHeaders
@@ -29,7 +30,7 @@ from tachyon.requests import ClientDisconnect
 from tachyon.types import Message, Receive, Scope, Send
 
 if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
+    pass
 
 __all__ = [
     "FileResponse",
@@ -269,21 +270,6 @@ def _asgi_spec_version(scope: Scope) -> tuple[int, ...]:
     return tuple(int(part) for part in scope.get("asgi", {}).get("spec_version", "2.0").split("."))
 
 
-@contextlib.asynccontextmanager
-async def _single_error_task_group() -> AsyncIterator[anyio.abc.TaskGroup]:
-    # A task group whose lone failure surfaces as itself rather than wrapped in an
-    # exception group, so callers see (and can catch) the error the response raised.
-    try:
-        async with anyio.create_task_group() as task_group:
-            yield task_group
-    except BaseExceptionGroup as group:
-        if len(group.exceptions) != 1:
-            raise
-        error = group.exceptions[0]
-        context = None if error.__suppress_context__ else error.__context__
-        raise error from error.__cause__ or context
-
-
 async def _wait_for_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -293,7 +279,7 @@ async def _run_until_disconnect(
     send_body: Callable[[], Awaitable[None]], wait_for_disconnect: Callable[[], Awaitable[None]]
 ) -> None:
     """Run `send_body` and `wait_for_disconnect` together; whichever ends first stops the other."""
-    async with _single_error_task_group() as task_group:
+    async with create_collapsing_task_group() as task_group:
 
         async def then_stop(func: Callable[[], Awaitable[None]]) -> None:
             await func()

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping, MutableMapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
 
+from tachyon._utils import create_collapsing_task_group
 from tachyon.requests import ClientDisconnect, Request
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
 
 if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
+    pass
 
 __all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
 
@@ -30,23 +31,6 @@ AsyncContentStream = AsyncIterable[str | bytes | memoryview | MutableMapping[str
 T = TypeVar("T")
 
 _DISCONNECT: Message = {"type": "http.disconnect"}
-
-
-@asynccontextmanager
-async def _collapsing_task_group() -> AsyncGenerator[anyio.abc.TaskGroup, None]:
-    """A task group that re-raises a lone failure as itself rather than in an ExceptionGroup.
-
-    Code written for Starlette catches the app's own exception types around middleware,
-    so a single error must come out unwrapped (with its original cause or context).
-    """
-    try:
-        async with anyio.create_task_group() as task_group:
-            yield task_group
-    except BaseExceptionGroup as group:
-        if len(group.exceptions) != 1:
-            raise
-        only = group.exceptions[0]
-        raise only from only.__cause__ or (None if only.__suppress_context__ else only.__context__)
 
 
 class _CachedRequest(Request):
@@ -199,7 +183,7 @@ class BaseHTTPMiddleware:
 
         send_stream, recv_stream = anyio.create_memory_object_stream[Message]()
         with recv_stream, send_stream:
-            async with _collapsing_task_group() as task_group:
+            async with create_collapsing_task_group() as task_group:
                 response = await self.dispatch_func(request, call_next)
                 await response(scope, wrapped_receive, send)
                 response_sent.set()

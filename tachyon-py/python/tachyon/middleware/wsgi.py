@@ -18,8 +18,8 @@ import anyio.from_thread
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from tachyon._utils import create_collapsing_task_group
 from tachyon.exceptions import TachyonDeprecationWarning
-from tachyon.middleware.base import _collapsing_task_group
 from tachyon.types import Receive, Scope, Send
 
 __all__ = ["WSGIMiddleware", "build_environ"]
@@ -114,7 +114,7 @@ class WSGIResponder:
             more_body = message.get("more_body", False)
         environ = build_environ(self.scope, b"".join(chunks))
 
-        async with _collapsing_task_group() as task_group:
+        async with create_collapsing_task_group() as task_group:
             task_group.start_soon(self.sender, send)
             async with self.stream_send:
                 await anyio.to_thread.run_sync(self.wsgi, environ, self.start_response)
