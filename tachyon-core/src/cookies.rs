@@ -69,9 +69,12 @@ pub fn unquote(s: &str) -> String {
             continue;
         }
         let octal = inner.get(i + 1..i + 4).and_then(|d| {
-            let ok = matches!(d[0], '0'..='3') && matches!(d[1], '0'..='7') && matches!(d[2], '0'..='7');
+            let ok =
+                matches!(d[0], '0'..='3') && matches!(d[1], '0'..='7') && matches!(d[2], '0'..='7');
             ok.then(|| {
-                let v = d.iter().fold(0u32, |acc, c| acc * 8 + (*c as u32 - '0' as u32));
+                let v = d
+                    .iter()
+                    .fold(0u32, |acc, c| acc * 8 + (*c as u32 - '0' as u32));
                 char::from_u32(v).unwrap_or('\u{fffd}')
             })
         });
@@ -117,8 +120,16 @@ pub fn quote(value: &str) -> String {
 }
 
 const RESERVED: [&str; 10] = [
-    "expires", "path", "comment", "domain", "max-age", "secure", "httponly", "version",
-    "samesite", "partitioned",
+    "expires",
+    "path",
+    "comment",
+    "domain",
+    "max-age",
+    "secure",
+    "httponly",
+    "version",
+    "samesite",
+    "partitioned",
 ];
 
 /// The `Expires` attribute of a [`SetCookie`].

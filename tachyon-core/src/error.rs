@@ -55,7 +55,10 @@ impl fmt::Display for CookieError {
                 f.write_str("samesite must be either 'strict', 'lax' or 'none'")
             }
             CookieError::InvalidAttribute(a) => {
-                write!(f, "invalid cookie attribute {a}: CR, LF and NUL are not allowed")
+                write!(
+                    f,
+                    "invalid cookie attribute {a}: CR, LF and NUL are not allowed"
+                )
             }
             CookieError::NotLatin1(c) => {
                 write!(f, "cookie text is not latin-1: {c:?} cannot be encoded")
@@ -86,7 +89,7 @@ impl fmt::Display for UrlError {
             UrlError::InvalidIpv6 => f.write_str("Invalid IPv6 URL"),
             UrlError::InvalidBracketedHost(h) => write!(f, "invalid bracketed host: {h:?}"),
             UrlError::InvalidPort(p) => {
-                write!(f, "Port could not be cast to integer value as {p:?}")
+                write!(f, "Port could not be cast to integer value as '{p}'")
             }
             UrlError::PortOutOfRange => f.write_str("Port out of range 0-65535"),
         }

@@ -74,7 +74,9 @@ pub fn validate_value(value: &[u8]) -> Result<(), HeaderError> {
 /// Checks a header name set by the application: non-empty, no CR, LF, NUL or `:`.
 pub fn validate_name(name: &[u8]) -> Result<(), HeaderError> {
     if name.is_empty() || name.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0 | b':')) {
-        return Err(HeaderError::InvalidName(latin1_to_string(name).into_owned()));
+        return Err(HeaderError::InvalidName(
+            latin1_to_string(name).into_owned(),
+        ));
     }
     Ok(())
 }
@@ -260,7 +262,8 @@ impl Headers {
         let name = name.to_ascii_lowercase();
         validate_name(&name)?;
         validate_value(value)?;
-        self.raw.push((Bytes::from(name), Bytes::copy_from_slice(value)));
+        self.raw
+            .push((Bytes::from(name), Bytes::copy_from_slice(value)));
         Ok(())
     }
 

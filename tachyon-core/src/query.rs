@@ -61,7 +61,10 @@ pub fn unquote_plus(s: &str) -> Cow<'_, str> {
         if b == b'+' {
             out.push(b' ');
         } else if b == b'%' {
-            match (bytes.get(i + 1).and_then(hex), bytes.get(i + 2).and_then(hex)) {
+            match (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 3;

@@ -41,7 +41,10 @@ pub fn urlsplit(url: &str) -> Result<SplitResult, UrlError> {
     let url = url.trim_start_matches(|c: char| c <= ' ');
     let cleaned: String;
     let mut url: &str = if url.contains(['\t', '\r', '\n']) {
-        cleaned = url.chars().filter(|c| !matches!(c, '\t' | '\r' | '\n')).collect();
+        cleaned = url
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+            .collect();
         &cleaned
     } else {
         url
@@ -140,7 +143,10 @@ impl SplitResult {
     }
 
     fn hostinfo(&self) -> (&str, Option<&str>) {
-        let hostinfo = self.netloc.rsplit_once('@').map_or(self.netloc.as_str(), |(_, h)| h);
+        let hostinfo = self
+            .netloc
+            .rsplit_once('@')
+            .map_or(self.netloc.as_str(), |(_, h)| h);
         let (host, port) = match hostinfo.split_once('[') {
             Some((_, bracketed)) => {
                 let (h, rest) = bracketed.split_once(']').unwrap_or((bracketed, ""));
@@ -188,7 +194,9 @@ impl SplitResult {
             return Err(UrlError::PortOutOfRange);
         }
         let n: u32 = digits.parse().unwrap_or(0);
-        u16::try_from(n).map(Some).map_err(|_| UrlError::PortOutOfRange)
+        u16::try_from(n)
+            .map(Some)
+            .map_err(|_| UrlError::PortOutOfRange)
     }
 }
 
@@ -312,7 +320,11 @@ impl Url {
                     Some(rest) => format!("/%2F{rest}"),
                     None => path,
                 };
-                if query.is_empty() { path } else { format!("{path}?{query}") }
+                if query.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{query}")
+                }
             }
         };
         Url::parse(&url)
@@ -394,11 +406,18 @@ impl Url {
                 Some(p) => p,
                 None => self.port()?,
             };
-            let username = r.username.unwrap_or_else(|| self.username().map(str::to_owned));
-            let password = r.password.unwrap_or_else(|| self.password().map(str::to_owned));
+            let username = r
+                .username
+                .unwrap_or_else(|| self.username().map(str::to_owned));
+            let password = r
+                .password
+                .unwrap_or_else(|| self.password().map(str::to_owned));
             let mut netloc = match r.hostname {
                 None => {
-                    let host = self.netloc().rsplit_once('@').map_or(self.netloc(), |(_, h)| h);
+                    let host = self
+                        .netloc()
+                        .rsplit_once('@')
+                        .map_or(self.netloc(), |(_, h)| h);
                     if !host.is_empty() && !host.ends_with(']') {
                         host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned()
                     } else {
@@ -474,7 +493,9 @@ impl Url {
         &self,
         params: &[(K, V)],
     ) -> Result<Url, UrlError> {
-        self.with_query(urlencode(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))))
+        self.with_query(urlencode(
+            params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+        ))
     }
 
     /// Drops every pair whose key is one of `keys`.
@@ -541,13 +562,17 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
             let tail = v[hex..].strip_prefix('.')?;
             hex > 0
                 && !tail.is_empty()
-                && tail.bytes().all(|b| is_reg_name_char(b) && b != b'%' || b == b':')
+                && tail
+                    .bytes()
+                    .all(|b| is_reg_name_char(b) && b != b'%' || b == b':')
         } else {
             let colon = inner.find(':')?;
             let (pre, post) = (&inner[..colon], &inner[colon + 1..]);
             pre.bytes().all(|b| b.is_ascii_hexdigit())
                 && !post.is_empty()
-                && post.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+                && post
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
                 && inner.parse::<Ipv6Addr>().is_ok()
         };
         if !ok {

@@ -1,10 +1,12 @@
 //! parse_qsl / unquote_plus / urlencode against CPython 3.11 outputs (tests/data/*.json).
 mod common;
 use common::*;
-use tachyon_core::query::{parse_qsl, parse_query_bytes, unquote_plus, urlencode, QueryParams};
+use tachyon_core::query::{QueryParams, parse_qsl, parse_query_bytes, unquote_plus, urlencode};
 
 fn owned(v: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>) -> Vec<(String, String)> {
-    v.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    v.into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// Proves that `form_urlencoded::parse` (which `parse_qsl` uses) equals
@@ -39,7 +41,11 @@ fn parse_query_bytes_decodes_latin1_like_starlette() {
 fn urlencode_matches_cpython() {
     for case in load("urlencode.json") {
         let input = pairs(&case[0]);
-        assert_eq!(urlencode(input.iter().map(|(k, v)| (k, v))), s(&case[1]), "input {input:?}");
+        assert_eq!(
+            urlencode(input.iter().map(|(k, v)| (k, v))),
+            s(&case[1]),
+            "input {input:?}"
+        );
     }
 }
 
@@ -55,8 +61,11 @@ fn form_urlencoded_serializer_differs_from_quote_plus() {
 #[test]
 fn borrowed_when_nothing_to_decode() {
     let q = parse_qsl("a=1&bb=22");
-    assert!(q.iter().all(|(k, v)| matches!(k, std::borrow::Cow::Borrowed(_))
-        && matches!(v, std::borrow::Cow::Borrowed(_))));
+    assert!(
+        q.iter()
+            .all(|(k, v)| matches!(k, std::borrow::Cow::Borrowed(_))
+                && matches!(v, std::borrow::Cow::Borrowed(_)))
+    );
 }
 
 #[test]
