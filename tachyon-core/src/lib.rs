@@ -35,7 +35,7 @@ pub mod cookies;
 pub mod error;
 // pub mod form;
 pub mod headers;
-// pub mod multipart;
+pub mod multipart;
 pub mod query;
 // pub mod request;
 pub mod url;

@@ -193,3 +193,77 @@ def ph(s):
     p = parse_host_header(s)
     return None if p is None else [p.host, p.port, p.is_valid_port]
 dump("host_header.json", [[s, ph(s)] for s in hcases])
+
+# ---- multipart, through Starlette's MultiPartParser (python-multipart 0.0.34)
+import asyncio
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartParser, MultiPartException
+
+def mp_parse(ctype, body, **limits):
+    async def stream():
+        yield body
+    async def run():
+        p = MultiPartParser(Headers({"content-type": ctype}), stream(), **limits)
+        form = await p.parse()
+        out = []
+        for k, v in form.multi_items():
+            if isinstance(v, UploadFile):
+                data = await v.read()
+                out.append([k, {"filename": v.filename, "content_type": v.content_type,
+                                "headers": [[list(a), list(b)] for a, b in v.headers.raw], "data": list(data)}])
+            else:
+                out.append([k, v])
+        return out
+    try:
+        return {"ok": asyncio.run(run())}
+    except MultiPartException as e:
+        return {"error": e.message}
+
+def part(name=None, filename=None, ctype=None, data=b"", extra=b"", cd=None):
+    h = b""
+    if cd is None:
+        cd = b"form-data"
+        if name is not None: cd += b'; name="' + name + b'"'
+        if filename is not None: cd += b'; filename="' + filename + b'"'
+    h += b"Content-Disposition: " + cd + b"\r\n"
+    if ctype: h += b"Content-Type: " + ctype + b"\r\n"
+    return h + extra + b"\r\n" + data
+
+def body(parts, b=b"BOUND", end=True, pre=b"", post=b""):
+    out = pre
+    for p in parts:
+        out += b"--" + b + b"\r\n" + p + b"\r\n"
+    if end: out += b"--" + b + b"--\r\n" + post
+    return out
+
+CT = "multipart/form-data; boundary=BOUND"
+mcases = []
+def add(label, ctype, data, **limits):
+    mcases.append([label, ctype, list(data), limits, mp_parse(ctype, data, **limits)])
+
+add("fields", CT, body([part(b"a", data=b"1"), part(b"b", data=b"x y\r\n--BOUN"), part(b"a", data=b"")]))
+add("file", CT, body([part(b"f", b"t.txt", b"text/plain", b"hello\r\nworld"), part(b"g", data=b"v")]))
+add("utf8 names", CT, body([part("é".encode(), "ü.txt".encode(), None, "ö".encode())]))
+add("latin1 fallback", CT, body([part(b"\xe9", b"\xff.txt", None, b"\xe9\xff")]))
+add("charset latin1", CT + "; charset=latin-1", body([part("é".encode(), data="é".encode())]))
+add("quoted boundary", 'multipart/form-data; boundary="a;b"', body([part(b"a", data=b"1")], b=b"a;b"))
+add("missing boundary", "multipart/form-data", body([part(b"a", data=b"1")]))
+add("no name", CT, body([part(cd=b"form-data")]))
+add("ie6 path", CT, body([part(b"f", b"C:\\\\dir\\\\x.txt", None, b"d")]))
+add("escaped filename", CT, body([part(cd=b'form-data; name="f"; filename="a\\"b.txt"', data=b"d")]))
+add("extra headers", CT, body([part(b"f", b"x", b"image/png", b"\x89PNG", extra=b"X-Custom:  v \r\n")]))
+add("preamble", CT, body([part(b"a", data=b"1")], pre=b"ignored preamble\r\n"))
+add("epilogue", CT, body([part(b"a", data=b"1")], post=b"trailing junk"))
+add("empty body", CT, b"")
+add("too many files", CT, body([part(b"f", b"a", data=b"1"), part(b"f", b"b", data=b"2")]), max_files=1)
+add("too many fields", CT, body([part(b"a", data=b"1"), part(b"b", data=b"2")]), max_fields=1)
+add("part too large", CT, body([part(b"a", data=b"x" * 2049)]), max_part_size=2048)
+add("part at limit", CT, body([part(b"a", data=b"x" * 2048)]), max_part_size=2048)
+add("file not limited", CT, body([part(b"f", b"n", data=b"x" * 5000)]), max_part_size=2048)
+add("empty filename", CT, body([part(b"f", b"", None, b"")]))
+add("binary file", CT, body([part(b"f", b"bin", b"application/octet-stream", bytes(range(256)) * 8)]))
+add("padding after boundary", CT, b"--BOUND  \r\n" + part(b"a", data=b"1") + b"\r\n--BOUND--")
+add("crlf in data", CT, body([part(b"a", data=b"\r\n\r\n--\r\n--BOUNDX")]))
+add("name case", CT, body([part(cd=b'form-data; NAME="up"', data=b"1")]))
+add("unquoted name", CT, body([part(cd=b"form-data; name=plain", data=b"1")]))
+dump("multipart.json", mcases)
