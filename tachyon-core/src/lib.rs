@@ -33,7 +33,7 @@
 
 pub mod cookies;
 pub mod error;
-// pub mod form;
+pub mod form;
 pub mod headers;
 pub mod multipart;
 pub mod query;

@@ -267,3 +267,26 @@ add("crlf in data", CT, body([part(b"a", data=b"\r\n\r\n--\r\n--BOUNDX")]))
 add("name case", CT, body([part(cd=b'form-data; NAME="up"', data=b"1")]))
 add("unquoted name", CT, body([part(cd=b"form-data; name=plain", data=b"1")]))
 dump("multipart.json", mcases)
+
+# ---- urlencoded forms, through Starlette's FormParser (whole body as one chunk)
+from starlette.formparsers import FormParser
+
+def form_parse(body, **limits):
+    async def stream():
+        yield body
+    async def run():
+        return (await FormParser(Headers({}), stream(), **limits).parse()).multi_items()
+    try:
+        return {"ok": asyncio.run(run())}
+    except MultiPartException as e:
+        return {"error": e.message}
+
+FA = [b"a", b"b", b"=", b"&", b"+", b"%", b"%20", b"%E2%82%AC", b";", b"\xe9", b"%zz", b"==", b"&&", b" "]
+fcases = [b"", b"a", b"a&b", b"a=1&b", b"=", b"=x", b"a=1;b=2", b"&a=1&&b=2&", b"a=%E2%82", b"x=\xe9"]
+fcases += [b"".join(R.choice(FA) for _ in range(R.randint(0, 10))) for _ in range(1500)]
+fl = [[list(b), {}, form_parse(b)] for b in fcases]
+fl += [[list(b"a=1&b=2&c=3"), {"max_fields": 2}, form_parse(b"a=1&b=2&c=3", max_fields=2)],
+       [list(b"a=" + b"x" * 1030), {"max_part_size": 1024}, form_parse(b"a=" + b"x" * 1030, max_part_size=1024)],
+       [list(b"a=" + b"x" * 1022), {"max_part_size": 1024}, form_parse(b"a=" + b"x" * 1022, max_part_size=1024)],
+       [list(b"a=" + b"x" * 1023), {"max_part_size": 1024}, form_parse(b"a=" + b"x" * 1023, max_part_size=1024)]]
+dump("form.json", fl)
