@@ -37,15 +37,15 @@ pub mod form;
 pub mod headers;
 pub mod multipart;
 pub mod query;
-// pub mod request;
+pub mod request;
 pub mod url;
 
 pub use error::{CookieError, FormError, HeaderError, UrlError};
 pub use headers::{Headers, MutableHeaders};
 pub use query::{QueryParams, parse_qsl, urlencode};
-// pub use request::{Request, Response};
+pub use request::{Request, Response};
 pub use url::Url;
 
-// #[cfg(doctest)]
-// #[doc = include_str!("../README.md")]
-// struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

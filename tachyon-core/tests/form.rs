@@ -19,7 +19,10 @@ fn matches_starlette_form_parser() {
         }
         let whole = parse_urlencoded(&body, l);
         let mut p = UrlencodedParser::new(l);
-        let bytewise = body.iter().try_for_each(|b| p.feed(std::slice::from_ref(b))).and_then(|()| p.finish());
+        let bytewise = body
+            .iter()
+            .try_for_each(|b| p.feed(std::slice::from_ref(b)))
+            .and_then(|()| p.finish());
         for got in [whole, bytewise] {
             match (case[2].get("ok"), got) {
                 (Some(w), Ok(items)) => assert_eq!(items, pairs(w), "{body:?}"),
