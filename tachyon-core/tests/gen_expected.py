@@ -290,3 +290,14 @@ fl += [[list(b"a=1&b=2&c=3"), {"max_fields": 2}, form_parse(b"a=1&b=2&c=3", max_
        [list(b"a=" + b"x" * 1022), {"max_part_size": 1024}, form_parse(b"a=" + b"x" * 1022, max_part_size=1024)],
        [list(b"a=" + b"x" * 1023), {"max_part_size": 1024}, form_parse(b"a=" + b"x" * 1023, max_part_size=1024)]]
 dump("form.json", fl)
+
+# ---- python-multipart's parse_options_header (used for Content-Type and Content-Disposition)
+from python_multipart.multipart import parse_options_header
+OA = ["form-data", ";", " ", "name", "=", '"', "\\", "a", "filename", "C:\\", "\\\\", "*", "\t", "é", "B", "x;y", '\\"']
+ocases = ["", "text/plain", "a; b=1", 'form-data; name="a;b"; filename="c"', 'x; filename="C:\\dir\\f.txt"',
+          'x; filename="\\\\srv\\f"', "x; name*=utf-8''a; name=b", 'x;a="\\"";b=2', 'x; a=1; a=2']
+ocases += ["".join(R.choice(OA) for _ in range(R.randint(0, 12))) for _ in range(3000)]
+def po(s):
+    v, opts = parse_options_header(s)
+    return [v.decode("latin-1"), [[k.decode("latin-1"), x.decode("latin-1")] for k, x in opts.items()]]
+dump("options_header.json", [[s, po(s)] for s in ocases])
