@@ -56,6 +56,33 @@ impl<'a> Key<'a> {
     }
 }
 
+/// The first value named `name` in any pair list, with [`Headers::get`]'s matching rule.
+///
+/// For callers that keep their own storage (the Python binding keeps the ASGI scope's list).
+///
+/// ```
+/// let raw = vec![(b"x".to_vec(), 1), (b"y".to_vec(), 2)];
+/// assert_eq!(tachyon_core::headers::find_first(&raw, "Y"), Some(&2));
+/// ```
+pub fn find_first<'a, K: AsRef<[u8]>, V>(pairs: &'a [(K, V)], name: &str) -> Option<&'a V> {
+    let key = Key::new(name);
+    pairs
+        .iter()
+        .find(|(k, _)| key.matches(k.as_ref()))
+        .map(|(_, v)| v)
+}
+
+/// The positions of every pair named `name` in any pair list, in order.
+pub fn find_indices<K: AsRef<[u8]>, V>(pairs: &[(K, V)], name: &str) -> Vec<usize> {
+    let key = Key::new(name);
+    pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| key.matches(k.as_ref()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Encodes text as latin-1, failing on the first character above U+00FF.
 pub fn encode_latin1(s: &str) -> Result<Vec<u8>, HeaderError> {
     s.chars()

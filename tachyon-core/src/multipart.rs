@@ -472,6 +472,12 @@ impl<F: SinkFactory> MultipartParser<F> {
         &self.items
     }
 
+    /// Moves out the items completed so far (a caller can hand them on while parsing goes on);
+    /// [`MultipartParser::finish`] then returns only the later ones.
+    pub fn take_items(&mut self) -> Vec<(String, FormValue<F::Sink>)> {
+        std::mem::take(&mut self.items)
+    }
+
     /// Parses the next chunk of the body. After an error the parser refuses further input.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), FormError> {
         if self.failed {
