@@ -31,7 +31,7 @@ fn py_strip(s: &str) -> &str {
 /// assert_eq!(c[""], "lone");
 /// ```
 pub fn cookie_parser(cookie: &str) -> IndexMap<String, String> {
-    let mut out = IndexMap::new();
+    let mut out = IndexMap::with_capacity(memchr::memchr_iter(b';', cookie.as_bytes()).count() + 1);
     for chunk in cookie.split(';') {
         let (key, val) = match chunk.split_once('=') {
             Some((k, v)) => (k, v),

@@ -66,6 +66,9 @@ pub enum Charset {
 
 impl Charset {
     /// Maps a `charset` parameter to a decoder, as Starlette's `codecs.lookup` fallback does.
+    ///
+    /// Only UTF-8 and latin-1 (with `ascii`, which decodes identically here) are exact; other
+    /// codecs Python knows (e.g. `utf-16`, `cp1252`) are read as latin-1.
     pub fn from_label(label: &str) -> Charset {
         let l = label.trim().to_ascii_lowercase().replace('_', "-");
         if matches!(l.as_str(), "utf-8" | "utf8" | "u8" | "utf" | "cp65001") {
@@ -153,6 +156,26 @@ impl SpooledFile {
                 f.seek(SeekFrom::Start(0))?;
                 let mut out = Vec::new();
                 f.read_to_end(&mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Up to `max` bytes starting at `offset` (for `UploadFile.read(size)`-style access).
+    pub fn read_range(&self, offset: u64, max: usize) -> io::Result<Vec<u8>> {
+        match &self.file {
+            None => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(self.memory.len());
+                let end = start.saturating_add(max).min(self.memory.len());
+                Ok(self.memory[start..end].to_vec())
+            }
+            Some(f) => {
+                let mut f = f.try_clone()?;
+                f.seek(SeekFrom::Start(offset))?;
+                let mut out = Vec::new();
+                f.take(max as u64).read_to_end(&mut out)?;
                 Ok(out)
             }
         }

@@ -19,7 +19,10 @@ use std::borrow::Cow;
 /// assert_eq!(pairs, [("a", "1"), ("b", "x y"), ("c", ""), ("a", "€")]);
 /// ```
 pub fn parse_qsl(s: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    form_urlencoded::parse(s.as_bytes()).collect()
+    // Sizing the Vec up front saves its regrowths (3 of them for a 10-pair query).
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'&', s.as_bytes()).count() + 1);
+    out.extend(form_urlencoded::parse(s.as_bytes()));
+    out
 }
 
 /// Parses a raw ASGI `query_string` the way Starlette does: `parse_qsl(raw.decode("latin-1"))`.

@@ -129,6 +129,12 @@ fn large_file_spools_to_disk_and_memory_stays_bounded() {
     assert!(f.sink.is_on_disk());
     assert_eq!(f.size, 5000);
     assert_eq!(f.sink.read_all().unwrap(), vec![b'z'; 5000]);
+    assert_eq!(f.sink.read_range(4990, 100).unwrap(), vec![b'z'; 10]);
+    assert!(f.sink.read_range(9999, 10).unwrap().is_empty());
+    let mut small = SpooledFile::new(100);
+    small.write(b"abcdef").unwrap();
+    assert_eq!(small.read_range(2, 3).unwrap(), b"cde");
+    assert!(small.read_range(u64::MAX, usize::MAX).unwrap().is_empty());
 }
 
 #[test]
