@@ -53,11 +53,15 @@ pub fn parse_cookie_header(raw: &[u8]) -> IndexMap<String, String> {
 /// Python's `http.cookies._unquote`: strips surrounding double quotes and resolves `\ooo`
 /// octal escapes (first digit 0-3) and `\x` escapes; anything else is returned unchanged.
 pub fn unquote(s: &str) -> String {
-    let mut chars = s.chars();
-    if s.chars().count() < 2 || chars.next() != Some('"') || chars.next_back() != Some('"') {
+    // `"` is one byte, so two bytes with a quote at each end are at least two characters.
+    if s.len() < 2 || !s.starts_with('"') || !s.ends_with('"') {
         return s.to_owned();
     }
-    let inner: Vec<char> = chars.collect();
+    let inner = &s[1..s.len() - 1];
+    if !inner.contains('\\') {
+        return inner.to_owned();
+    }
+    let inner: Vec<char> = inner.chars().collect();
     let mut out = String::with_capacity(inner.len());
     let mut i = 0;
     while i < inner.len() {
