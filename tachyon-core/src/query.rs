@@ -41,10 +41,12 @@ pub fn parse_query_bytes(raw: &[u8]) -> Vec<(String, String)> {
 
 /// Decodes latin-1 bytes to text; borrows when the bytes are all ASCII.
 pub fn latin1_to_string(raw: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(raw) {
-        Ok(s) if raw.is_ascii() => Cow::Borrowed(s),
-        _ => Cow::Owned(raw.iter().map(|&b| b as char).collect()),
+    if raw.is_ascii() {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            return Cow::Borrowed(s);
+        }
     }
+    Cow::Owned(raw.iter().map(|&b| b as char).collect())
 }
 
 /// Python's `urllib.parse.unquote_plus(s)`: `+` to space, then `unquote` (UTF-8, `errors="replace"`).
