@@ -416,16 +416,32 @@ pub fn boundary_from_content_type(content_type: &str) -> Result<(Vec<u8>, Charse
     if bytes.is_empty() || boundary.chars().any(|c| u32::from(c) > 255) {
         return Err(FormError::Invalid("the boundary is empty or not latin-1"));
     }
+    if bytes.len() > MAX_BOUNDARY {
+        return Err(FormError::Invalid("the boundary is longer than 256 bytes"));
+    }
     Ok((bytes, charset))
 }
 
-/// The most header bytes one part may carry before the body starts.
-const MAX_PART_HEADER: usize = 16 * 1024;
+/// python-multipart's limit on headers per part.
+const MAX_HEADER_COUNT: usize = 8;
+/// python-multipart's limit on one header line (name, colon and value).
+const MAX_HEADER_SIZE: usize = 4096 + 128;
+/// The most bytes a part's header block can span: 8 maximal headers and their CRLFs.
+const MAX_PART_HEADER: usize = MAX_HEADER_COUNT * (MAX_HEADER_SIZE + 2) + 2;
+/// python-multipart's limit on the boundary length.
+const MAX_BOUNDARY: usize = 256;
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Preamble,
     AfterBoundary,
+    /// Spaces or tabs after a delimiter between parts, before its CRLF.
+    Padding,
     Headers,
     Body,
     End,
@@ -572,6 +588,18 @@ impl<F: SinkFactory> MultipartParser<F> {
                     pos += 2;
                     self.state = State::Headers;
                 }
+                State::Padding => {
+                    let pad = buf.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+                    if buf.len() < pad + 2 {
+                        pos += pad;
+                        break;
+                    }
+                    if &buf[pad..pad + 2] != b"\r\n" {
+                        return Err(FormError::Invalid("expected CRLF after boundary padding"));
+                    }
+                    pos += pad + 2;
+                    self.state = State::Headers;
+                }
                 State::Headers => {
                     let (head_len, total) = if buf.starts_with(b"\r\n") {
                         (0, 2)
@@ -596,7 +624,7 @@ impl<F: SinkFactory> MultipartParser<F> {
                         // content, as in python-multipart.
                         Some(i) if buf.len() >= i + d + 2 => {
                             let next = &buf[i + d..i + d + 2];
-                            if next == b"\r\n" || next == b"--" {
+                            if next == b"\r\n" || next == b"--" || matches!(next[0], b' ' | b'\t') {
                                 (i, true)
                             } else {
                                 (i + 1, false)
@@ -616,7 +644,12 @@ impl<F: SinkFactory> MultipartParser<F> {
                     if boundary {
                         self.end_part()?;
                         pos += d;
-                        self.state = State::AfterBoundary;
+                        let padded = self.buf.get(pos).is_some_and(|b| matches!(b, b' ' | b'\t'));
+                        self.state = if padded {
+                            State::Padding
+                        } else {
+                            State::AfterBoundary
+                        };
                     } else if self
                         .finder
                         .find(&self.buf[pos..])
@@ -638,21 +671,36 @@ impl<F: SinkFactory> MultipartParser<F> {
     fn begin_part(&mut self, head: &[u8]) -> Result<(), FormError> {
         let mut headers: Vec<(Bytes, Bytes)> = Vec::new();
         let mut disposition: &[u8] = b"";
-        for line in head.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                continue;
+        // The rules and limits of python-multipart 0.0.34: lines end with CRLF only, names are
+        // RFC 9110 tokens, leading spaces (not tabs) are dropped from values, a lone CR is an
+        // error, at most 8 headers of at most 4224 bytes each.
+        let mut rest = head;
+        while !rest.is_empty() {
+            let (line, next) = match memchr::memmem::find(rest, b"\r\n") {
+                Some(i) => (&rest[..i], &rest[i + 2..]),
+                None => (rest, &[][..]),
+            };
+            rest = next;
+            if headers.len() == MAX_HEADER_COUNT {
+                return Err(FormError::Invalid("too many part headers"));
+            }
+            if line.len() > MAX_HEADER_SIZE {
+                return Err(FormError::Invalid("a part header is too large"));
             }
             let colon = line
                 .iter()
                 .position(|&b| b == b':')
                 .ok_or(FormError::Invalid("a part header has no colon"))?;
-            let name = line[..colon].to_ascii_lowercase();
+            let name = &line[..colon];
+            if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
+                return Err(FormError::Invalid("invalid part header name"));
+            }
             let value = &line[colon + 1..];
-            let value = &value[value
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count()..];
+            let value = &value[value.iter().take_while(|&&b| b == b' ').count()..];
+            if value.contains(&b'\r') {
+                return Err(FormError::Invalid("a part header has CR without LF"));
+            }
+            let name = name.to_ascii_lowercase();
             if name == b"content-disposition" {
                 disposition = value;
             }

@@ -266,6 +266,27 @@ add("padding after boundary", CT, b"--BOUND  \r\n" + part(b"a", data=b"1") + b"\
 add("crlf in data", CT, body([part(b"a", data=b"\r\n\r\n--\r\n--BOUNDX")]))
 add("name case", CT, body([part(cd=b'form-data; NAME="up"', data=b"1")]))
 add("unquoted name", CT, body([part(cd=b"form-data; name=plain", data=b"1")]))
+CD = b'Content-Disposition: form-data; name="a"\r\n'
+for label, b in [("close first", b"--BOUND--\r\n"), ("close first bare", b"--BOUND--"),
+                 ("padding between parts", b"--BOUND\r\n" + CD + b"\r\nx\r\n--BOUND \t \r\n" + CD + b"\r\ny\r\n--BOUND--"),
+                 ("padding then close", b"--BOUND\r\n" + CD + b"\r\nx\r\n--BOUND  --"),
+                 ("lf in header value", b"--BOUND\r\n" + CD + b"X: a\nb\r\n\r\nx\r\n--BOUND--"),
+                 ("lone cr in header", b"--BOUND\r\n" + CD + b"X: a\rb\r\n\r\nx\r\n--BOUND--"),
+                 ("tab before value", b"--BOUND\r\n" + CD + b"X:\ta\r\n\r\nx\r\n--BOUND--"),
+                 ("space in header name", b"--BOUND\r\n" + CD + b"X Y: a\r\n\r\nx\r\n--BOUND--"),
+                 ("empty header name", b"--BOUND\r\n" + CD + b": a\r\n\r\nx\r\n--BOUND--"),
+                 ("header too large", b"--BOUND\r\n" + CD + b"X: " + b"a" * 4300 + b"\r\n\r\nx\r\n--BOUND--"),
+                 ("header at size limit", b"--BOUND\r\n" + CD + b"X: " + b"a" * 4221 + b"\r\n\r\nx\r\n--BOUND--"),
+                 ("header over size limit", b"--BOUND\r\n" + CD + b"X: " + b"a" * 4222 + b"\r\n\r\nx\r\n--BOUND--"),
+                 ("nine headers", b"--BOUND\r\n" + CD + b"".join(b"X%d: 1\r\n" % i for i in range(8)) + b"\r\nx\r\n--BOUND--"),
+                 ("eight headers", b"--BOUND\r\n" + CD + b"".join(b"X%d: 1\r\n" % i for i in range(7)) + b"\r\nx\r\n--BOUND--"),
+                 ("dash not close", b"--BOUND\r\n" + CD + b"\r\nx\r\n--BOUND-x\r\n--BOUND--"),
+                 ("cr not crlf", b"--BOUND\r\n" + CD + b"\r\nx\r\n--BOUND\rx\r\n--BOUND--"),
+                 ("no headers", b"--BOUND\r\n\r\nx\r\n--BOUND--"),
+                 ("space after first", b"--BOUND \r\n" + CD + b"\r\nx\r\n--BOUND--")]:
+    add(label, CT, b)
+add("long boundary", "multipart/form-data; boundary=" + "x" * 300, b"--" + b"x" * 300 + b"--")
+add("boundary 256", "multipart/form-data; boundary=" + "x" * 256, b"--" + b"x" * 256 + b"--")
 dump("multipart.json", mcases)
 
 # ---- urlencoded forms, through Starlette's FormParser (whole body as one chunk)
@@ -301,3 +322,23 @@ def po(s):
     v, opts = parse_options_header(s)
     return [v.decode("latin-1"), [[k.decode("latin-1"), x.decode("latin-1")] for k, x in opts.items()]]
 dump("options_header.json", [[s, po(s)] for s in ocases])
+
+# ---- random multipart bodies: contents full of boundary fragments, random names/filenames
+PIECES = [b"a", b"\r", b"\n", b"\r\n", b"-", b"--", b"--BOUND", b"\r\n--BOUN", b"\r\n--BOUNDx", b"\xff", b"\xc3\xa9", b" "]
+rm = []
+for _ in range(300):
+    parts = []
+    for _ in range(R.randint(0, 4)):
+        data = b"".join(R.choice(PIECES) for _ in range(R.randint(0, 12)))
+        if b"\r\n--BOUND\r\n" in data or b"\r\n--BOUND--" in data:
+            continue
+        name = R.choice([b"a", b"\xc3\xa9", b"x y", b"f"])
+        if R.random() < .5:
+            parts.append(part(name, R.choice([b"f.txt", b"", b"\xe9"]), R.choice([None, b"text/plain"]), data))
+        else:
+            parts.append(part(name, data=data))
+    b = body(parts, end=R.random() < .9)
+    lim = R.choice([{}, {"max_files": 1}, {"max_fields": 2}, {"max_part_size": 8}])
+    mcase = ["random", CT, list(b), lim, mp_parse(CT, b, **lim)]
+    rm.append(mcase)
+dump("multipart_random.json", rm)
