@@ -1,12 +1,15 @@
 //! `RouteTable`: a Python router's routes compiled into one `tachyon_router::Router`.
 //!
-//! The Python `Router` keeps its Starlette route objects; this table only answers
-//! "which declaration index wins for this scope", in one call per request.
+//! The Python `Router` keeps its Starlette route objects; this table answers "which
+//! declaration index wins for this scope" and writes the child scope, in one call per
+//! request.
 
 use pyo3::exceptions::{PyAssertionError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
-use tachyon_router::{Convertors, Lookup, Route, RouteKind, Router, Scope, TemplateErrorKind};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
+use tachyon_router::{
+    Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, TemplateErrorKind,
+};
 
 use crate::error::PyTemplateError;
 
@@ -29,6 +32,51 @@ pub struct RouteTable {
     router: Router,
     has_hosts: bool,
     opaque: Vec<usize>,
+    entries: Vec<Entry>,
+}
+
+/// The Python side of one route, for `resolve`: what goes into the child scope.
+#[derive(Debug)]
+struct Entry {
+    /// The route object (`scope["route"]`).
+    route: Py<PyAny>,
+    /// `scope["endpoint"]`: the endpoint of a Route / WebSocketRoute, the app of a Mount / Host.
+    endpoint: Py<PyAny>,
+    /// The route's `param_convertors`, for convertors only Python can run (uuid, user ones).
+    convertors: Py<PyDict>,
+    /// The endpoint to call directly (see `Route.direct_call`), or None.
+    direct: Py<PyAny>,
+}
+
+/// One route's Python objects as handed over: (route, endpoint, param_convertors, direct).
+type EntrySpec = (Py<PyAny>, Py<PyAny>, Py<PyDict>, Py<PyAny>);
+
+/// A path parameter's value as its convertor gives it: str and path as str, int and
+/// float parsed here, uuid and user convertors through their Python `convert`.
+fn convert<'py>(
+    py: Python<'py>,
+    param: &Param<'_, '_>,
+    entry: &Entry,
+) -> PyResult<Bound<'py, PyAny>> {
+    match param.convertor {
+        Convertor::Str | Convertor::Path => Ok(PyString::new(py, param.value).into_any()),
+        Convertor::Int => match param.value.parse::<u64>() {
+            Ok(n) => Ok(n.into_pyobject(py)?.into_any()),
+            // Too long for u64: Python's int() decides (it refuses past its digit limit).
+            Err(_) => py.get_type::<PyInt>().call1((param.value,)),
+        },
+        Convertor::Float => match param.value.parse::<f64>() {
+            Ok(x) => Ok(PyFloat::new(py, x).into_any()),
+            Err(_) => py.get_type::<PyFloat>().call1((param.value,)),
+        },
+        _ => {
+            let convertors = entry.convertors.bind(py);
+            match convertors.get_item(param.name)? {
+                Some(c) => c.call_method1("convert", (param.value,)),
+                None => Ok(PyString::new(py, param.value).into_any()),
+            }
+        }
+    }
 }
 
 /// How one route is handed over from Python: its kind, its template and its methods.
@@ -96,9 +144,18 @@ impl RouteTable {
     /// Compiles `specs`: one `(kind, template, methods)` per route, where kind is "http",
     /// "websocket", "mount", "host" or "opaque" (matched by Python only). `convertors` are
     /// the user convertors as (name, regex).
+    /// `entries`, if given, holds each route's Python objects (route, endpoint,
+    /// param_convertors, direct endpoint or None), enabling `resolve`.
     #[new]
-    #[pyo3(signature = (specs, convertors = Vec::new()))]
-    fn new(specs: Vec<RouteSpec>, convertors: Vec<(String, String)>) -> PyResult<Self> {
+    #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new()))]
+    fn new(
+        specs: Vec<RouteSpec>,
+        convertors: Vec<(String, String)>,
+        entries: Vec<EntrySpec>,
+    ) -> PyResult<Self> {
+        if !entries.is_empty() && entries.len() != specs.len() {
+            return Err(PyValueError::new_err("entries must match specs one to one"));
+        }
         let mut unsupported = Vec::new();
         let registry = registry(&convertors, &mut unsupported);
         let mut router = Router::new();
@@ -118,10 +175,20 @@ impl RouteTable {
             };
             debug_assert_eq!(index + 1, router.routes().len());
         }
+        let entries = entries
+            .into_iter()
+            .map(|(route, endpoint, convertors, direct)| Entry {
+                route,
+                endpoint,
+                convertors,
+                direct,
+            })
+            .collect();
         Ok(Self {
             router,
             has_hosts,
             opaque,
+            entries,
         })
     }
 
@@ -192,6 +259,93 @@ impl RouteTable {
         }
     }
 
+    /// Matches `scope` and, on a FULL match, writes the child scope keys Starlette's
+    /// Router writes (`route`, then `endpoint` and `path_params`, plus `app_root_path`
+    /// and `root_path` for mounts), with the path params converted.
+    ///
+    /// Returns None when no native route matched, `(route, False, None)` for a PARTIAL
+    /// match (nothing written), or `(route, True, direct)` for a FULL one. Needs
+    /// `entries`; opaque routes are not consulted (callers with any use `lookup`).
+    /// A value its convertor refuses raises that convertor's error (ValueError).
+    #[pyo3(signature = (scope, host = None))]
+    fn resolve<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+        host: Option<&str>,
+    ) -> PyResult<Option<(Py<PyAny>, bool, Py<PyAny>)>> {
+        let kind = get_str(scope, "type")?.ok_or_else(|| PyAssertionError::new_err("type"))?;
+        let path_obj = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_obj = get_str(scope, "root_path")?;
+        let method_obj = get_str(scope, "method")?;
+        let path = path_obj.to_str()?;
+        let root = match &root_obj {
+            Some(root) => root.to_str()?,
+            None => "",
+        };
+        let route_path = route_path(path, root);
+        let view = if kind.to_str()? == "websocket" {
+            Scope::websocket(route_path)
+        } else {
+            let method = match &method_obj {
+                Some(m) => m.to_str()?,
+                None => "",
+            };
+            Scope::http(method, route_path)
+        };
+        let view = view.with_host(host.unwrap_or(""));
+        let found = match self.router.lookup(&view) {
+            Lookup::NotFound => return Ok(None),
+            Lookup::Partial(index) => {
+                let entry = self.entry(index)?;
+                return Ok(Some((entry.route.clone_ref(py), false, py.None())));
+            }
+            Lookup::Full(found) => found,
+        };
+        let entry = self.entry(found.index)?;
+        let path_params = match scope.get_item("path_params")? {
+            Some(existing) => existing.cast_into::<PyDict>()?.copy()?,
+            None => PyDict::new(py),
+        };
+        let is_mount = found.mount.is_some();
+        for param in found.params.iter() {
+            if is_mount && param.name == "path" {
+                continue;
+            }
+            path_params.set_item(param.name, convert(py, &param, entry)?)?;
+        }
+        scope.set_item("route", entry.route.bind(py))?;
+        match found.mount {
+            Some(mount) => {
+                scope.set_item("path_params", path_params)?;
+                let root_value = match &root_obj {
+                    Some(r) => r.clone().into_any(),
+                    None => PyString::new(py, "").into_any(),
+                };
+                // Set once, at the outermost mount (rewriting it would change nothing).
+                if scope.get_item("app_root_path")?.is_none() {
+                    scope.set_item("app_root_path", &root_value)?;
+                }
+                let new_root = format!("{root}{}", mount.matched);
+                scope.set_item("root_path", new_root)?;
+                scope.set_item("endpoint", entry.endpoint.bind(py))?;
+            }
+            None if self.router.routes()[found.index].kind() == RouteKind::Host => {
+                scope.set_item("path_params", path_params)?;
+                scope.set_item("endpoint", entry.endpoint.bind(py))?;
+            }
+            None => {
+                scope.set_item("endpoint", entry.endpoint.bind(py))?;
+                scope.set_item("path_params", path_params)?;
+            }
+        }
+        Ok(Some((
+            entry.route.clone_ref(py),
+            true,
+            entry.direct.clone_ref(py),
+        )))
+    }
+
     /// Whether the other-slash form of the path would match a native route (FULL or
     /// PARTIAL): Starlette's `redirect_slashes` check. HTTP scopes only.
     #[pyo3(signature = (scope, host = None))]
@@ -214,6 +368,14 @@ impl RouteTable {
 
     fn __len__(&self) -> usize {
         self.router.routes().len()
+    }
+}
+
+impl RouteTable {
+    fn entry(&self, index: usize) -> PyResult<&Entry> {
+        self.entries
+            .get(index)
+            .ok_or_else(|| PyValueError::new_err("RouteTable built without entries"))
     }
 }
 

@@ -282,16 +282,6 @@ class Route(BaseRoute):
 
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
-    def direct_call(self) -> Callable[[Request], Awaitable[Response]] | None:
-        """The endpoint to call directly, or None when `handle` must be used.
-
-        None once anything was changed that `handle` would honour: `app` replaced,
-        `handle` overridden by a subclass, or route middleware.
-        """
-        if self.direct_endpoint is None or self.app is not self._direct_app or type(self).handle is not Route.handle:
-            return None
-        return self.direct_endpoint
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
             found = self.path_regex.match(get_route_path(scope))
@@ -662,6 +652,18 @@ def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | N
     return "opaque", None, None
 
 
+def _native_entry(route: BaseRoute) -> tuple[Any, Any, dict[str, Any], Any]:
+    """A route's Python objects for the native table: (route, endpoint, convertors, direct)."""
+    if isinstance(route, (Mount, Host)):
+        endpoint = route.app
+    else:
+        endpoint = getattr(route, "endpoint", None)
+    direct = None
+    if isinstance(route, Route) and type(route).handle is Route.handle:
+        direct = route.direct_endpoint
+    return route, endpoint, getattr(route, "param_convertors", None) or {}, direct
+
+
 def _request_host(scope: Scope) -> str | None:
     for key, value in scope["headers"]:
         if key == b"host":
@@ -691,7 +693,9 @@ class Router:
     ) -> None:
         self.routes = [] if routes is None else list(routes)
         self._table: RouteTable | None = None
-        self._table_key: tuple[int, int] = (0, -1)
+        self._table_routes: list[BaseRoute] | None = None
+        self._table_version = -1
+        self._has_opaque = False
         self.redirect_slashes = redirect_slashes
         self.default = self.not_found if default is None else default
 
@@ -799,14 +803,47 @@ class Router:
     def native_table(self) -> RouteTable:
         """The compiled route table, rebuilt if the route list changed since."""
         routes = self._routes
-        key = (id(routes), routes.version)
         table = self._table
-        if table is None or key != self._table_key:
+        if table is None or routes is not self._table_routes or routes.version != self._table_version:
             custom: dict[str, str] = {}
             specs = [_native_spec(route, custom) for route in routes]
-            table = self._table = RouteTable(specs, list(custom.items()))
-            self._table_key = key
+            entries = [_native_entry(route) for route in routes]
+            table = self._table = RouteTable(specs, list(custom.items()), entries)
+            self._table_routes = routes
+            self._table_version = routes.version
+            self._has_opaque = bool(table.opaque)
         return table
+
+    def resolve(self, scope: Scope) -> tuple[BaseRoute, bool, Any] | None:
+        """Match `scope` and write the child scope keys, as Starlette's Router does.
+
+        Returns None when nothing matched, else (route, full, direct): `full` is False for
+        a path that matched with the wrong method (the route then answers 405), and
+        `direct` is the endpoint to call directly for a FULL match, if there is one.
+        """
+        routes = self._routes
+        table = self._table
+        if table is None or routes is not self._table_routes or routes.version != self._table_version:
+            table = self.native_table()
+        if self._has_opaque:
+            route, child_scope, full = self.match_route(scope)
+            if route is None:
+                return None
+            scope["route"] = route
+            scope.update(child_scope)
+            direct = _native_entry(route)[3] if full else None
+            return route, full, direct
+        try:
+            found = table.resolve(scope, _request_host(scope) if table.has_hosts else None)
+        except ValueError as exc:
+            # A value its convertor refuses (say, an int past Python's digit limit) is
+            # not a page that exists: 404 rather than the 500 Starlette gives.
+            raise HTTPException(status_code=404) from exc
+        if found is not None and not found[1]:
+            route = found[0]
+            scope["route"] = route
+            scope.update(route.matches(scope)[1])
+        return found
 
     def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
         matched = _convert_params(route.param_convertors, dict(params)) if params else {}  # type: ignore[attr-defined]
@@ -888,11 +925,9 @@ class Router:
 
     async def handle_routes(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Match an http or websocket scope against the routes and serve it."""
-        route, child_scope, _ = self.match_route(scope)
-        if route is not None:
-            scope["route"] = route
-            scope.update(child_scope)
-            await route.handle(scope, receive, send)
+        found = self.resolve(scope)
+        if found is not None:
+            await found[0].handle(scope, receive, send)
             return
         redirect = self.redirect_for(scope)
         if redirect is not None:

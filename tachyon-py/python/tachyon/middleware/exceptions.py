@@ -16,7 +16,7 @@ from tachyon._exception_handler import (
 from tachyon.exceptions import HTTPException, WebSocketException
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
-from tachyon.routing import Route, Router
+from tachyon.routing import Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -105,12 +105,11 @@ class ExceptionMiddleware:
         started_if_failed = False
         try:
             try:
-                route, child_scope, full = router.match_route(scope)
-                if route is not None:
-                    scope["route"] = route
-                    scope.update(child_scope)
-                    direct = route.direct_call() if full and isinstance(route, Route) else None
-                    if direct is not None:
+                found = router.resolve(scope)
+                if found is not None:
+                    route, _, direct = found
+                    # `direct` stands only while the route's app is the one it was built with.
+                    if direct is not None and route.app is route._direct_app:  # type: ignore[attr-defined]
                         request = Request(scope, receive, send)
                         response = await direct(request)
                         if type(response).__call__ is _PLAIN_RESPONSE_CALL:
@@ -120,10 +119,10 @@ class ExceptionMiddleware:
                             tracker = ResponseTracker(send)
                             await response(scope, receive, tracker)
                         return
-                tracker = ResponseTracker(send)
-                if route is not None:
+                    tracker = ResponseTracker(send)
                     await route.handle(scope, receive, tracker)
                     return
+                tracker = ResponseTracker(send)
                 redirect = router.redirect_for(scope)
                 if redirect is not None:
                     await redirect(scope, receive, tracker)
