@@ -53,6 +53,9 @@ class TachyonEngine:
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)
         self.middleware_stack: ASGIApp | None = None
+        # The ServerErrorMiddleware of a stack that has nothing between it, the
+        # ExceptionMiddleware and the router: http requests to it are served in one frame.
+        self._fusable: ServerErrorMiddleware | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         """Wrap the router in the built-in and user middleware."""
@@ -72,6 +75,9 @@ class TachyonEngine:
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
+        self._fusable = None
+        if len(middleware) == 2 and type(app) is ServerErrorMiddleware and type(app.app) is ExceptionMiddleware:
+            self._fusable = app
         return app
 
     @property
@@ -85,9 +91,15 @@ class TachyonEngine:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
-        if self.middleware_stack is None:
-            self.middleware_stack = self.build_middleware_stack()
-        await self.middleware_stack(scope, receive, send)
+        stack = self.middleware_stack
+        if stack is None:
+            stack = self.middleware_stack = self.build_middleware_stack()
+        if stack is self._fusable and scope["type"] == "http":
+            exception_layer = stack.app  # type: ignore[attr-defined]
+            if exception_layer.can_serve_directly():
+                await exception_layer.serve_http(scope, receive, send, stack)
+                return
+        await stack(scope, receive, send)
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve `app` below `path`."""
