@@ -1,0 +1,53 @@
+"""benches/comprehensive_benchmark.py --quick produces every row, with both columns filled.
+
+This checks the rows, never the numbers: timings belong to the benchmark, not the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benches" / "comprehensive_benchmark.py"
+
+EXPECTED_ROWS = {
+    "Application creation",
+    "Route creation",
+    "JSON response (small dict)",
+    "Route addition (10 routes)",
+    "Path matching (int param)",
+    "Header lookup (20 headers)",
+    "Query params (10 pairs)",
+    "Cookies (10 cookies)",
+    "Hello JSON",
+    "Int path param + query",
+    "First of 1000 routes",
+    "Last of 1000 routes",
+    "404 Not Found",
+    "405 Method Not Allowed",
+    "POST JSON echo",
+    "3 middlewares",
+    "Seed dict dumps x10,000",
+}
+
+
+def test_quick_run_produces_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(out.read_text())
+    rows = {row["name"]: row for row in payload["rows"]}
+    assert EXPECTED_ROWS <= rows.keys()
+    for row in rows.values():
+        assert row["tachyon"] > 0 and row["peer"] > 0, row
+    assert payload["machine"]["python"]
+    assert "| Hello JSON |" in result.stdout
