@@ -38,8 +38,10 @@ lint: develop
 	$(PY) -m mypy.stubtest tachyon._tachyon
 
 bench: develop-release
+	$(PY) -m pip install --quiet -r benches/requirements.txt
 	$(CARGO) bench -p tachyon-benches
-	$(PY) benches/comprehensive_benchmark.py
+	mkdir -p bench-results
+	$(PY) benches/comprehensive_benchmark.py --json bench-results/comprehensive.json --write-docs --chart docs/performance.png
 
 clean-venv:
 	rm -rf $(VENV)

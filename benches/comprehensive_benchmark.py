@@ -2,7 +2,8 @@
 
     python benches/comprehensive_benchmark.py            # full run, table on the terminal
     python benches/comprehensive_benchmark.py --quick    # CI-sized run (well under 60 s)
-    python benches/comprehensive_benchmark.py --json out.json --write-docs
+    python benches/comprehensive_benchmark.py --json out.json --write-docs --chart docs/performance.png
+    python benches/comprehensive_benchmark.py --from-json out.json --write-docs --chart docs/performance.png
 
 Every row times Tachyon and its peer in the same process, interleaved (Tachyon batch,
 peer batch, Tachyon batch, ...) after a warm-up, and reports the median per-call time of
@@ -372,6 +373,29 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
+def write_chart(path: Path, rows: list[Row]) -> None:
+    """A horizontal bar chart of the speed-ups (log scale), from the same rows as the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [f"{row.name} (vs {row.peer_name})" for row in rows]
+    speedups = [row.speedup for row in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.38 * len(rows) + 1.2))
+    colors = ["#2a9d8f" if value >= 1 else "#e76f51" for value in speedups]
+    ax.barh(names[::-1], speedups[::-1], color=colors[::-1])
+    ax.axvline(1.0, color="#444", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("speed-up (peer time / Tachyon time, log scale)")
+    ax.set_title("Tachyon vs its peers, same run")
+    for y, value in enumerate(speedups[::-1]):
+        ax.text(value, y, f" {value:.1f}x", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 DOC_BEGIN = "<!-- comprehensive_benchmark: begin -->"
 DOC_END = "<!-- comprehensive_benchmark: end -->"
 
@@ -405,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short run for CI (under 60 s)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the tables in docs/performance.md")
+    parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
+    parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument("--only", choices=["micro", "request", "json"], action="append", help="run only these groups")
     args = parser.parse_args(argv)
 
@@ -424,16 +450,22 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"[{done:2d}/{steps}] {name}\n")
 
     rows: list[Row] = []
-    if "micro" in groups:
-        rows += micro_rows(settings, progress)
-    if "request" in groups:
-        rows += request_rows(settings, progress)
-    if "json" in groups:
-        rows += json_rows(settings, progress)
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + " " * 60 + "\r")
-
-    info = machine()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        fields = set(Row.__dataclass_fields__)
+        rows = [Row(**{k: v for k, v in row.items() if k in fields}) for row in saved["rows"]]
+        info = saved["machine"]
+        args.quick = saved.get("quick", False)
+    else:
+        if "micro" in groups:
+            rows += micro_rows(settings, progress)
+        if "request" in groups:
+            rows += request_rows(settings, progress)
+        if "json" in groups:
+            rows += json_rows(settings, progress)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + " " * 60 + "\r")
+        info = machine()
     print(f"Tachyon vs Starlette — {info['cpu']}, Python {info['python']}\n")
     print(format_table(rows))
     if args.json:
@@ -441,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     if args.write_docs:
         write_docs(ROOT / "docs" / "performance.md", rows, info, args.quick)
+    if args.chart:
+        write_chart(Path(args.chart), rows)
     return 0
 
 

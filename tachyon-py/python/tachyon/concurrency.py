@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import ParamSpec, TypeVar
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
 import anyio.to_thread
 
-__all__ = ["iterate_in_threadpool", "run_in_threadpool"]
+from tachyon.exceptions import TachyonDeprecationWarning
+
+__all__ = ["iterate_in_threadpool", "run_in_threadpool", "run_until_first_complete"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+async def run_until_first_complete(*args: tuple[Callable[..., Coroutine[Any, Any, Any]], dict[str, Any]]) -> None:
+    """Run `func(**kwargs)` for each pair concurrently; when the first finishes, cancel the rest.
+
+    Deprecated, as in Starlette: use an anyio task group.
+    """
+    warnings.warn(
+        "run_until_first_complete is deprecated and will be removed in a future version.",
+        TachyonDeprecationWarning,
+        stacklevel=2,
+    )
+    async with anyio.create_task_group() as task_group:
+
+        async def run(func: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+            await func()
+            task_group.cancel_scope.cancel()
+
+        for func, kwargs in args:
+            task_group.start_soon(run, functools.partial(func, **kwargs))
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

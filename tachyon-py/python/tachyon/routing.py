@@ -32,6 +32,7 @@ from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon.types import ASGIApp, Lifespan, Receive, Scope, Send
+from tachyon.websockets import WebSocket, WebSocketClose
 
 __all__ = [
     "BaseRoute",
@@ -96,8 +97,6 @@ def websocket_session(func: Callable[[Any], Awaitable[None]]) -> ASGIApp:
     """Turn `func(websocket)` into an ASGI app."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        from tachyon.websockets import WebSocket
-
         session = WebSocket(scope, receive=receive, send=send)
 
         async def run(scope: Scope, receive: Receive, send: Send) -> None:
@@ -222,7 +221,7 @@ class BaseRoute:
             if scope["type"] == "http":
                 await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             elif scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1000, "reason": ""})
+                await WebSocketClose()(scope, receive, send)
             return
         scope.update(child_scope)
         await self.handle(scope, receive, send)
@@ -737,7 +736,7 @@ class Router:
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The default app for a request no route matched."""
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            await WebSocketClose()(scope, receive, send)
             return
         # Inside an application, raise so the app's exception handlers decide the response.
         if "app" in scope:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from tachyon.requests import Request
     from tachyon.responses import Response
+    from tachyon.websockets import WebSocket
 
 __all__ = [
     "ASGIApp",
@@ -22,6 +23,7 @@ __all__ = [
     "Send",
     "StatefulLifespan",
     "StatelessLifespan",
+    "WebSocketExceptionHandler",
 ]
 
 AppType = TypeVar("AppType")
@@ -39,4 +41,5 @@ StatefulLifespan = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, 
 Lifespan = StatelessLifespan[AppType] | StatefulLifespan[AppType]
 
 HTTPExceptionHandler = Callable[["Request", Exception], "Response | Awaitable[Response]"]
-ExceptionHandler = HTTPExceptionHandler
+WebSocketExceptionHandler = Callable[["WebSocket", Exception], Awaitable[None]]
+ExceptionHandler = HTTPExceptionHandler | WebSocketExceptionHandler
