@@ -3,9 +3,12 @@
 
 use pyo3::prelude::*;
 
+mod json;
+
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
 fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    json::register(m)?;
     Ok(())
 }

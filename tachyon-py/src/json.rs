@@ -1,0 +1,914 @@
+//! `tachyon.json`: `dumps` walks Python objects over the raw C API and writes
+//! with tachyon-json; `loads` runs tachyon-json's reader with a sink that
+//! builds Python objects directly.
+//!
+//! Both are plain `METH_O` C functions: the argument parsing of a
+//! `#[pyfunction]` costs about as much as dumping a small dict.
+
+use core::ffi::{CStr, c_char, c_int};
+use core::ptr;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::vec::Drain;
+
+use pyo3::ffi::{self, PyObject, Py_ssize_t};
+use pyo3::prelude::*;
+use tachyon_json::{Entries, ErrorKind, ReadError, Reader, Sink};
+
+/// Registers `json_dumps` and `json_loads` on the extension module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let json = py.import("json")?;
+    let decode_error = json.getattr("JSONDecodeError")?;
+    let std_loads = json.getattr("loads")?;
+    JSON_DECODE_ERROR.store(decode_error.into_ptr(), Ordering::Release);
+    STD_LOADS.store(std_loads.into_ptr(), Ordering::Release);
+    add_function(m, c"json_dumps", dumps_raw, c"dumps(obj, /)\n--\n\nSerialize obj to JSON bytes exactly as json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode().")?;
+    add_function(m, c"json_loads", loads_raw, c"loads(data, /)\n--\n\nParse JSON from bytes, bytearray, memoryview or str, exactly as json.loads does.")?;
+    Ok(())
+}
+
+fn add_function(
+    m: &Bound<'_, PyModule>,
+    name: &'static CStr,
+    f: unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject,
+    doc: &'static CStr,
+) -> PyResult<()> {
+    // The method table must outlive the function object: leak one per process.
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: f },
+        ml_flags: ffi::METH_O,
+        ml_doc: doc.as_ptr(),
+    }));
+    // SAFETY: `def` is 'static; the module name argument may be NULL.
+    let func = unsafe {
+        Bound::from_owned_ptr_or_err(m.py(), ffi::PyCFunction_NewEx(def, ptr::null_mut(), ptr::null_mut()))?
+    };
+    m.add(name.to_str().unwrap_or("json"), func)
+}
+
+static JSON_DECODE_ERROR: AtomicPtr<PyObject> = AtomicPtr::new(ptr::null_mut());
+static STD_LOADS: AtomicPtr<PyObject> = AtomicPtr::new(ptr::null_mut());
+
+/// State shared by calls under the GIL (this module is not free-threaded:
+/// pyo3 marks it as using the GIL).
+struct GilCell<T>(UnsafeCell<T>);
+// SAFETY: only touched while holding the GIL, which serializes access.
+unsafe impl<T> Sync for GilCell<T> {}
+
+/// Runs `f`, turning a Rust panic into a Python exception instead of
+/// unwinding through the interpreter.
+unsafe fn guard(f: impl FnOnce() -> *mut PyObject + std::panic::UnwindSafe) -> *mut PyObject {
+    match std::panic::catch_unwind(f) {
+        Ok(r) => r,
+        Err(_) => {
+            // SAFETY: the GIL is held by our caller.
+            unsafe {
+                ffi::PyErr_SetString(ffi::PyExc_SystemError, c"tachyon.json: internal error".as_ptr())
+            };
+            ptr::null_mut()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// dumps
+// ---------------------------------------------------------------------------
+
+/// A reusable output buffer: taken by a call, put back after (a reentrant
+/// call from Python code inside a walk finds it empty and allocates its own).
+static OUT: GilCell<Vec<u8>> = GilCell(UnsafeCell::new(Vec::new()));
+
+/// The deepest nesting dumps follows even if `sys.getrecursionlimit()` is
+/// higher: the walk is recursive, and this keeps it well inside any thread's stack.
+const MAX_DUMPS_DEPTH: usize = 3000;
+
+unsafe extern "C" fn dumps_raw(_module: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
+    // SAFETY: called by the interpreter with the GIL held and a valid `obj`.
+    unsafe {
+        guard(|| {
+            let mut out = std::mem::take(&mut *OUT.0.get());
+            out.clear();
+            let limit = (ffi::Py_GetRecursionLimit().max(1) as usize).min(MAX_DUMPS_DEPTH);
+            let mut enc = Encoder { out, stack: Vec::new(), max_depth: limit };
+            let result = match enc.encode(obj) {
+                Ok(()) => ffi::PyBytes_FromStringAndSize(
+                    enc.out.as_ptr().cast::<c_char>(),
+                    enc.out.len() as Py_ssize_t,
+                ),
+                Err(Raised) => ptr::null_mut(),
+            };
+            // Keep a warm buffer, but do not pin a huge one.
+            if enc.out.capacity() <= 1 << 20 {
+                *OUT.0.get() = enc.out;
+            }
+            result
+        })
+    }
+}
+
+/// A Python exception has been set; unwind to the caller.
+#[derive(Debug)]
+struct Raised;
+
+type Res = Result<(), Raised>;
+
+struct Encoder {
+    out: Vec<u8>,
+    /// The containers being walked, for the depth limit and cycle reports.
+    stack: Vec<*mut PyObject>,
+    max_depth: usize,
+}
+
+unsafe fn set_error(exc: *mut PyObject, msg: &str) -> Raised {
+    let msg = std::ffi::CString::new(msg).unwrap_or_default();
+    // SAFETY: GIL held by callers.
+    unsafe { ffi::PyErr_SetString(exc, msg.as_ptr()) };
+    Raised
+}
+
+/// `type(obj).__name__` as `json` spells it in its messages.
+unsafe fn class_name(obj: *mut PyObject) -> String {
+    // SAFETY: GIL held; `obj` is valid.
+    unsafe {
+        let cls = ffi::PyObject_GetAttrString(obj, c"__class__".as_ptr());
+        if !cls.is_null() {
+            let name = ffi::PyObject_GetAttrString(cls, c"__name__".as_ptr());
+            ffi::Py_DECREF(cls);
+            if !name.is_null() {
+                let mut len: Py_ssize_t = 0;
+                let p = ffi::PyUnicode_AsUTF8AndSize(name, &mut len);
+                let s = if p.is_null() {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize)).into_owned())
+                };
+                ffi::Py_DECREF(name);
+                if let Some(s) = s {
+                    return s;
+                }
+            }
+        }
+        ffi::PyErr_Clear();
+        type_name(obj)
+    }
+}
+
+/// `Py_TYPE(obj)->tp_name`, as C code spells a type in messages.
+unsafe fn type_name(obj: *mut PyObject) -> String {
+    // SAFETY: every type has a NUL-terminated tp_name.
+    unsafe { CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name).to_string_lossy().into_owned() }
+}
+
+macro_rules! ty {
+    ($t:ident) => {
+        &raw mut ffi::$t
+    };
+}
+
+impl Encoder {
+    #[inline(always)]
+    unsafe fn encode(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `obj` is a valid borrowed reference.
+        unsafe {
+            let ty = ffi::Py_TYPE(obj);
+            if ty == ty!(PyUnicode_Type) {
+                self.write_str(obj)
+            } else if ty == ty!(PyLong_Type) {
+                self.write_int(obj)
+            } else if ty == ty!(PyDict_Type) {
+                self.write_dict(obj)
+            } else if ty == ty!(PyList_Type) {
+                self.write_list(obj)
+            } else if ty == ty!(PyFloat_Type) {
+                self.write_float(obj)
+            } else if obj == ffi::Py_None() {
+                self.out.extend_from_slice(b"null");
+                Ok(())
+            } else if obj == ffi::Py_True() {
+                self.out.extend_from_slice(b"true");
+                Ok(())
+            } else if obj == ffi::Py_False() {
+                self.out.extend_from_slice(b"false");
+                Ok(())
+            } else if ty == ty!(PyTuple_Type) {
+                self.write_tuple(obj)
+            } else {
+                self.encode_other(obj)
+            }
+        }
+    }
+
+    /// Subclasses, in the order `json`'s C encoder tests them, then the error.
+    #[cold]
+    unsafe fn encode_other(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: GIL held. Python code may run below (a subclass's `items()`
+        // or `__iter__`), so hold our own reference to `obj` meanwhile.
+        unsafe {
+            ffi::Py_INCREF(obj);
+            let r = if ffi::PyUnicode_Check(obj) != 0 {
+                self.write_str(obj)
+            } else if ffi::PyLong_Check(obj) != 0 {
+                self.write_int(obj)
+            } else if ffi::PyFloat_Check(obj) != 0 {
+                self.write_float(obj)
+            } else if ffi::PyList_Check(obj) != 0 || ffi::PyTuple_Check(obj) != 0 {
+                self.write_sequence_subclass(obj)
+            } else if ffi::PyDict_Check(obj) != 0 {
+                self.write_dict_subclass(obj)
+            } else {
+                let msg = format!("Object of type {} is not JSON serializable", class_name(obj));
+                Err(set_error(ffi::PyExc_TypeError, &msg))
+            };
+            ffi::Py_DECREF(obj);
+            r
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn write_str(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is a str (or subclass); GIL held.
+        unsafe {
+            if ffi::PyUnicode_IS_COMPACT_ASCII(obj) != 0 {
+                let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
+                let data = obj.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>();
+                tachyon_json::write_str_unchecked(&mut self.out, std::slice::from_raw_parts(data, len));
+                return Ok(());
+            }
+            let mut len: Py_ssize_t = 0;
+            // Fails (UnicodeEncodeError) on lone surrogates, as `.encode()` would.
+            let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+            if data.is_null() {
+                return Err(Raised);
+            }
+            tachyon_json::write_str_unchecked(
+                &mut self.out,
+                std::slice::from_raw_parts(data.cast::<u8>(), len as usize),
+            );
+            Ok(())
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn write_int(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is an int (or subclass); GIL held.
+        unsafe {
+            let mut overflow: c_int = 0;
+            let v = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+            if overflow == 0 {
+                tachyon_json::write_i64(&mut self.out, v);
+                Ok(())
+            } else {
+                self.write_big_int(obj)
+            }
+        }
+    }
+
+    /// Beyond 64 bits: `int.__repr__`, as json does (it also applies
+    /// Python's digit limit for huge values).
+    #[cold]
+    unsafe fn write_big_int(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: GIL held; PyLong_Type.tp_repr is int.__repr__.
+        unsafe {
+            let Some(repr) = (*ty!(PyLong_Type)).tp_repr else {
+                return Err(set_error(ffi::PyExc_SystemError, "int has no repr"));
+            };
+            let text = repr(obj);
+            if text.is_null() {
+                return Err(Raised);
+            }
+            let r = self.append_ascii(text);
+            ffi::Py_DECREF(text);
+            r
+        }
+    }
+
+    /// Appends an ASCII `str` object's characters verbatim.
+    unsafe fn append_ascii(&mut self, text: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `text` is a str.
+        unsafe {
+            let mut len: Py_ssize_t = 0;
+            let data = ffi::PyUnicode_AsUTF8AndSize(text, &mut len);
+            if data.is_null() {
+                return Err(Raised);
+            }
+            self.out.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), len as usize));
+            Ok(())
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn write_float(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is a float (or subclass).
+        let v = unsafe { ffi::PyFloat_AS_DOUBLE(obj) };
+        if !v.is_finite() {
+            // SAFETY: GIL held.
+            return Err(unsafe {
+                set_error(ffi::PyExc_ValueError, "Out of range float values are not JSON compliant")
+            });
+        }
+        tachyon_json::write_f64(&mut self.out, v);
+        Ok(())
+    }
+
+    #[inline(always)]
+    unsafe fn enter(&mut self, obj: *mut PyObject) -> Res {
+        if self.stack.len() >= self.max_depth {
+            // SAFETY: GIL held.
+            return Err(unsafe { self.too_deep(obj) });
+        }
+        self.stack.push(obj);
+        Ok(())
+    }
+
+    /// At the depth limit: a cycle if `obj` is already being walked (json
+    /// reports it as such), otherwise genuinely deep data.
+    #[cold]
+    unsafe fn too_deep(&mut self, obj: *mut PyObject) -> Raised {
+        // SAFETY: GIL held.
+        unsafe {
+            if self.stack.contains(&obj) {
+                set_error(ffi::PyExc_ValueError, "Circular reference detected")
+            } else {
+                set_error(
+                    ffi::PyExc_RecursionError,
+                    "maximum recursion depth exceeded while encoding a JSON object",
+                )
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn write_list(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is a list; the size is re-read each step because
+        // nested subclass hooks may run Python code that mutates it.
+        unsafe {
+            if ffi::PyList_GET_SIZE(obj) == 0 {
+                self.out.extend_from_slice(b"[]");
+                return Ok(());
+            }
+            self.enter(obj)?;
+            self.out.push(b'[');
+            let mut i = 0;
+            while i < ffi::PyList_GET_SIZE(obj) {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.encode(ffi::PyList_GET_ITEM(obj, i))?;
+                i += 1;
+            }
+            self.out.push(b']');
+            self.stack.pop();
+            Ok(())
+        }
+    }
+
+    #[inline]
+    unsafe fn write_tuple(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is a tuple (immutable).
+        unsafe {
+            let n = ffi::PyTuple_GET_SIZE(obj);
+            if n == 0 {
+                self.out.extend_from_slice(b"[]");
+                return Ok(());
+            }
+            self.enter(obj)?;
+            self.out.push(b'[');
+            for i in 0..n {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.encode(ffi::PyTuple_GET_ITEM(obj, i))?;
+            }
+            self.out.push(b']');
+            self.stack.pop();
+            Ok(())
+        }
+    }
+
+    /// A list or tuple subclass: json iterates it (so an overridden `__iter__` counts).
+    unsafe fn write_sequence_subclass(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `obj` is referenced by encode_other.
+        unsafe {
+            let seq = ffi::PySequence_Fast(obj, c"_iterencode_list needs a sequence".as_ptr());
+            if seq.is_null() {
+                return Err(Raised);
+            }
+            let n = ffi::PySequence_Fast_GET_SIZE(seq);
+            let r = if n == 0 {
+                self.out.extend_from_slice(b"[]");
+                Ok(())
+            } else {
+                self.enter(obj).and_then(|()| {
+                    self.out.push(b'[');
+                    let items = ffi::PySequence_Fast_ITEMS(seq);
+                    for i in 0..n {
+                        if i > 0 {
+                            self.out.push(b',');
+                        }
+                        self.encode(*items.add(i as usize))?;
+                    }
+                    self.out.push(b']');
+                    self.stack.pop();
+                    Ok(())
+                })
+            };
+            ffi::Py_DECREF(seq);
+            r
+        }
+    }
+
+    #[inline]
+    unsafe fn write_dict(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: `obj` is an exact dict; GIL held.
+        unsafe {
+            if ffi::PyDict_Size(obj) == 0 {
+                self.out.extend_from_slice(b"{}");
+                return Ok(());
+            }
+            self.enter(obj)?;
+            self.out.push(b'{');
+            let mut pos: Py_ssize_t = 0;
+            let mut key: *mut PyObject = ptr::null_mut();
+            let mut value: *mut PyObject = ptr::null_mut();
+            let mut first = true;
+            while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                self.write_key(key)?;
+                self.out.push(b':');
+                self.encode(value)?;
+            }
+            self.out.push(b'}');
+            self.stack.pop();
+            Ok(())
+        }
+    }
+
+    /// A dict subclass: json walks `items()` (an override counts).
+    unsafe fn write_dict_subclass(&mut self, obj: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `obj` is referenced by encode_other.
+        unsafe {
+            if ffi::PyDict_Size(obj) == 0 {
+                self.out.extend_from_slice(b"{}");
+                return Ok(());
+            }
+            let items = ffi::PyMapping_Items(obj);
+            if items.is_null() {
+                return Err(Raised);
+            }
+            let r = self.enter(obj).and_then(|()| {
+                self.out.push(b'{');
+                let n = ffi::PyList_GET_SIZE(items);
+                for i in 0..n {
+                    let item = ffi::PyList_GET_ITEM(items, i);
+                    if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_GET_SIZE(item) != 2 {
+                        return Err(set_error(ffi::PyExc_ValueError, "items must return 2-tuples"));
+                    }
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write_key(ffi::PyTuple_GET_ITEM(item, 0))?;
+                    self.out.push(b':');
+                    self.encode(ffi::PyTuple_GET_ITEM(item, 1))?;
+                }
+                self.out.push(b'}');
+                self.stack.pop();
+                Ok(())
+            });
+            ffi::Py_DECREF(items);
+            r
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn write_key(&mut self, key: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `key` is valid.
+        unsafe {
+            if ffi::Py_TYPE(key) == ty!(PyUnicode_Type) {
+                self.write_str(key)
+            } else {
+                self.write_key_other(key)
+            }
+        }
+    }
+
+    /// Non-str keys, converted as json converts them (same test order).
+    #[cold]
+    unsafe fn write_key_other(&mut self, key: *mut PyObject) -> Res {
+        // SAFETY: GIL held; `key` is valid.
+        unsafe {
+            if ffi::PyUnicode_Check(key) != 0 {
+                return self.write_str(key);
+            }
+            self.out.push(b'"');
+            if ffi::PyFloat_Check(key) != 0 {
+                self.write_float(key)?;
+            } else if key == ffi::Py_True() {
+                self.out.extend_from_slice(b"true");
+            } else if key == ffi::Py_False() {
+                self.out.extend_from_slice(b"false");
+            } else if key == ffi::Py_None() {
+                self.out.extend_from_slice(b"null");
+            } else if ffi::PyLong_Check(key) != 0 {
+                self.write_int(key)?;
+            } else {
+                let name: String = type_name(key).chars().take(100).collect();
+                let msg = format!("keys must be str, int, float, bool or None, not {name}");
+                return Err(set_error(ffi::PyExc_TypeError, &msg));
+            }
+            self.out.push(b'"');
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// loads
+// ---------------------------------------------------------------------------
+
+/// An owned reference, released on drop (the reader drops unfinished values
+/// when it meets an error).
+struct Obj(*mut PyObject);
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference; the GIL is held while loads runs.
+        unsafe { ffi::Py_DECREF(self.0) }
+    }
+}
+
+impl Obj {
+    #[inline(always)]
+    fn new(p: *mut PyObject) -> Result<Obj, Raised> {
+        if p.is_null() { Err(Raised) } else { Ok(Obj(p)) }
+    }
+
+    #[inline(always)]
+    fn into_raw(self) -> *mut PyObject {
+        let p = self.0;
+        core::mem::forget(self);
+        p
+    }
+}
+
+unsafe extern "C" {
+    /// A dict sized for `minused` entries (public in CPython's headers up to
+    /// 3.12, though pyo3-ffi does not declare it).
+    fn _PyDict_NewPresized(minused: Py_ssize_t) -> *mut PyObject;
+}
+
+/// Object keys recur across and within documents: a direct-mapped cache of
+/// ASCII key strings saves building them and rehashing them on insert.
+const KEY_CACHE_SLOTS: usize = 2048;
+const KEY_CACHE_MAX_LEN: usize = 64;
+
+struct KeySlot {
+    hash: u64,
+    obj: *mut PyObject,
+}
+
+static KEY_CACHE: GilCell<[KeySlot; KEY_CACHE_SLOTS]> =
+    GilCell(UnsafeCell::new([const { KeySlot { hash: 0, obj: ptr::null_mut() } }; KEY_CACHE_SLOTS]));
+
+#[inline(always)]
+fn hash_key(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+/// Builds a str from ASCII bytes without a decode pass.
+#[inline(always)]
+unsafe fn ascii_str(b: &[u8]) -> *mut PyObject {
+    // SAFETY: GIL held; a fresh compact ASCII str has room for `len` bytes.
+    unsafe {
+        let s = ffi::PyUnicode_New(b.len() as Py_ssize_t, 127);
+        if !s.is_null() {
+            let data = s.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>();
+            ptr::copy_nonoverlapping(b.as_ptr(), data, b.len());
+        }
+        s
+    }
+}
+
+struct PySink {
+    /// Scratch for NUL-terminating big-integer digits.
+    digits: Vec<u8>,
+}
+
+impl Sink for PySink {
+    type Value = Obj;
+    type Error = Raised;
+
+    #[inline(always)]
+    fn null(&mut self) -> Result<Obj, Raised> {
+        // SAFETY: GIL held.
+        unsafe {
+            let p = ffi::Py_None();
+            ffi::Py_INCREF(p);
+            Ok(Obj(p))
+        }
+    }
+
+    #[inline(always)]
+    fn bool(&mut self, v: bool) -> Result<Obj, Raised> {
+        // SAFETY: GIL held.
+        unsafe {
+            let p = if v { ffi::Py_True() } else { ffi::Py_False() };
+            ffi::Py_INCREF(p);
+            Ok(Obj(p))
+        }
+    }
+
+    #[inline(always)]
+    fn int(&mut self, v: i64) -> Result<Obj, Raised> {
+        // SAFETY: GIL held.
+        Obj::new(unsafe { ffi::PyLong_FromLongLong(v) })
+    }
+
+    fn big_int(&mut self, text: &str) -> Result<Obj, Raised> {
+        self.digits.clear();
+        self.digits.extend_from_slice(text.as_bytes());
+        self.digits.push(0);
+        // SAFETY: GIL held; NUL-terminated digits. Python's digit limit applies.
+        Obj::new(unsafe {
+            ffi::PyLong_FromString(self.digits.as_ptr().cast::<c_char>(), ptr::null_mut(), 10)
+        })
+    }
+
+    #[inline(always)]
+    fn float(&mut self, _text: &str, v: f64) -> Result<Obj, Raised> {
+        // SAFETY: GIL held.
+        Obj::new(unsafe { ffi::PyFloat_FromDouble(v) })
+    }
+
+    #[inline(always)]
+    fn str(&mut self, s: &str, ascii: bool) -> Result<Obj, Raised> {
+        // SAFETY: GIL held; `s` is UTF-8.
+        Obj::new(unsafe {
+            if ascii {
+                ascii_str(s.as_bytes())
+            } else {
+                ffi::PyUnicode_DecodeUTF8(s.as_ptr().cast::<c_char>(), s.len() as Py_ssize_t, ptr::null())
+            }
+        })
+    }
+
+    fn str_with_surrogates(&mut self, wtf8: &[u8]) -> Result<Obj, Raised> {
+        // SAFETY: GIL held; surrogatepass decodes WTF-8 surrogates as json does.
+        Obj::new(unsafe {
+            ffi::PyUnicode_DecodeUTF8(
+                wtf8.as_ptr().cast::<c_char>(),
+                wtf8.len() as Py_ssize_t,
+                c"surrogatepass".as_ptr(),
+            )
+        })
+    }
+
+    #[inline(always)]
+    fn key(&mut self, s: &str, ascii: bool) -> Result<Obj, Raised> {
+        let b = s.as_bytes();
+        if !ascii || b.len() > KEY_CACHE_MAX_LEN {
+            return self.str(s, ascii);
+        }
+        let h = hash_key(b);
+        // SAFETY: GIL held (the cache is only touched under it); cached
+        // objects are compact ASCII strs owned by the cache.
+        unsafe {
+            let slot = &mut (*KEY_CACHE.0.get())[(h as usize) & (KEY_CACHE_SLOTS - 1)];
+            let cached = slot.obj;
+            if !cached.is_null()
+                && slot.hash == h
+                && ffi::PyUnicode_GET_LENGTH(cached) as usize == b.len()
+                && std::slice::from_raw_parts(cached.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>(), b.len())
+                    == b
+            {
+                ffi::Py_INCREF(cached);
+                return Ok(Obj(cached));
+            }
+            let fresh = ascii_str(b);
+            if fresh.is_null() {
+                return Err(Raised);
+            }
+            // Hash now, once: every dict insert of this key reuses it.
+            ffi::PyObject_Hash(fresh);
+            ffi::Py_INCREF(fresh);
+            let old = core::mem::replace(&mut slot.obj, fresh);
+            slot.hash = h;
+            if !old.is_null() {
+                ffi::Py_DECREF(old);
+            }
+            Ok(Obj(fresh))
+        }
+    }
+
+    #[inline]
+    fn array(&mut self, items: Drain<'_, Obj>) -> Result<Obj, Raised> {
+        // SAFETY: GIL held; PyList_SET_ITEM steals each reference into a
+        // fresh list of exactly this length.
+        unsafe {
+            let list = Obj::new(ffi::PyList_New(items.len() as Py_ssize_t))?;
+            for (i, item) in items.enumerate() {
+                ffi::PyList_SET_ITEM(list.0, i as Py_ssize_t, item.into_raw());
+            }
+            Ok(list)
+        }
+    }
+
+    #[inline]
+    fn object(&mut self, entries: Entries<'_, Obj>) -> Result<Obj, Raised> {
+        // SAFETY: GIL held; PyDict_SetItem does not steal (our Obj drops release).
+        unsafe {
+            let n = entries.len();
+            let dict =
+                Obj::new(if n > 5 { _PyDict_NewPresized(n as Py_ssize_t) } else { ffi::PyDict_New() })?;
+            // Later duplicates overwrite earlier ones, keeping the first's position: dict(pairs).
+            for (k, v) in entries {
+                if ffi::PyDict_SetItem(dict.0, k.0, v.0) != 0 {
+                    return Err(Raised);
+                }
+            }
+            Ok(dict)
+        }
+    }
+}
+
+/// The input's bytes, and what to release after.
+enum Input {
+    Borrowed,
+    Buffer(Box<ffi::Py_buffer>),
+}
+
+unsafe extern "C" fn loads_raw(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: called by the interpreter with the GIL held and a valid `arg`.
+    unsafe { guard(|| loads_impl(arg)) }
+}
+
+unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held throughout; the input bytes stay alive (and, for
+    // bytearray/memoryview, unmodified: no Python code runs while parsing).
+    unsafe {
+        let is_str = ffi::PyUnicode_Check(arg) != 0;
+        let mut holder = Input::Borrowed;
+        let data: &[u8] = if is_str {
+            let mut len: Py_ssize_t = 0;
+            let p = if ffi::PyUnicode_IS_COMPACT_ASCII(arg) != 0 {
+                len = ffi::PyUnicode_GET_LENGTH(arg);
+                arg.cast::<ffi::PyASCIIObject>().add(1).cast::<c_char>().cast_const()
+            } else {
+                ffi::PyUnicode_AsUTF8AndSize(arg, &mut len)
+            };
+            if p.is_null() {
+                // Lone surrogates cannot be UTF-8: let the stdlib handle it.
+                ffi::PyErr_Clear();
+                return std_loads(arg);
+            }
+            let data = std::slice::from_raw_parts(p.cast::<u8>(), len as usize);
+            if data.starts_with("\u{feff}".as_bytes()) {
+                return decode_error(
+                    "Unexpected UTF-8 BOM (decode using utf-8-sig)",
+                    arg,
+                    0,
+                );
+            }
+            data
+        } else if ffi::PyBytes_Check(arg) != 0 {
+            std::slice::from_raw_parts(
+                ffi::PyBytes_AS_STRING(arg).cast::<u8>(),
+                ffi::PyBytes_Size(arg) as usize,
+            )
+        } else if ffi::PyByteArray_Check(arg) != 0 {
+            std::slice::from_raw_parts(
+                ffi::PyByteArray_AS_STRING(arg).cast::<u8>(),
+                ffi::PyByteArray_GET_SIZE(arg) as usize,
+            )
+        } else if ffi::PyMemoryView_Check(arg) != 0 {
+            let mut view: Box<ffi::Py_buffer> = Box::new(core::mem::zeroed());
+            if ffi::PyObject_GetBuffer(arg, &mut *view, ffi::PyBUF_SIMPLE) != 0 {
+                return ptr::null_mut();
+            }
+            let data = if view.buf.is_null() {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(view.buf.cast::<u8>(), view.len as usize)
+            };
+            holder = Input::Buffer(view);
+            data
+        } else {
+            let msg = format!(
+                "the JSON object must be str, bytes or bytearray, not {}",
+                class_name(arg)
+            );
+            set_error(ffi::PyExc_TypeError, &msg);
+            return ptr::null_mut();
+        };
+        let result = if is_str { parse(data, arg, true) } else { parse_bytes(data, arg) };
+        if let Input::Buffer(mut view) = holder {
+            ffi::PyBuffer_Release(&mut *view);
+        }
+        result
+    }
+}
+
+/// Bytes input: json.loads detects UTF-16/32 and strips a UTF-8 BOM.
+unsafe fn parse_bytes(data: &[u8], arg: *mut PyObject) -> *mut PyObject {
+    let utf16_or_32 = data.starts_with(&[0xFF, 0xFE])
+        || data.starts_with(&[0xFE, 0xFF])
+        || ((data.len() >= 4 || data.len() == 2) && (data[0] == 0 || data[1] == 0));
+    // SAFETY: GIL held.
+    unsafe {
+        if utf16_or_32 {
+            return std_loads(arg);
+        }
+        let data = data.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(data);
+        parse(data, arg, false)
+    }
+}
+
+unsafe fn std_loads(arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held; STD_LOADS was set at registration.
+    unsafe { ffi::PyObject_CallOneArg(STD_LOADS.load(Ordering::Acquire), arg) }
+}
+
+unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject {
+    // SAFETY: GIL held.
+    unsafe {
+        let depth = ffi::Py_GetRecursionLimit().max(1) as usize;
+        let mut sink = PySink { digits: Vec::new() };
+        match Reader::new().max_depth(depth).parse(data, &mut sink) {
+            Ok(v) => v.into_raw(),
+            Err(ReadError::Sink(Raised)) => ptr::null_mut(),
+            Err(ReadError::Syntax(e)) => {
+                let (kind, offset) = match (is_str, core::str::from_utf8(data)) {
+                    // json.loads decodes bytes before parsing: report bad UTF-8 first.
+                    (false, Err(u)) => (ErrorKind::InvalidUtf8, u.valid_up_to()),
+                    _ => (e.kind(), e.offset()),
+                };
+                if kind == ErrorKind::TooDeep {
+                    set_error(
+                        ffi::PyExc_RecursionError,
+                        "maximum recursion depth exceeded while decoding a JSON array from a unicode string",
+                    );
+                    return ptr::null_mut();
+                }
+                // Python reports positions in characters, not bytes.
+                let pos = data[..offset.min(data.len())].iter().filter(|&&b| (b as i8) >= -0x40).count();
+                let doc = if is_str {
+                    ffi::Py_INCREF(arg);
+                    arg
+                } else {
+                    ffi::PyUnicode_DecodeUTF8(
+                        data.as_ptr().cast::<c_char>(),
+                        data.len() as Py_ssize_t,
+                        c"replace".as_ptr(),
+                    )
+                };
+                if doc.is_null() {
+                    return ptr::null_mut();
+                }
+                let r = decode_error(kind.message(), doc, pos);
+                ffi::Py_DECREF(doc);
+                r
+            }
+        }
+    }
+}
+
+/// Raises `json.JSONDecodeError(msg, doc, pos)`; returns NULL.
+unsafe fn decode_error(msg: &str, doc: *mut PyObject, pos: usize) -> *mut PyObject {
+    // SAFETY: GIL held; JSON_DECODE_ERROR was set at registration.
+    unsafe {
+        let cls = JSON_DECODE_ERROR.load(Ordering::Acquire);
+        let py_msg = ffi::PyUnicode_FromStringAndSize(msg.as_ptr().cast::<c_char>(), msg.len() as Py_ssize_t);
+        let py_pos = ffi::PyLong_FromSsize_t(pos as Py_ssize_t);
+        if py_msg.is_null() || py_pos.is_null() {
+            ffi::Py_XDECREF(py_msg);
+            ffi::Py_XDECREF(py_pos);
+            return ptr::null_mut();
+        }
+        let exc = ffi::PyObject_CallFunctionObjArgs(cls, py_msg, doc, py_pos, ptr::null_mut::<PyObject>());
+        ffi::Py_DECREF(py_msg);
+        ffi::Py_DECREF(py_pos);
+        if !exc.is_null() {
+            ffi::PyErr_SetObject(cls, exc);
+            ffi::Py_DECREF(exc);
+        }
+        ptr::null_mut()
+    }
+}
