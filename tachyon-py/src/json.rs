@@ -856,6 +856,9 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
             Err(ReadError::Sink(Raised)) => ptr::null_mut(),
             Err(ReadError::Syntax(e)) => {
                 let (kind, offset) = match (is_str, core::str::from_utf8(data)) {
+                    // json.loads decodes bytes with surrogatepass: encoded
+                    // surrogates are accepted there, so let it decide.
+                    (false, Err(_)) if utf8_with_surrogates(data) => return std_loads(arg),
                     // json.loads decodes bytes before parsing: report bad UTF-8 first.
                     (false, Err(u)) => (ErrorKind::InvalidUtf8, u.valid_up_to()),
                     _ => (e.kind(), e.offset()),
@@ -885,6 +888,23 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
                 let r = decode_error(kind.message(), doc, pos);
                 ffi::Py_DECREF(doc);
                 r
+            }
+        }
+    }
+}
+
+/// Whether `data` is UTF-8 once encoded surrogates (`ED A0..BF xx`, which
+/// Python's surrogatepass decodes) are allowed.
+fn utf8_with_surrogates(mut data: &[u8]) -> bool {
+    loop {
+        match core::str::from_utf8(data) {
+            Ok(_) => return true,
+            Err(e) => {
+                let rest = &data[e.valid_up_to()..];
+                match rest {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => data = &rest[3..],
+                    _ => return false,
+                }
             }
         }
     }
