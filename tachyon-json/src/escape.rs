@@ -79,21 +79,11 @@ macro_rules! escape_loop {
         *dst = b'"';
         dst = dst.add(1);
         let mut pos = 0usize;
-        let mut tail = [b' '; $n];
-        while pos < len {
-            let avail = len - pos;
-            let first = if avail >= $n {
-                $chunk(src.as_ptr().add(pos), dst)
-            } else {
-                // Short tail: copy into a padded stack buffer (never read past `src`).
-                core::ptr::copy_nonoverlapping(src.as_ptr().add(pos), tail.as_mut_ptr(), avail);
-                core::ptr::write_bytes(tail.as_mut_ptr().add(avail), b' ', $n - avail);
-                $chunk(tail.as_ptr(), dst)
-            };
-            if first >= avail.min($n) {
-                let step = avail.min($n);
-                pos += step;
-                dst = dst.add(step);
+        while pos + $n <= len {
+            let first = $chunk(src.as_ptr().add(pos), dst);
+            if first >= $n {
+                pos += $n;
+                dst = dst.add($n);
                 continue;
             }
             pos += first;
@@ -109,6 +99,26 @@ macro_rules! escape_loop {
                 dst = base.add(used);
             }
             dst = dst.add($crate::escape::write_escape(dst, *src.get_unchecked(pos)));
+            pos += 1;
+        }
+        // The tail, shorter than a chunk: byte by byte (never reads past `src`).
+        while pos < len {
+            let c = *src.get_unchecked(pos);
+            if !$crate::escape::needs_escape(c) {
+                *dst = c;
+                dst = dst.add(1);
+            } else {
+                let used = dst.offset_from(base) as usize;
+                let need = 6 + (len - pos) + $n + 1;
+                if cap - used < need {
+                    out.set_len(used);
+                    out.reserve(need);
+                    base = out.as_mut_ptr();
+                    cap = out.capacity();
+                    dst = base.add(used);
+                }
+                dst = dst.add($crate::escape::write_escape(dst, c));
+            }
             pos += 1;
         }
         *dst = b'"';
@@ -129,7 +139,9 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        // Short strings (most keys and values) stay on the inlined SSE2 path;
+        // AVX2 pays off only when there are several 32-byte chunks.
+        if bytes.len() >= 64 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 support was just checked.
             unsafe { x86::escape_avx2(out, bytes) }
         } else {
@@ -208,7 +220,7 @@ pub(crate) mod x86 {
     ///
     /// # Safety
     /// Always sound on x86-64 (SSE2 is baseline); unsafe for the raw writes.
-    #[target_feature(enable = "sse2")]
+    #[inline(always)]
     pub(crate) unsafe fn escape_sse2(out: &mut Vec<u8>, bytes: &[u8]) {
         #[inline(always)]
         unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {

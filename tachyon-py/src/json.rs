@@ -91,13 +91,18 @@ unsafe extern "C" fn dumps_raw(_module: *mut PyObject, obj: *mut PyObject) -> *m
             let mut out = std::mem::take(&mut *OUT.0.get());
             out.clear();
             let limit = (ffi::Py_GetRecursionLimit().max(1) as usize).min(MAX_DUMPS_DEPTH);
-            let mut enc = Encoder { out, stack: Vec::new(), max_depth: limit };
+            let mut enc = Encoder { out, depth: 0, max_depth: limit, deep: ptr::null_mut(), cyclic: false };
             let result = match enc.encode(obj) {
                 Ok(()) => ffi::PyBytes_FromStringAndSize(
                     enc.out.as_ptr().cast::<c_char>(),
                     enc.out.len() as Py_ssize_t,
                 ),
-                Err(Raised) => ptr::null_mut(),
+                Err(Raised) => {
+                    if !enc.deep.is_null() {
+                        enc.raise_too_deep();
+                    }
+                    ptr::null_mut()
+                }
             };
             // Keep a warm buffer, but do not pin a huge one.
             if enc.out.capacity() <= 1 << 20 {
@@ -116,9 +121,13 @@ type Res = Result<(), Raised>;
 
 struct Encoder {
     out: Vec<u8>,
-    /// The containers being walked, for the depth limit and cycle reports.
-    stack: Vec<*mut PyObject>,
+    /// Containers currently open.
+    depth: usize,
     max_depth: usize,
+    /// The container met at the depth limit (no Python error is set yet);
+    /// the containers being unwound check whether they are it: a cycle.
+    deep: *mut PyObject,
+    cyclic: bool,
 }
 
 unsafe fn set_error(exc: *mut PyObject, msg: &str) -> Raised {
@@ -313,28 +322,43 @@ impl Encoder {
     }
 
     #[inline(always)]
-    unsafe fn enter(&mut self, obj: *mut PyObject) -> Res {
-        if self.stack.len() >= self.max_depth {
-            // SAFETY: GIL held.
-            return Err(unsafe { self.too_deep(obj) });
+    fn enter(&mut self, obj: *mut PyObject) -> Res {
+        if self.depth >= self.max_depth {
+            self.deep = obj;
+            return Err(Raised);
         }
-        self.stack.push(obj);
+        self.depth += 1;
         Ok(())
     }
 
-    /// At the depth limit: a cycle if `obj` is already being walked (json
-    /// reports it as such), otherwise genuinely deep data.
+    #[inline(always)]
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// On the way out of `obj` after an error: at the depth limit, meeting
+    /// the deepest container again on the path means the data is circular.
     #[cold]
-    unsafe fn too_deep(&mut self, obj: *mut PyObject) -> Raised {
+    fn unwinding(&mut self, obj: *mut PyObject) -> Raised {
+        if !self.deep.is_null() && self.deep == obj {
+            self.cyclic = true;
+        }
+        Raised
+    }
+
+    /// Reports the depth limit: json's "Circular reference detected" for a
+    /// cycle, otherwise a RecursionError.
+    #[cold]
+    unsafe fn raise_too_deep(&mut self) {
         // SAFETY: GIL held.
         unsafe {
-            if self.stack.contains(&obj) {
-                set_error(ffi::PyExc_ValueError, "Circular reference detected")
+            if self.cyclic {
+                set_error(ffi::PyExc_ValueError, "Circular reference detected");
             } else {
                 set_error(
                     ffi::PyExc_RecursionError,
                     "maximum recursion depth exceeded while encoding a JSON object",
-                )
+                );
             }
         }
     }
@@ -355,11 +379,11 @@ impl Encoder {
                 if i > 0 {
                     self.out.push(b',');
                 }
-                self.encode(ffi::PyList_GET_ITEM(obj, i))?;
+                self.encode(ffi::PyList_GET_ITEM(obj, i)).map_err(|_| self.unwinding(obj))?;
                 i += 1;
             }
             self.out.push(b']');
-            self.stack.pop();
+            self.leave();
             Ok(())
         }
     }
@@ -379,10 +403,10 @@ impl Encoder {
                 if i > 0 {
                     self.out.push(b',');
                 }
-                self.encode(ffi::PyTuple_GET_ITEM(obj, i))?;
+                self.encode(ffi::PyTuple_GET_ITEM(obj, i)).map_err(|_| self.unwinding(obj))?;
             }
             self.out.push(b']');
-            self.stack.pop();
+            self.leave();
             Ok(())
         }
     }
@@ -407,10 +431,10 @@ impl Encoder {
                         if i > 0 {
                             self.out.push(b',');
                         }
-                        self.encode(*items.add(i as usize))?;
+                        self.encode(*items.add(i as usize)).map_err(|_| self.unwinding(obj))?;
                     }
                     self.out.push(b']');
-                    self.stack.pop();
+                    self.leave();
                     Ok(())
                 })
             };
@@ -440,10 +464,10 @@ impl Encoder {
                 first = false;
                 self.write_key(key)?;
                 self.out.push(b':');
-                self.encode(value)?;
+                self.encode(value).map_err(|_| self.unwinding(obj))?;
             }
             self.out.push(b'}');
-            self.stack.pop();
+            self.leave();
             Ok(())
         }
     }
@@ -473,10 +497,10 @@ impl Encoder {
                     }
                     self.write_key(ffi::PyTuple_GET_ITEM(item, 0))?;
                     self.out.push(b':');
-                    self.encode(ffi::PyTuple_GET_ITEM(item, 1))?;
+                    self.encode(ffi::PyTuple_GET_ITEM(item, 1)).map_err(|_| self.unwinding(obj))?;
                 }
                 self.out.push(b'}');
-                self.stack.pop();
+                self.leave();
                 Ok(())
             });
             ffi::Py_DECREF(items);
