@@ -101,7 +101,17 @@ macro_rules! escape_loop {
             dst = dst.add($crate::escape::write_escape(dst, *src.get_unchecked(pos)));
             pos += 1;
         }
-        // The tail, shorter than a chunk: byte by byte (never reads past `src`).
+        // The tail, shorter than a chunk: 8 bytes at a time, then byte by
+        // byte (never reading past `src`).
+        while pos + 8 <= len {
+            let word = core::ptr::read_unaligned(src.as_ptr().add(pos).cast::<u64>());
+            if $crate::escape::swar_first(u64::from_le(word)) < 8 {
+                break;
+            }
+            core::ptr::write_unaligned(dst.cast::<u64>(), word);
+            pos += 8;
+            dst = dst.add(8);
+        }
         while pos < len {
             let c = *src.get_unchecked(pos);
             if !$crate::escape::needs_escape(c) {
@@ -135,8 +145,18 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// Appends UTF-8 `bytes` as a JSON string literal (quotes included), choosing
 /// the fastest implementation this CPU supports.
-#[inline]
+#[inline(always)]
 pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() < 16 && write_short_clean(out, bytes) {
+        return;
+    }
+    write_escaped_long(out, bytes);
+}
+
+/// Everything but clean short strings (kept out of line so the short path
+/// inlines into the caller's loop).
+#[inline(never)]
+fn write_escaped_long(out: &mut Vec<u8>, bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         // Short strings (most keys and values) stay on the inlined SSE2 path;
@@ -153,9 +173,60 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     escape_swar(out, bytes);
 }
 
+/// Strings under 16 bytes (most keys): checked and copied with two
+/// overlapping word loads instead of a byte loop. Returns false, writing
+/// nothing, when the string needs an escape.
+#[inline(always)]
+fn write_short_clean(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    let len = bytes.len();
+    out.reserve(len + 2);
+    // SAFETY: every read stays within `bytes` (the two words overlap when
+    // len < 16); `len + 2` bytes are reserved and written before set_len.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = out.as_mut_ptr().add(out.len());
+        if len >= 8 {
+            let a = core::ptr::read_unaligned(src.cast::<u64>());
+            let b = core::ptr::read_unaligned(src.add(len - 8).cast::<u64>());
+            if swar_first(u64::from_le(a)) < 8 || swar_first(u64::from_le(b)) < 8 {
+                return false;
+            }
+            *dst = b'"';
+            core::ptr::write_unaligned(dst.add(1).cast::<u64>(), a);
+            core::ptr::write_unaligned(dst.add(1 + len - 8).cast::<u64>(), b);
+        } else if len >= 4 {
+            let a = core::ptr::read_unaligned(src.cast::<u32>());
+            let b = core::ptr::read_unaligned(src.add(len - 4).cast::<u32>());
+            // Pad each half-word with spaces, which never need escaping.
+            let wa = u64::from(u32::from_le(a)) | (SPACES << 32);
+            let wb = u64::from(u32::from_le(b)) | (SPACES << 32);
+            if swar_first(wa) < 8 || swar_first(wb) < 8 {
+                return false;
+            }
+            *dst = b'"';
+            core::ptr::write_unaligned(dst.add(1).cast::<u32>(), a);
+            core::ptr::write_unaligned(dst.add(1 + len - 4).cast::<u32>(), b);
+        } else {
+            for i in 0..len {
+                if needs_escape(*src.add(i)) {
+                    return false;
+                }
+            }
+            *dst = b'"';
+            for i in 0..len {
+                *dst.add(1 + i) = *src.add(i);
+            }
+        }
+        *dst.add(1 + len) = b'"';
+        out.set_len(out.len() + len + 2);
+    }
+    true
+}
+
 /// Index of the first byte needing an escape in the 8 bytes at `src`, or 8.
 #[inline(always)]
-fn swar_first(word: u64) -> usize {
+pub(crate) fn swar_first(word: u64) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Each test may also flag bytes above a true hit (borrows), never below,
@@ -266,6 +337,9 @@ mod tests {
 
     fn all_impls(s: &str) -> Vec<Vec<u8>> {
         let mut outs = Vec::new();
+        let mut o = b"x".to_vec();
+        write_str(&mut o, s);
+        outs.push(o);
         let mut o = b"x".to_vec();
         escape_swar(&mut o, s.as_bytes());
         outs.push(o);
