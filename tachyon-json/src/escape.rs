@@ -7,6 +7,8 @@
 //! output unconditionally and the write cursor advances only past the clean
 //! prefix, so a clean string costs one load, one store and one compare per chunk.
 
+use crate::output::Output;
+
 /// Escape letter for each byte, 0 when the byte is written verbatim
 /// (`u` means the `\u00XX` form).
 static ESCAPE: [u8; 256] = {
@@ -68,7 +70,7 @@ pub(crate) unsafe fn write_escape(dst: *mut u8, byte: u8) -> usize {
 /// return the index of the first byte needing an escape (or `$n`).
 macro_rules! escape_loop {
     ($out:expr, $src:expr, $n:expr, $chunk:expr) => {{
-        let out: &mut Vec<u8> = $out;
+        let out = $out;
         let src: &[u8] = $src;
         let len = src.len();
         // Quote, the text, a chunk of slack for the last store, closing quote.
@@ -139,14 +141,14 @@ macro_rules! escape_loop {
 
 /// Appends `s` to `out` as a JSON string literal, quotes included.
 #[inline]
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub fn write_str<O: Output + ?Sized>(out: &mut O, s: &str) {
     write_escaped(out, s.as_bytes());
 }
 
 /// Appends UTF-8 `bytes` as a JSON string literal (quotes included), choosing
 /// the fastest implementation this CPU supports.
 #[inline(always)]
-pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn write_escaped<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     if bytes.len() < 16 && write_short_clean(out, bytes) {
         return;
     }
@@ -156,7 +158,7 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Everything but clean short strings (kept out of line so the short path
 /// inlines into the caller's loop).
 #[inline(never)]
-fn write_escaped_long(out: &mut Vec<u8>, bytes: &[u8]) {
+fn write_escaped_long<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         // Short strings (most keys and values) stay on the inlined SSE2 path;
@@ -177,7 +179,7 @@ fn write_escaped_long(out: &mut Vec<u8>, bytes: &[u8]) {
 /// overlapping word loads instead of a byte loop. Returns false, writing
 /// nothing, when the string needs an escape.
 #[inline(always)]
-fn write_short_clean(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+fn write_short_clean<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) -> bool {
     const SPACES: u64 = 0x2020_2020_2020_2020;
     let len = bytes.len();
     out.reserve(len + 2);
@@ -247,7 +249,7 @@ pub(crate) fn swar_first_pub(word: u64) -> usize {
 
 /// Portable 8-bytes-at-a-time escaping (used where no SIMD path exists).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn escape_swar(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn escape_swar<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     #[inline(always)]
     unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
         // SAFETY: the loop guarantees 8 readable bytes at src, 8 writable at dst.
@@ -263,12 +265,14 @@ pub(crate) fn escape_swar(out: &mut Vec<u8>, bytes: &[u8]) {
 pub(crate) mod x86 {
     use core::arch::x86_64::*;
 
+    use crate::output::Output;
+
     /// AVX2 escaping, 32 bytes per step.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(crate) unsafe fn escape_avx2(out: &mut Vec<u8>, bytes: &[u8]) {
+    pub(crate) unsafe fn escape_avx2<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
         #[inline(always)]
         unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
             // SAFETY: 32 readable bytes at src and 32 writable at dst (loop invariant).
@@ -292,7 +296,7 @@ pub(crate) mod x86 {
     /// # Safety
     /// Always sound on x86-64 (SSE2 is baseline); unsafe for the raw writes.
     #[inline(always)]
-    pub(crate) unsafe fn escape_sse2(out: &mut Vec<u8>, bytes: &[u8]) {
+    pub(crate) unsafe fn escape_sse2<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
         #[inline(always)]
         unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
             // SAFETY: 16 readable bytes at src and 16 writable at dst.

@@ -26,12 +26,14 @@
 mod error;
 mod escape;
 mod number;
+mod output;
 mod read;
 mod ser;
 mod value;
 
 pub use error::{Error, ErrorKind, ReadError};
 pub use escape::write_str;
+pub use output::Output;
 pub use number::{write_f32, write_f64, write_i64, write_i128, write_u64};
 pub use read::{DEFAULT_MAX_DEPTH, Entries, Reader, Sink, parse};
 pub use ser::{Compound, SerError, Serializer, to_string, to_vec, to_writer};
@@ -42,6 +44,6 @@ pub use value::{Value, ValueSink, from_slice};
 /// # Safety
 /// `bytes` must be valid UTF-8 (the caller's promise; it is copied as is).
 #[inline]
-pub unsafe fn write_str_unchecked(out: &mut Vec<u8>, bytes: &[u8]) {
+pub unsafe fn write_str_unchecked<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     escape::write_escaped(out, bytes);
 }

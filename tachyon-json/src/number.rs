@@ -2,6 +2,8 @@
 //! `repr(float)` does (shortest round-trip digits, `.0` on integral values,
 //! exponent form below 1e-4 and from 1e16 up).
 
+use crate::output::Output;
+
 static DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
@@ -32,7 +34,7 @@ fn decimal_len(v: u64) -> usize {
 /// Writes the digits of `v` straight into `out`'s spare capacity, two at a
 /// time from the end (no intermediate buffer, no `memcpy` call).
 #[inline(always)]
-fn write_digits(out: &mut Vec<u8>, mut v: u64) {
+fn write_digits<O: Output + ?Sized>(out: &mut O, mut v: u64) {
     let n = decimal_len(v);
     out.reserve(20);
     // SAFETY: 20 bytes reserved; exactly `n` bytes are written before set_len.
@@ -59,7 +61,7 @@ fn write_digits(out: &mut Vec<u8>, mut v: u64) {
 
 /// Appends the decimal form of `v`.
 #[inline]
-pub fn write_i64(out: &mut Vec<u8>, v: i64) {
+pub fn write_i64<O: Output + ?Sized>(out: &mut O, v: i64) {
     if v < 0 {
         out.push(b'-');
     }
@@ -68,13 +70,13 @@ pub fn write_i64(out: &mut Vec<u8>, v: i64) {
 
 /// Appends the decimal form of `v`.
 #[inline]
-pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+pub fn write_u64<O: Output + ?Sized>(out: &mut O, v: u64) {
     write_digits(out, v);
 }
 
 /// Appends the decimal form of a 128-bit integer.
 #[inline]
-pub fn write_i128(out: &mut Vec<u8>, v: i128) {
+pub fn write_i128<O: Output + ?Sized>(out: &mut O, v: i128) {
     let mut buf = itoa::Buffer::new();
     push_small(out, buf.format(v).as_bytes());
 }
@@ -83,7 +85,7 @@ pub fn write_i128(out: &mut Vec<u8>, v: i128) {
 /// infinities as `NaN`, `Infinity`, `-Infinity` (what `json.dumps` writes
 /// when `allow_nan=True`). Callers that must reject them check first.
 #[inline]
-pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub fn write_f64<O: Output + ?Sized>(out: &mut O, v: f64) {
     if !v.is_finite() {
         out.extend_from_slice(nonfinite(v).as_bytes());
         return;
@@ -107,7 +109,7 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     // zmij already writes Python's fixed layout (`123.0`, `0.001`) for
     // decimal exponents -5..=15; Python's fixed range is -4..=15, and its
     // exponent form has a sign and at least two digits (`1e+16`, `1e-07`).
-    let text = &out[at..];
+    let text = &out.as_slice()[at..];
     let n = text.len();
     let has_exp = (n > 2 && text[n - 2] == b'e')
         || (n > 3 && text[n - 3] == b'e')
@@ -121,10 +123,10 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
 
 /// Rewrites the float just written at `out[at..]` into Python's exponent form.
 #[cold]
-fn python_exponent_form(out: &mut Vec<u8>, at: usize) {
+fn python_exponent_form<O: Output + ?Sized>(out: &mut O, at: usize) {
     let mut tmp = [0u8; 32];
     let n = out.len() - at;
-    tmp[..n].copy_from_slice(&out[at..]);
+    tmp[..n].copy_from_slice(&out.as_slice()[at..]);
     out.truncate(at);
     let text = &tmp[..n];
     if let Some(e) = text.iter().rposition(|&c| c == b'e') {
@@ -158,7 +160,7 @@ fn python_exponent_form(out: &mut Vec<u8>, at: usize) {
 /// Appends a short slice without a call to `memcpy` (measured: the call
 /// dominated formatting numbers).
 #[inline(always)]
-pub(crate) fn push_small(out: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn push_small<O: Output + ?Sized>(out: &mut O, s: &[u8]) {
     out.reserve(s.len());
     // SAFETY: capacity reserved above; the copy stays within `s`.
     unsafe {
@@ -183,7 +185,7 @@ pub(crate) fn push_small(out: &mut Vec<u8>, s: &[u8]) {
 
 /// Appends `v` (shortest digits as an `f32`) in Python's float notation.
 #[inline]
-pub fn write_f32(out: &mut Vec<u8>, v: f32) {
+pub fn write_f32<O: Output + ?Sized>(out: &mut O, v: f32) {
     if !v.is_finite() {
         out.extend_from_slice(nonfinite(v as f64).as_bytes());
         return;
@@ -206,7 +208,7 @@ fn nonfinite(v: f64) -> &'static str {
 /// Reformats any shortest-digits rendering (`123.45`, `1e16`, `1.5e-5`,
 /// `0.001`) into Python's repr layout.
 #[inline]
-fn write_python_repr(out: &mut Vec<u8>, negative: bool, text: &[u8]) {
+fn write_python_repr<O: Output + ?Sized>(out: &mut O, negative: bool, text: &[u8]) {
     let mut digits = [0u8; 24];
     let mut n = 0usize;
     let mut int_digits: i32 = 0;
@@ -265,7 +267,9 @@ fn write_python_repr(out: &mut Vec<u8>, negative: bool, text: &[u8]) {
     if (-3..=16).contains(&decpt) {
         if decpt <= 0 {
             out.extend_from_slice(b"0.");
-            out.resize(out.len() + (-decpt) as usize, b'0');
+            for _ in 0..-decpt {
+                out.push(b'0');
+            }
             out.extend_from_slice(digits);
         } else if (decpt as usize) < n {
             let d = decpt as usize;
@@ -274,7 +278,9 @@ fn write_python_repr(out: &mut Vec<u8>, negative: bool, text: &[u8]) {
             out.extend_from_slice(&digits[d..]);
         } else {
             out.extend_from_slice(digits);
-            out.resize(out.len() + decpt as usize - n, b'0');
+            for _ in 0..decpt as usize - n {
+                out.push(b'0');
+            }
             out.extend_from_slice(b".0");
         }
     } else {

@@ -8,12 +8,12 @@
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::vec::Drain;
 
 use pyo3::ffi::{self, PyObject, Py_ssize_t};
 use pyo3::prelude::*;
-use tachyon_json::{Entries, ErrorKind, ReadError, Reader, Sink};
+use tachyon_json::{Entries, ErrorKind, Output, ReadError, Reader, Sink};
 
 /// Registers `json_dumps` and `json_loads` on the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -95,39 +95,123 @@ unsafe fn guard(f: impl FnOnce() -> *mut PyObject + std::panic::UnwindSafe) -> *
 // dumps
 // ---------------------------------------------------------------------------
 
-/// A reusable output buffer: taken by a call, put back after (a reentrant
-/// call from Python code inside a walk finds it empty and allocates its own).
-static OUT: GilCell<Vec<u8>> = GilCell(UnsafeCell::new(Vec::new()));
-
 /// The deepest nesting dumps follows even if `sys.getrecursionlimit()` is
 /// higher: the walk is recursive, and this keeps it well inside any thread's stack.
 const MAX_DUMPS_DEPTH: usize = 3000;
+
+/// Size of the previous output: the next call starts with about that much
+/// room (responses of one app tend to be alike), so large documents do not
+/// grow through a chain of reallocations.
+static LAST_LEN: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" {
+    /// Resizes a fresh (unshared) bytes object; public in CPython's headers
+    /// but crate-private in pyo3-ffi. On failure it frees the object, sets
+    /// `*bytes` to NULL and raises MemoryError.
+    fn _PyBytes_Resize(bytes: *mut *mut PyObject, newsize: Py_ssize_t) -> c_int;
+}
+
+/// The output: a `bytes` object written in place and trimmed at the end,
+/// so the result is never copied.
+struct BytesOut {
+    obj: *mut PyObject,
+    len: usize,
+    cap: usize,
+}
+
+impl BytesOut {
+    unsafe fn new(cap: usize) -> Option<BytesOut> {
+        // SAFETY: GIL held; NULL data makes an uninitialized bytes of that size.
+        let obj = unsafe { ffi::PyBytes_FromStringAndSize(ptr::null(), cap as Py_ssize_t) };
+        if obj.is_null() { None } else { Some(BytesOut { obj, len: 0, cap }) }
+    }
+
+    /// Trims to the written length and hands over the object.
+    unsafe fn finish(mut self) -> *mut PyObject {
+        // SAFETY: GIL held; the object is ours alone. Resizing also writes
+        // the trailing NUL and the size.
+        unsafe {
+            if _PyBytes_Resize(&mut self.obj, self.len as Py_ssize_t) != 0 {
+                self.obj = ptr::null_mut();
+                return ptr::null_mut();
+            }
+        }
+        core::mem::replace(&mut self.obj, ptr::null_mut())
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize) {
+        let want = (self.len + additional).max(self.cap * 2);
+        // SAFETY: GIL held; the object is ours alone.
+        if unsafe { _PyBytes_Resize(&mut self.obj, want as Py_ssize_t) } != 0 {
+            // MemoryError is set; unwinding reaches `guard`, which reports it.
+            panic!("out of memory growing the JSON output");
+        }
+        self.cap = want;
+    }
+}
+
+impl Drop for BytesOut {
+    fn drop(&mut self) {
+        // SAFETY: GIL held; NULL after finish() or a failed resize.
+        unsafe { ffi::Py_XDECREF(self.obj) }
+    }
+}
+
+impl Output for BytesOut {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
+    }
+    #[inline(always)]
+    fn capacity(&self) -> usize {
+        self.cap
+    }
+    #[inline(always)]
+    fn reserve(&mut self, additional: usize) {
+        if self.cap - self.len < additional {
+            self.grow(additional);
+        }
+    }
+    #[inline(always)]
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        // SAFETY: `obj` is a live bytes object.
+        unsafe { ffi::PyBytes_AS_STRING(self.obj).cast_mut().cast::<u8>() }
+    }
+    #[inline(always)]
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes are written.
+        unsafe { std::slice::from_raw_parts(ffi::PyBytes_AS_STRING(self.obj).cast::<u8>(), self.len) }
+    }
+    #[inline(always)]
+    unsafe fn set_len(&mut self, len: usize) {
+        self.len = len;
+    }
+}
 
 unsafe extern "C" fn dumps_raw(_module: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
     // SAFETY: called by the interpreter with the GIL held and a valid `obj`.
     unsafe {
         guard(|| {
-            let mut out = std::mem::take(&mut *OUT.0.get());
-            out.clear();
+            let hint = LAST_LEN.load(Ordering::Relaxed);
+            let Some(out) = BytesOut::new((hint + hint / 8).clamp(256, 64 << 20)) else {
+                return ptr::null_mut();
+            };
             let limit = (ffi::Py_GetRecursionLimit().max(1) as usize).min(MAX_DUMPS_DEPTH);
-            let mut enc = Encoder { out, depth: 0, max_depth: limit, deep: ptr::null_mut(), cyclic: false };
-            let result = match enc.encode(obj) {
-                Ok(()) => ffi::PyBytes_FromStringAndSize(
-                    enc.out.as_ptr().cast::<c_char>(),
-                    enc.out.len() as Py_ssize_t,
-                ),
+            let mut enc =
+                Encoder { out, depth: 0, max_depth: limit, deep: ptr::null_mut(), cyclic: false };
+            match enc.encode(obj) {
+                Ok(()) => {
+                    LAST_LEN.store(enc.out.len, Ordering::Relaxed);
+                    enc.out.finish()
+                }
                 Err(Raised) => {
                     if !enc.deep.is_null() {
                         enc.raise_too_deep();
                     }
                     ptr::null_mut()
                 }
-            };
-            // Keep a warm buffer, but do not pin a huge one.
-            if enc.out.capacity() <= 1 << 20 {
-                *OUT.0.get() = enc.out;
             }
-            result
         })
     }
 }
@@ -139,7 +223,7 @@ struct Raised;
 type Res = Result<(), Raised>;
 
 struct Encoder {
-    out: Vec<u8>,
+    out: BytesOut,
     /// Containers currently open.
     depth: usize,
     max_depth: usize,
