@@ -179,11 +179,11 @@ impl<S: Sink> Parser<'_, '_, S> {
 
     #[inline(always)]
     fn skip_ws(&mut self) {
-        while let Some(&b) = self.input.get(self.pos) {
-            if !is_ws(b) {
-                break;
+        // Compact JSON: usually no whitespace at all.
+        if let Some(&b) = self.input.get(self.pos) {
+            if is_ws(b) {
+                self.pos = skip_ws_run(self.input, self.pos + 1);
             }
-            self.pos += 1;
         }
     }
 
@@ -589,6 +589,44 @@ fn validate<E>(input: &[u8], from: usize, to: usize) -> Result<(), ReadError<E>>
         Ok(_) => Ok(()),
         Err(e) => Err(err(ErrorKind::InvalidUtf8, from + e.valid_up_to())),
     }
+}
+
+/// Index of the first non-whitespace byte at or after `pos` (pretty-printed
+/// input has long runs of indentation: scanned 16 bytes at a time).
+#[inline]
+fn skip_ws_run(input: &[u8], mut pos: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        while pos + 16 <= input.len() {
+            // SAFETY: 16 readable bytes at pos; SSE2 is baseline on x86-64.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(input.as_ptr().add(pos).cast());
+                let ws = _mm_or_si128(
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
+                    ),
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
+                    ),
+                );
+                !(_mm_movemask_epi8(ws) as u32) & 0xFFFF
+            };
+            if mask != 0 {
+                return pos + mask.trailing_zeros() as usize;
+            }
+            pos += 16;
+        }
+    }
+    while let Some(&b) = input.get(pos) {
+        if !is_ws(b) {
+            break;
+        }
+        pos += 1;
+    }
+    pos
 }
 
 /// Finds the first `"`, `\` or control byte at or after `from` (or the input

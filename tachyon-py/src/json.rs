@@ -779,23 +779,35 @@ struct KeySlot {
 static KEY_CACHE: GilCell<[KeySlot; KEY_CACHE_SLOTS]> =
     GilCell(UnsafeCell::new([const { KeySlot { hash: 0, obj: ptr::null_mut() } }; KEY_CACHE_SLOTS]));
 
+/// A cheap hash of a short key: two overlapping word loads (the cache
+/// compares the bytes anyway, so collisions only cost a miss).
 #[inline(always)]
 fn hash_key(b: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (b.len() as u64).wrapping_mul(K);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
+    let len = b.len();
+    let word = |at: usize| {
         let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    let mixed = if len >= 8 {
+        word(0) ^ word(len - 8).rotate_left(23)
+    } else if len >= 4 {
+        half(0) | (half(len - 4) << 32)
+    } else {
+        let mut v = 0u64;
+        for &c in b {
+            v = (v << 8) | u64::from(c);
+        }
+        v
+    };
+    let h = (mixed ^ (len as u64)).wrapping_mul(K);
+    h ^ (h >> 32)
 }
 
 /// Builds a str from ASCII bytes without a decode pass.
