@@ -75,7 +75,12 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid JSON: {} at byte {}", self.kind.message(), self.offset)
+        write!(
+            f,
+            "invalid JSON: {} at byte {}",
+            self.kind.message(),
+            self.offset
+        )
     }
 }
 

@@ -33,8 +33,8 @@ mod value;
 
 pub use error::{Error, ErrorKind, ReadError};
 pub use escape::write_str;
-pub use output::Output;
 pub use number::{write_f32, write_f64, write_i64, write_i128, write_u64};
+pub use output::Output;
 pub use read::{DEFAULT_MAX_DEPTH, Entries, Reader, Sink, parse};
 pub use ser::{Compound, SerError, Serializer, to_string, to_vec, to_writer};
 pub use value::{Value, ValueSink, from_slice};
@@ -47,3 +47,7 @@ pub use value::{Value, ValueSink, from_slice};
 pub unsafe fn write_str_unchecked<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     escape::write_escaped(out, bytes);
 }
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

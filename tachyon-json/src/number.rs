@@ -168,7 +168,10 @@ pub(crate) fn push_small<O: Output + ?Sized>(out: &mut O, s: &[u8]) {
         let mut src = s.as_ptr();
         let mut left = s.len();
         while left >= 8 {
-            core::ptr::write_unaligned(dst.cast::<u64>(), core::ptr::read_unaligned(src.cast::<u64>()));
+            core::ptr::write_unaligned(
+                dst.cast::<u64>(),
+                core::ptr::read_unaligned(src.cast::<u64>()),
+            );
             dst = dst.add(8);
             src = src.add(8);
             left -= 8;
@@ -334,7 +337,7 @@ mod tests {
             (123456789012345680.0, "1.2345678901234568e+17"),
             (0.3, "0.3"),
             (1.0 / 3.0, "0.3333333333333333"),
-            (-65.613616999999977, "-65.61361699999998"),
+            (-65.61361699999998, "-65.61361699999998"),
             (100.0, "100.0"),
             (1e22, "1e+22"),
             (1.25e-4, "0.000125"),

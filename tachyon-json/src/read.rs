@@ -86,7 +86,10 @@ pub struct Reader {
 
 impl Default for Reader {
     fn default() -> Self {
-        Reader { max_depth: DEFAULT_MAX_DEPTH, strict: true }
+        Reader {
+            max_depth: DEFAULT_MAX_DEPTH,
+            strict: true,
+        }
     }
 }
 
@@ -203,31 +206,39 @@ impl<S: Sink> Parser<'_, '_, S> {
                     self.emit_str(s, false)?
                 }
                 b'[' => {
+                    if frames.len() >= self.max_depth {
+                        return Err(err(ErrorKind::TooDeep, start));
+                    }
                     self.pos += 1;
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
                         sink!(self.sink.array(values.drain(values.len()..)))
                     } else {
-                        if frames.len() >= self.max_depth {
-                            return Err(err(ErrorKind::TooDeep, start));
-                        }
-                        frames.push(Frame { object: false, start: values.len() });
+                        frames.push(Frame {
+                            object: false,
+                            start: values.len(),
+                        });
                         continue 'value;
                     }
                 }
                 b'{' => {
+                    if frames.len() >= self.max_depth {
+                        return Err(err(ErrorKind::TooDeep, start));
+                    }
                     self.pos += 1;
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
                         let len = values.len();
-                        sink!(self.sink.object(Entries { items: values.drain(len..) }))
+                        sink!(self.sink.object(Entries {
+                            items: values.drain(len..)
+                        }))
                     } else {
-                        if frames.len() >= self.max_depth {
-                            return Err(err(ErrorKind::TooDeep, start));
-                        }
-                        frames.push(Frame { object: true, start: values.len() });
+                        frames.push(Frame {
+                            object: true,
+                            start: values.len(),
+                        });
                         let key = self.parse_key()?;
                         values.push(key);
                         continue 'value;
@@ -282,8 +293,9 @@ impl<S: Sink> Parser<'_, '_, S> {
                     Some(b'}') if frame.object => {
                         self.pos += 1;
                         frames.pop();
-                        let v =
-                            sink!(self.sink.object(Entries { items: values.drain(frame.start..) }));
+                        let v = sink!(self.sink.object(Entries {
+                            items: values.drain(frame.start..)
+                        }));
                         values.push(v);
                     }
                     _ => return Err(err(ErrorKind::ExpectingComma, self.pos)),
@@ -295,7 +307,9 @@ impl<S: Sink> Parser<'_, '_, S> {
             return Err(err(ErrorKind::ExtraData, self.pos));
         }
         // Exactly one value is left: the document.
-        values.pop().ok_or_else(|| err(ErrorKind::ExpectingValue, 0))
+        values
+            .pop()
+            .ok_or_else(|| err(ErrorKind::ExpectingValue, 0))
     }
 
     /// Parses `"key"` `:` at the cursor (whitespace already skipped).
@@ -326,12 +340,20 @@ impl<S: Sink> Parser<'_, '_, S> {
             Str::Input(a, b, ascii) => {
                 // SAFETY: the range was validated as UTF-8 (or is ASCII) by parse_string.
                 let text = unsafe { core::str::from_utf8_unchecked(&self.input[a..b]) };
-                if key { self.sink.key(text, ascii) } else { self.sink.str(text, ascii) }
+                if key {
+                    self.sink.key(text, ascii)
+                } else {
+                    self.sink.str(text, ascii)
+                }
             }
             Str::Scratch(ascii, false) => {
                 // SAFETY: scratch holds validated UTF-8 when no surrogates were decoded.
                 let text = unsafe { core::str::from_utf8_unchecked(&self.scratch) };
-                if key { self.sink.key(text, ascii) } else { self.sink.str(text, ascii) }
+                if key {
+                    self.sink.key(text, ascii)
+                } else {
+                    self.sink.str(text, ascii)
+                }
             }
             Str::Scratch(_, true) => {
                 if key {
@@ -455,7 +477,10 @@ impl<S: Sink> Parser<'_, '_, S> {
             i += 1;
             if b[i..].starts_with(b"Infinity") {
                 self.pos = i + 8;
-                return self.sink.float("-Infinity", f64::NEG_INFINITY).map_err(ReadError::Sink);
+                return self
+                    .sink
+                    .float("-Infinity", f64::NEG_INFINITY)
+                    .map_err(ReadError::Sink);
             }
         }
         let int_start = i;
@@ -532,7 +557,11 @@ impl<S: Sink> Parser<'_, '_, S> {
         // rounds once, so the result is the correctly rounded value.
         let v = if digits <= 15 && (-22..=22).contains(&exp10) {
             let m = mantissa as f64;
-            let v = if exp10 >= 0 { m * POW10[exp10 as usize] } else { m / POW10[(-exp10) as usize] };
+            let v = if exp10 >= 0 {
+                m * POW10[exp10 as usize]
+            } else {
+                m / POW10[(-exp10) as usize]
+            };
             if negative { -v } else { v }
         } else {
             // Correctly rounded, as Python's float() is; text matches its grammar.

@@ -91,7 +91,8 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
     type SerializeStructVariant = Compound<'s, 'a>;
 
     fn serialize_bool(self, v: bool) -> Result<(), SerError> {
-        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), SerError> {
@@ -203,7 +204,11 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, SerError> {
         self.out.push(b'[');
-        Ok(Compound { ser: self, first: true, close: b"]" })
+        Ok(Compound {
+            ser: self,
+            first: true,
+            close: b"]",
+        })
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'s, 'a>, SerError> {
         self.serialize_seq(Some(len))
@@ -225,11 +230,19 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
         self.out.push(b'{');
         write_str(self.out, variant);
         self.out.extend_from_slice(b":[");
-        Ok(Compound { ser: self, first: true, close: b"]}" })
+        Ok(Compound {
+            ser: self,
+            first: true,
+            close: b"]}",
+        })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, SerError> {
         self.out.push(b'{');
-        Ok(Compound { ser: self, first: true, close: b"}" })
+        Ok(Compound {
+            ser: self,
+            first: true,
+            close: b"}",
+        })
     }
     fn serialize_struct(
         self,
@@ -248,7 +261,11 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
         self.out.push(b'{');
         write_str(self.out, variant);
         self.out.extend_from_slice(b":{");
-        Ok(Compound { ser: self, first: true, close: b"}}" })
+        Ok(Compound {
+            ser: self,
+            first: true,
+            close: b"}}",
+        })
     }
 }
 

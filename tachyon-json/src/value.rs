@@ -60,7 +60,9 @@ impl Sink for ValueSink {
     fn object(&mut self, entries: Entries<'_, Value>) -> Result<Value, Self::Error> {
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
-            let Value::Str(k) = k else { unreachable!("keys are built by Sink::str") };
+            let Value::Str(k) = k else {
+                unreachable!("keys are built by Sink::str")
+            };
             out.push((k, v));
         }
         Ok(Value::Object(out))

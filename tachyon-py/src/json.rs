@@ -11,7 +11,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::vec::Drain;
 
-use pyo3::ffi::{self, PyObject, Py_ssize_t};
+use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::prelude::*;
 use tachyon_json::{Entries, ErrorKind, Output, ReadError, Reader, Sink};
 
@@ -46,7 +46,10 @@ fn add_function(
     }));
     // SAFETY: `def` is 'static; the module name argument may be NULL.
     let func = unsafe {
-        Bound::from_owned_ptr_or_err(m.py(), ffi::PyCFunction_NewEx(def, ptr::null_mut(), ptr::null_mut()))?
+        Bound::from_owned_ptr_or_err(
+            m.py(),
+            ffi::PyCFunction_NewEx(def, ptr::null_mut(), ptr::null_mut()),
+        )?
     };
     m.add(name.to_str().unwrap_or("json"), func)
 }
@@ -84,7 +87,10 @@ unsafe fn guard(f: impl FnOnce() -> *mut PyObject + std::panic::UnwindSafe) -> *
         Err(_) => {
             // SAFETY: the GIL is held by our caller.
             unsafe {
-                ffi::PyErr_SetString(ffi::PyExc_SystemError, c"tachyon.json: internal error".as_ptr())
+                ffi::PyErr_SetString(
+                    ffi::PyExc_SystemError,
+                    c"tachyon.json: internal error".as_ptr(),
+                )
             };
             ptr::null_mut()
         }
@@ -123,7 +129,11 @@ impl BytesOut {
     unsafe fn new(cap: usize) -> Option<BytesOut> {
         // SAFETY: GIL held; NULL data makes an uninitialized bytes of that size.
         let obj = unsafe { ffi::PyBytes_FromStringAndSize(ptr::null(), cap as Py_ssize_t) };
-        if obj.is_null() { None } else { Some(BytesOut { obj, len: 0, cap }) }
+        if obj.is_null() {
+            None
+        } else {
+            Some(BytesOut { obj, len: 0, cap })
+        }
     }
 
     /// Trims to the written length and hands over the object.
@@ -181,7 +191,9 @@ impl Output for BytesOut {
     #[inline(always)]
     fn as_slice(&self) -> &[u8] {
         // SAFETY: the first `len` bytes are written.
-        unsafe { std::slice::from_raw_parts(ffi::PyBytes_AS_STRING(self.obj).cast::<u8>(), self.len) }
+        unsafe {
+            std::slice::from_raw_parts(ffi::PyBytes_AS_STRING(self.obj).cast::<u8>(), self.len)
+        }
     }
     #[inline(always)]
     unsafe fn set_len(&mut self, len: usize) {
@@ -198,8 +210,13 @@ unsafe extern "C" fn dumps_raw(_module: *mut PyObject, obj: *mut PyObject) -> *m
                 return ptr::null_mut();
             };
             let limit = (ffi::Py_GetRecursionLimit().max(1) as usize).min(MAX_DUMPS_DEPTH);
-            let mut enc =
-                Encoder { out, depth: 0, max_depth: limit, deep: ptr::null_mut(), cyclic: false };
+            let mut enc = Encoder {
+                out,
+                depth: 0,
+                max_depth: limit,
+                deep: ptr::null_mut(),
+                cyclic: false,
+            };
             match enc.encode(obj) {
                 Ok(()) => {
                     LAST_LEN.store(enc.out.len, Ordering::Relaxed);
@@ -254,7 +271,13 @@ unsafe fn class_name(obj: *mut PyObject) -> String {
                 let s = if p.is_null() {
                     None
                 } else {
-                    Some(String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize)).into_owned())
+                    Some(
+                        String::from_utf8_lossy(std::slice::from_raw_parts(
+                            p.cast::<u8>(),
+                            len as usize,
+                        ))
+                        .into_owned(),
+                    )
                 };
                 ffi::Py_DECREF(name);
                 if let Some(s) = s {
@@ -270,7 +293,11 @@ unsafe fn class_name(obj: *mut PyObject) -> String {
 /// `Py_TYPE(obj)->tp_name`, as C code spells a type in messages.
 unsafe fn type_name(obj: *mut PyObject) -> String {
     // SAFETY: every type has a NUL-terminated tp_name.
-    unsafe { CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name).to_string_lossy().into_owned() }
+    unsafe {
+        CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name)
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 macro_rules! ty {
@@ -330,7 +357,10 @@ impl Encoder {
             } else if ffi::PyDict_Check(obj) != 0 {
                 self.write_dict_subclass(obj)
             } else {
-                let msg = format!("Object of type {} is not JSON serializable", class_name(obj));
+                let msg = format!(
+                    "Object of type {} is not JSON serializable",
+                    class_name(obj)
+                );
                 Err(set_error(ffi::PyExc_TypeError, &msg))
             };
             ffi::Py_DECREF(obj);
@@ -345,7 +375,10 @@ impl Encoder {
             if ffi::PyUnicode_IS_COMPACT_ASCII(obj) != 0 {
                 let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
                 let data = obj.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>();
-                tachyon_json::write_str_unchecked(&mut self.out, std::slice::from_raw_parts(data, len));
+                tachyon_json::write_str_unchecked(
+                    &mut self.out,
+                    std::slice::from_raw_parts(data, len),
+                );
                 return Ok(());
             }
             let mut len: Py_ssize_t = 0;
@@ -405,7 +438,8 @@ impl Encoder {
             if data.is_null() {
                 return Err(Raised);
             }
-            self.out.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), len as usize));
+            self.out
+                .extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), len as usize));
             Ok(())
         }
     }
@@ -417,7 +451,10 @@ impl Encoder {
         if !v.is_finite() {
             // SAFETY: GIL held.
             return Err(unsafe {
-                set_error(ffi::PyExc_ValueError, "Out of range float values are not JSON compliant")
+                set_error(
+                    ffi::PyExc_ValueError,
+                    "Out of range float values are not JSON compliant",
+                )
             });
         }
         tachyon_json::write_f64(&mut self.out, v);
@@ -549,7 +586,8 @@ impl Encoder {
                         if i > 0 {
                             self.out.push(b',');
                         }
-                        self.encode(*items.add(i as usize)).map_err(|_| self.unwinding(obj))?;
+                        self.encode(*items.add(i as usize))
+                            .map_err(|_| self.unwinding(obj))?;
                     }
                     self.out.push(b']');
                     self.leave();
@@ -671,14 +709,18 @@ impl Encoder {
                 for i in 0..n {
                     let item = ffi::PyList_GET_ITEM(items, i);
                     if ffi::PyTuple_Check(item) == 0 || ffi::PyTuple_GET_SIZE(item) != 2 {
-                        return Err(set_error(ffi::PyExc_ValueError, "items must return 2-tuples"));
+                        return Err(set_error(
+                            ffi::PyExc_ValueError,
+                            "items must return 2-tuples",
+                        ));
                     }
                     if i > 0 {
                         self.out.push(b',');
                     }
                     self.write_key(ffi::PyTuple_GET_ITEM(item, 0))?;
                     self.out.push(b':');
-                    self.encode(ffi::PyTuple_GET_ITEM(item, 1)).map_err(|_| self.unwinding(obj))?;
+                    self.encode(ffi::PyTuple_GET_ITEM(item, 1))
+                        .map_err(|_| self.unwinding(obj))?;
                 }
                 self.out.push(b'}');
                 self.leave();
@@ -776,8 +818,14 @@ struct KeySlot {
     obj: *mut PyObject,
 }
 
-static KEY_CACHE: GilCell<[KeySlot; KEY_CACHE_SLOTS]> =
-    GilCell(UnsafeCell::new([const { KeySlot { hash: 0, obj: ptr::null_mut() } }; KEY_CACHE_SLOTS]));
+static KEY_CACHE: GilCell<[KeySlot; KEY_CACHE_SLOTS]> = GilCell(UnsafeCell::new(
+    [const {
+        KeySlot {
+            hash: 0,
+            obj: ptr::null_mut(),
+        }
+    }; KEY_CACHE_SLOTS],
+));
 
 /// A cheap hash of a short key: two overlapping word loads (the cache
 /// compares the bytes anyway, so collisions only cost a miss).
@@ -930,7 +978,11 @@ impl Sink for PySink {
     fn str(&mut self, s: &str, ascii: bool) -> Result<Obj, Raised> {
         // SAFETY: GIL held; `s` is UTF-8.
         Obj::new(unsafe {
-            if ascii { ascii_str(s.as_bytes()) } else { unicode_str(s) }
+            if ascii {
+                ascii_str(s.as_bytes())
+            } else {
+                unicode_str(s)
+            }
         })
     }
 
@@ -960,8 +1012,10 @@ impl Sink for PySink {
             if !cached.is_null()
                 && slot.hash == h
                 && ffi::PyUnicode_GET_LENGTH(cached) as usize == b.len()
-                && std::slice::from_raw_parts(cached.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>(), b.len())
-                    == b
+                && std::slice::from_raw_parts(
+                    cached.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>(),
+                    b.len(),
+                ) == b
             {
                 ffi::Py_INCREF(cached);
                 return Ok(Obj(cached));
@@ -1000,8 +1054,11 @@ impl Sink for PySink {
         // SAFETY: GIL held; PyDict_SetItem does not steal (our Obj drops release).
         unsafe {
             let n = entries.len();
-            let dict =
-                Obj::new(if n > 5 { _PyDict_NewPresized(n as Py_ssize_t) } else { ffi::PyDict_New() })?;
+            let dict = Obj::new(if n > 5 {
+                _PyDict_NewPresized(n as Py_ssize_t)
+            } else {
+                ffi::PyDict_New()
+            })?;
             // Later duplicates overwrite earlier ones, keeping the first's position: dict(pairs).
             for (k, v) in entries {
                 if ffi::PyDict_SetItem(dict.0, k.0, v.0) != 0 {
@@ -1034,7 +1091,10 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
             let mut len: Py_ssize_t = 0;
             let p = if ffi::PyUnicode_IS_COMPACT_ASCII(arg) != 0 {
                 len = ffi::PyUnicode_GET_LENGTH(arg);
-                arg.cast::<ffi::PyASCIIObject>().add(1).cast::<c_char>().cast_const()
+                arg.cast::<ffi::PyASCIIObject>()
+                    .add(1)
+                    .cast::<c_char>()
+                    .cast_const()
             } else {
                 ffi::PyUnicode_AsUTF8AndSize(arg, &mut len)
             };
@@ -1045,11 +1105,7 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
             }
             let data = std::slice::from_raw_parts(p.cast::<u8>(), len as usize);
             if data.starts_with("\u{feff}".as_bytes()) {
-                return decode_error(
-                    "Unexpected UTF-8 BOM (decode using utf-8-sig)",
-                    arg,
-                    0,
-                );
+                return decode_error("Unexpected UTF-8 BOM (decode using utf-8-sig)", arg, 0);
             }
             data
         } else if ffi::PyBytes_Check(arg) != 0 {
@@ -1082,7 +1138,11 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
             set_error(ffi::PyExc_TypeError, &msg);
             return ptr::null_mut();
         };
-        let result = if is_str { parse(data, arg, true) } else { parse_bytes(data, arg) };
+        let result = if is_str {
+            parse(data, arg, true)
+        } else {
+            parse_bytes(data, arg)
+        };
         if let Input::Buffer(mut view) = holder {
             ffi::PyBuffer_Release(&mut *view);
         }
@@ -1135,7 +1195,10 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
                     return ptr::null_mut();
                 }
                 // Python reports positions in characters, not bytes.
-                let pos = data[..offset.min(data.len())].iter().filter(|&&b| (b as i8) >= -0x40).count();
+                let pos = data[..offset.min(data.len())]
+                    .iter()
+                    .filter(|&&b| (b as i8) >= -0x40)
+                    .count();
                 let doc = if is_str {
                     ffi::Py_INCREF(arg);
                     arg
@@ -1179,14 +1242,23 @@ unsafe fn decode_error(msg: &str, doc: *mut PyObject, pos: usize) -> *mut PyObje
     // SAFETY: GIL held; JSON_DECODE_ERROR was set at registration.
     unsafe {
         let cls = JSON_DECODE_ERROR.load(Ordering::Acquire);
-        let py_msg = ffi::PyUnicode_FromStringAndSize(msg.as_ptr().cast::<c_char>(), msg.len() as Py_ssize_t);
+        let py_msg = ffi::PyUnicode_FromStringAndSize(
+            msg.as_ptr().cast::<c_char>(),
+            msg.len() as Py_ssize_t,
+        );
         let py_pos = ffi::PyLong_FromSsize_t(pos as Py_ssize_t);
         if py_msg.is_null() || py_pos.is_null() {
             ffi::Py_XDECREF(py_msg);
             ffi::Py_XDECREF(py_pos);
             return ptr::null_mut();
         }
-        let exc = ffi::PyObject_CallFunctionObjArgs(cls, py_msg, doc, py_pos, ptr::null_mut::<PyObject>());
+        let exc = ffi::PyObject_CallFunctionObjArgs(
+            cls,
+            py_msg,
+            doc,
+            py_pos,
+            ptr::null_mut::<PyObject>(),
+        );
         ffi::Py_DECREF(py_msg);
         ffi::Py_DECREF(py_pos);
         if !exc.is_null() {
