@@ -33,14 +33,20 @@ fn records() -> Value {
 fn floats() -> Value {
     let mut x: u64 = 42;
     let mut next = || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((x >> 11) as f64 / (1u64 << 53) as f64) * 360.0 - 180.0
     };
     Value::Array((0..20_000).map(|_| json!([next(), next()])).collect())
 }
 
 fn bench(c: &mut Criterion) {
-    for (name, doc) in [("seed", seed()), ("records", records()), ("floats", floats())] {
+    for (name, doc) in [
+        ("seed", seed()),
+        ("records", records()),
+        ("floats", floats()),
+    ] {
         let text = serde_json::to_vec(&doc).unwrap();
         let mut g = c.benchmark_group(format!("json/{name}"));
         g.throughput(Throughput::Bytes(text.len() as u64));

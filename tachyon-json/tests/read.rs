@@ -14,22 +14,39 @@ fn scalars() {
     assert_eq!(from_slice(b" true ").unwrap(), Value::Bool(true));
     assert_eq!(from_slice(b"false").unwrap(), Value::Bool(false));
     assert_eq!(from_slice(b"-0").unwrap(), Value::Int(0));
-    assert_eq!(from_slice(b"-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+    assert_eq!(
+        from_slice(b"-9223372036854775808").unwrap(),
+        Value::Int(i64::MIN)
+    );
     assert_eq!(
         from_slice(b"9223372036854775808").unwrap(),
         Value::BigInt("9223372036854775808".into())
     );
     assert_eq!(from_slice(b"-0.0").unwrap(), Value::Float(-0.0));
     assert_eq!(from_slice(b"1E400").unwrap(), Value::Float(f64::INFINITY));
-    assert_eq!(from_slice(b"-Infinity").unwrap(), Value::Float(f64::NEG_INFINITY));
+    assert_eq!(
+        from_slice(b"-Infinity").unwrap(),
+        Value::Float(f64::NEG_INFINITY)
+    );
     assert!(matches!(from_slice(b"NaN").unwrap(), Value::Float(f) if f.is_nan()));
     assert_eq!(from_slice(b"0.1").unwrap(), Value::Float(0.1));
-    assert_eq!(from_slice(b"123456789.123456789e-5").unwrap(), Value::Float(1234.56789123456789));
+    assert_eq!(
+        from_slice(b"123456789.123456789e-5").unwrap(),
+        Value::Float(1_234.567_891_234_568)
+    );
 }
 
 #[test]
 fn floats_are_correctly_rounded() {
-    let cases = ["2.2250738585072011e-308", "1.7976931348623157e308", "5e-324", "0.30000000000000004", "9007199254740993", "9007199254740993.0", "1.00000000000000011102230246251565404236316680908203125"];
+    let cases = [
+        "2.2250738585072011e-308",
+        "1.7976931348623157e308",
+        "5e-324",
+        "0.30000000000000004",
+        "9007199254740993",
+        "9007199254740993.0",
+        "1.00000000000000011102230246251565404236316680908203125",
+    ];
     for text in cases {
         let want: f64 = text.parse().unwrap();
         match from_slice(text.as_bytes()).unwrap() {
@@ -45,9 +62,15 @@ fn strings_and_escapes() {
     let v = from_slice(br#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00 \u2028""#).unwrap();
     assert_eq!(v, Value::Str("a\"\\/\u{8}\u{c}\n\r\té😀 \u{2028}".into()));
     // A lone surrogate becomes U+FFFD in the Value tree (Rust strings cannot hold it).
-    assert_eq!(from_slice(br#""\ud800x""#).unwrap(), Value::Str("\u{fffd}\u{fffd}\u{fffd}x".into()));
+    assert_eq!(
+        from_slice(br#""\ud800x""#).unwrap(),
+        Value::Str("\u{fffd}\u{fffd}\u{fffd}x".into())
+    );
     let long = format!("\"{}\"", "é漢🎉a".repeat(100));
-    assert_eq!(from_slice(long.as_bytes()).unwrap(), Value::Str("é漢🎉a".repeat(100)));
+    assert_eq!(
+        from_slice(long.as_bytes()).unwrap(),
+        Value::Str("é漢🎉a".repeat(100))
+    );
 }
 
 #[test]
@@ -101,7 +124,10 @@ fn invalid_utf8_in_strings() {
 #[test]
 fn control_characters_allowed_when_not_strict() {
     let mut sink = tachyon_json::ValueSink;
-    let v = Reader::new().strict(false).parse(b"\"a\tb\"", &mut sink).unwrap();
+    let v = Reader::new()
+        .strict(false)
+        .parse(b"\"a\tb\"", &mut sink)
+        .unwrap();
     assert_eq!(v, Value::Str("a\tb".into()));
 }
 
@@ -112,12 +138,18 @@ fn ten_megabytes_of_brackets_is_an_error_not_a_crash() {
     let ok = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
     assert!(from_slice(ok.as_bytes()).is_ok());
     let mut sink = tachyon_json::ValueSink;
-    assert!(Reader::new().max_depth(10).parse(b"[[[[[[[[[[[]]]]]]]]]]]", &mut sink).is_err());
+    assert!(
+        Reader::new()
+            .max_depth(10)
+            .parse(b"[[[[[[[[[[[]]]]]]]]]]]", &mut sink)
+            .is_err()
+    );
 }
 
 #[test]
 fn value_round_trips_through_the_writer() {
-    let input = br#"{"a":[1,-2,3.5,1e+16,"x\n",true,null,{}],"b":{"c":[]},"d":123456789012345678901234}"#;
+    let input =
+        br#"{"a":[1,-2,3.5,1e+16,"x\n",true,null,{}],"b":{"c":[]},"d":123456789012345678901234}"#;
     let v = from_slice(input).unwrap();
     assert_eq!(tachyon_json::to_vec(&v).unwrap(), input);
 }

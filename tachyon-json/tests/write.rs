@@ -59,16 +59,28 @@ fn serde_keys_and_enums() {
         Struct { a: u8 },
     }
     assert_eq!(
-        to_string(&vec![E::Unit, E::New(1), E::Tuple(1, 2), E::Struct { a: 3 }]).unwrap(),
+        to_string(&vec![
+            E::Unit,
+            E::New(1),
+            E::Tuple(1, 2),
+            E::Struct { a: 3 }
+        ])
+        .unwrap(),
         r#"["Unit",{"New":1},{"Tuple":[1,2]},{"Struct":{"a":3}}]"#
     );
-    assert_eq!(to_string(&(Some(1u8), None::<u8>, 'x')).unwrap(), r#"[1,null,"x"]"#);
+    assert_eq!(
+        to_string(&(Some(1u8), None::<u8>, 'x')).unwrap(),
+        r#"[1,null,"x"]"#
+    );
 }
 
 #[test]
 fn serde_rejects_non_finite_floats() {
     let err = to_vec(&[f64::NAN]).unwrap_err();
-    assert_eq!(err.to_string(), "Out of range float values are not JSON compliant");
+    assert_eq!(
+        err.to_string(),
+        "Out of range float values are not JSON compliant"
+    );
     assert!(to_vec(&BTreeMap::from([(vec![1], 1)])).is_err());
 }
 

@@ -415,7 +415,14 @@ impl Encoder {
                 let size = (*long).ob_size;
                 if size.unsigned_abs() <= 1 {
                     let digit = i64::from((*long).digit);
-                    tachyon_json::write_i64(&mut self.out, if size < 0 { -digit } else { digit * size as i64 });
+                    tachyon_json::write_i64(
+                        &mut self.out,
+                        if size < 0 {
+                            -digit
+                        } else {
+                            digit * size as i64
+                        },
+                    );
                     return Ok(());
                 }
             }

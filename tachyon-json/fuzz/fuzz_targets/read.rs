@@ -8,7 +8,10 @@ use tachyon_json::{Reader, Value, ValueSink, from_slice, to_vec};
 
 fuzz_target!(|data: &[u8]| {
     let mut sink = ValueSink;
-    let _ = Reader::new().max_depth(64).strict(false).parse(data, &mut sink);
+    let _ = Reader::new()
+        .max_depth(64)
+        .strict(false)
+        .parse(data, &mut sink);
     if let Ok(value) = from_slice(data) {
         if let Ok(text) = to_vec(&value) {
             let again = from_slice(&text).expect("the writer's output must parse");
