@@ -25,7 +25,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     STD_LOADS.store(std_loads.into_ptr(), Ordering::Release);
     // SAFETY: Py_Version is a constant exported by the running interpreter.
     let version = unsafe { ffi::Py_Version };
-    FAST_DICT.store(version >> 16 == 0x030B, Ordering::Relaxed);
+    let is_311 = version >> 16 == 0x030B;
+    FAST_DICT.store(is_311, Ordering::Relaxed);
+    let digit_bits: u32 = py
+        .import("sys")?
+        .getattr("int_info")?
+        .getattr("bits_per_digit")?
+        .extract()?;
+    FAST_INT.store(is_311 && digit_bits == 30, Ordering::Relaxed);
     add_function(m, c"json_dumps", dumps_raw, c"dumps(obj, /)\n--\n\nSerialize obj to JSON bytes exactly as json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode().")?;
     add_function(m, c"json_loads", loads_raw, c"loads(data, /)\n--\n\nParse JSON from bytes, bytearray, memoryview or str, exactly as json.loads does.")?;
     Ok(())
@@ -54,8 +61,10 @@ fn add_function(
     m.add(name.to_str().unwrap_or("json"), func)
 }
 
-/// Whether dicts and ints have CPython 3.11's layout (see `DictKeys311`, `Long311`).
+/// Whether dict tables have CPython 3.11's layout (see `DictKeys311`).
 static FAST_DICT: AtomicBool = AtomicBool::new(false);
+/// Whether ints have CPython 3.11's layout with 30-bit digits (see `Long311`).
+static FAST_INT: AtomicBool = AtomicBool::new(false);
 
 /// The head of CPython 3.11's `PyDictKeysObject` (Include/internal/pycore_dict.h);
 /// the index table, then the entries, follow it.
@@ -408,7 +417,7 @@ impl Encoder {
     unsafe fn write_int(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: `obj` is an int (or subclass); GIL held.
         unsafe {
-            if FAST_DICT.load(Ordering::Relaxed) {
+            if FAST_INT.load(Ordering::Relaxed) {
                 // CPython 3.11 layout: ob_size is the signed digit count and
                 // one 30-bit digit covers most ints (a call saved per int).
                 let long = obj.cast::<Long311>();

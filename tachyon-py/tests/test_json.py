@@ -57,6 +57,8 @@ huge_ints = st.one_of(
     st.integers(),
     st.integers(min_value=-(2**200), max_value=2**200),
     st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 0, -1]),
+    # Around one 30-bit CPython digit (dumps reads single-digit ints directly).
+    st.sampled_from([2**30 - 1, 2**30, 2**30 + 1, -(2**30) + 1, -(2**30), 2**31, -(2**31)]),
 )
 finite_floats = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
@@ -487,3 +489,9 @@ def test_loads_many_distinct_keys_share_no_state() -> None:
     # Cached keys are equal, hashable, interchangeable strs.
     a, b = tjson.loads(b'[{"same": 1}, {"same": 2}]')
     assert list(a) == list(b) == ["same"]
+
+
+def test_dumps_ints_around_digit_boundaries() -> None:
+    values = [s * (2**k + d) for k in (0, 29, 30, 31, 59, 60, 62, 63, 64) for d in (-1, 0, 1) for s in (1, -1)]
+    assert tjson.dumps(values) == reference_dumps(values)
+    assert tjson.dumps([IntSub(v) for v in values]) == reference_dumps(values)
