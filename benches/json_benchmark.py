@@ -12,6 +12,7 @@ json, tachyon, ...), so the three columns come from the same minutes.
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -66,7 +67,8 @@ def _calibrate(fn: Callable[[], Any], target_s: float) -> int:
 def _measure(fns: dict[str, Callable[[], Any]], quick: bool) -> dict[str, float]:
     """Median microseconds per call for each function, sampled round-robin."""
     target = 0.004 if quick else 0.02
-    rounds = 7 if quick else 25
+    rounds = 11 if quick else 31
+    gc.collect()  # start each group from the same heap, not mid-way to a collection
     numbers = {k: _calibrate(f, target) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
