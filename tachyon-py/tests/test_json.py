@@ -495,3 +495,20 @@ def test_dumps_ints_around_digit_boundaries() -> None:
     values = [s * (2**k + d) for k in (0, 29, 30, 31, 59, 60, 62, 63, 64) for d in (-1, 0, 1) for s in (1, -1)]
     assert tjson.dumps(values) == reference_dumps(values)
     assert tjson.dumps([IntSub(v) for v in values]) == reference_dumps(values)
+
+
+def test_loads_leaves_the_collector_as_it_found_it() -> None:
+    import gc
+
+    big = json.dumps([[i, {"k": [i]}] for i in range(2000)])
+    assert gc.isenabled()
+    assert tjson.loads(big) == json.loads(big)
+    with pytest.raises(json.JSONDecodeError):
+        tjson.loads(big[:-1])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert tjson.loads(big) == json.loads(big)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
