@@ -81,6 +81,8 @@ macro_rules! escape_loop {
         *dst = b'"';
         dst = dst.add(1);
         let mut pos = 0usize;
+        // Source index after the last escape: bytes from here on were copied verbatim.
+        let mut verbatim_from = 0usize;
         while pos + $n <= len {
             let first = $chunk(src.as_ptr().add(pos), dst);
             if first >= $n {
@@ -102,17 +104,22 @@ macro_rules! escape_loop {
             }
             dst = dst.add($crate::escape::write_escape(dst, *src.get_unchecked(pos)));
             pos += 1;
+            verbatim_from = pos;
         }
-        // The tail, shorter than a chunk: 8 bytes at a time, then byte by
-        // byte (never reading past `src`).
-        while pos + 8 <= len {
-            let word = core::ptr::read_unaligned(src.as_ptr().add(pos).cast::<u64>());
-            if $crate::escape::swar_first(u64::from_le(word)) < 8 {
-                break;
+        // The tail, shorter than a chunk: if the chunk ending at the string's
+        // end overlaps only verbatim output, check and store it whole
+        // (rewriting identical bytes); otherwise byte by byte.
+        if pos < len && len >= $n && verbatim_from + $n <= len {
+            let start = len - $n;
+            let back = pos - start;
+            let first = $chunk(src.as_ptr().add(start), dst.sub(back));
+            if first >= $n {
+                dst = dst.add(len - pos);
+                pos = len;
+            } else {
+                dst = dst.add(first - back);
+                pos = start + first;
             }
-            core::ptr::write_unaligned(dst.cast::<u64>(), word);
-            pos += 8;
-            dst = dst.add(8);
         }
         while pos < len {
             let c = *src.get_unchecked(pos);
@@ -378,6 +385,20 @@ mod tests {
                         s.replace_range(at..at + 1, &special.to_string());
                     }
                     cases.push(s);
+                }
+            }
+        }
+        // Every position, one or two escapes: exercises the overlapping tail chunk.
+        for len in 1usize..72 {
+            for at in 0..len {
+                for special in ['"', '\u{1}'] {
+                    let mut s: String = "abcdefghij".chars().cycle().take(len).collect();
+                    s.replace_range(at..at + 1, &special.to_string());
+                    cases.push(s.clone());
+                    if at + 1 < len {
+                        s.replace_range(at + 1..at + 2, "\n");
+                        cases.push(s);
+                    }
                 }
             }
         }
