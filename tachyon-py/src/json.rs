@@ -1233,10 +1233,16 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
                     _ => (e.kind(), e.offset()),
                 };
                 if kind == ErrorKind::TooDeep {
-                    set_error(
-                        ffi::PyExc_RecursionError,
-                        "maximum recursion depth exceeded while decoding a JSON array from a unicode string",
+                    // json's own wording; the offset is the bracket that went too deep.
+                    let what = if data.get(offset) == Some(&b'{') {
+                        "object"
+                    } else {
+                        "array"
+                    };
+                    let msg = format!(
+                        "maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"
                     );
+                    set_error(ffi::PyExc_RecursionError, &msg);
                     return ptr::null_mut();
                 }
                 // Python reports positions in characters, not bytes.
