@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod error;
+mod json;
 mod router;
 
 /// The native module imported as `tachyon._tachyon`.
@@ -11,5 +12,6 @@ mod router;
 fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     router::register(m)?;
+    json::register(m)?;
     Ok(())
 }

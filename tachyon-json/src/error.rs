@@ -1,0 +1,113 @@
+//! Reader errors: what went wrong and at which byte.
+
+use core::fmt;
+
+/// The kinds of malformed input the reader reports; the messages are those
+/// of Python's `json.JSONDecodeError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value was expected (also: an unknown literal, a bad number).
+    ExpectingValue,
+    /// A `,` (or the container's closing bracket) was expected.
+    ExpectingComma,
+    /// A `:` was expected after an object key.
+    ExpectingColon,
+    /// An object key in double quotes was expected.
+    ExpectingKey,
+    /// The input ended inside a string; the offset is its opening quote.
+    UnterminatedString,
+    /// A raw control character (below 0x20) inside a string.
+    ControlCharacter,
+    /// A backslash followed by an unknown escape letter.
+    InvalidEscape,
+    /// A `\u` not followed by four hex digits.
+    InvalidUnicodeEscape,
+    /// Something other than whitespace after the top-level value.
+    ExtraData,
+    /// Containers nested deeper than the configured limit.
+    TooDeep,
+    /// Bytes that are not UTF-8 inside a string.
+    InvalidUtf8,
+}
+
+impl ErrorKind {
+    /// The message Python's `json` module uses for this error.
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorKind::ExpectingValue => "Expecting value",
+            ErrorKind::ExpectingComma => "Expecting ',' delimiter",
+            ErrorKind::ExpectingColon => "Expecting ':' delimiter",
+            ErrorKind::ExpectingKey => "Expecting property name enclosed in double quotes",
+            ErrorKind::UnterminatedString => "Unterminated string starting at",
+            ErrorKind::ControlCharacter => "Invalid control character at",
+            ErrorKind::InvalidEscape => "Invalid \\escape",
+            ErrorKind::InvalidUnicodeEscape => "Invalid \\uXXXX escape",
+            ErrorKind::ExtraData => "Extra data",
+            ErrorKind::TooDeep => "Nesting too deep",
+            ErrorKind::InvalidUtf8 => "Invalid UTF-8",
+        }
+    }
+}
+
+/// A syntax error: its kind and the byte offset in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    offset: usize,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, offset: usize) -> Self {
+        Error { kind, offset }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Byte offset in the input where it went wrong.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid JSON: {} at byte {}",
+            self.kind.message(),
+            self.offset
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A failed read: malformed input, or an error raised by the [`Sink`](crate::Sink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError<E> {
+    /// The input is not valid JSON.
+    Syntax(Error),
+    /// The sink refused a value.
+    Sink(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ReadError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Syntax(e) => e.fmt(f),
+            ReadError::Sink(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for ReadError<E> {}
+
+impl<E> From<Error> for ReadError<E> {
+    fn from(e: Error) -> Self {
+        ReadError::Syntax(e)
+    }
+}
