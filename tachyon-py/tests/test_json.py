@@ -18,9 +18,7 @@ from tachyon import json as tjson
 
 def reference_dumps(obj: Any) -> bytes:
     """What Starlette's JSONResponse renders."""
-    return json.dumps(
-        obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
 
 def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
@@ -162,9 +160,7 @@ def test_dumps_examples() -> None:
         assert tjson.dumps(x) == reference_dumps(x)
     assert tjson.dumps(IntSub(5)) == b"5"
     assert tjson.dumps(FloatSub(2.5)) == b"2.5"
-    assert tjson.dumps({IntSub(5): 1, FloatSub(0.5): 2, True: 3, None: 4}) == (
-        b'{"5":1,"0.5":2,"true":3,"null":4}'
-    )
+    assert tjson.dumps({IntSub(5): 1, FloatSub(0.5): 2, True: 3, None: 4}) == (b'{"5":1,"0.5":2,"true":3,"null":4}')
     assert tjson.dumps({Color.RED: Color.RED, Name.ALICE: Name.ALICE}) == (
         reference_dumps({Color.RED: Color.RED, Name.ALICE: Name.ALICE})
     )
@@ -249,9 +245,7 @@ def test_dumps_big_int_digit_limit() -> None:
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), huge_ints, finite_floats, any_texts),
-    lambda children: st.one_of(
-        st.lists(children, max_size=6), st.dictionaries(any_texts, children, max_size=6)
-    ),
+    lambda children: st.one_of(st.lists(children, max_size=6), st.dictionaries(any_texts, children, max_size=6)),
     max_leaves=40,
 )
 
@@ -284,7 +278,8 @@ def test_loads_duplicate_keys_last_wins(pairs: list[tuple[str, int]]) -> None:
 
 
 json_alphabet = st.sampled_from(
-    list('{}[]",:0123456789-+.eE \t\n\r\\/u') + ["true", "false", "null", "NaN", "Infinity"]
+    list('{}[]",:0123456789-+.eE \t\n\r\\/u')
+    + ["true", "false", "null", "NaN", "Infinity"]
     + ["\\u00e9", "\\ud800", "\\udc00", "é", "\x00", "\x1f", "\x7f", "\u2028", "🎉"]
 )
 
@@ -311,11 +306,30 @@ def test_loads_numbers(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "NaN", "Infinity", "-Infinity", "[NaN,-Infinity]", "-0", "-0.0", "1E400", "-1e-400",
-        "123456789012345678901234567890", "-9223372036854775809", "9223372036854775807",
-        '"\\ud83d\\ude00"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud800\\u0041"', '"\\/"',
-        '{"a":1,"a":2}', " \t\n\r[ ] ", '{"":""}', "[[[]],{}]",
-        "0.1", "2.5e-324", "1.7976931348623157e308", "17976931348623159e292",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "[NaN,-Infinity]",
+        "-0",
+        "-0.0",
+        "1E400",
+        "-1e-400",
+        "123456789012345678901234567890",
+        "-9223372036854775809",
+        "9223372036854775807",
+        '"\\ud83d\\ude00"',
+        '"\\ud800"',
+        '"\\udc00\\ud800"',
+        '"\\ud800\\u0041"',
+        '"\\/"',
+        '{"a":1,"a":2}',
+        " \t\n\r[ ] ",
+        '{"":""}',
+        "[[[]],{}]",
+        "0.1",
+        "2.5e-324",
+        "1.7976931348623157e308",
+        "17976931348623159e292",
     ],
 )
 def test_loads_examples(text: str) -> None:
@@ -326,10 +340,44 @@ def test_loads_examples(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", " ", "[1,]", '{"a":1,}', "[1 2]", '{"a" 1}', "{1:2}", '"abc', '"a\nb"', '"\\x"',
-        '"\\u12"', '"\\u12zz"   ', '"\\ud800\\uzzzz"   ', "1 2", "nul", "-", "01", "[1.]",
-        "1e", "\ufeff1", '"\\', "[", "{", '{"a"', '{"a":', '"\\u0041', "[1]]", "{]", "[}",
-        "tru", "-Infinit", "+1", ".5", "[01]", '"\x00"', "é", '["é" 1]', "[1, 2, 3,]",
+        "",
+        " ",
+        "[1,]",
+        '{"a":1,}',
+        "[1 2]",
+        '{"a" 1}',
+        "{1:2}",
+        '"abc',
+        '"a\nb"',
+        '"\\x"',
+        '"\\u12"',
+        '"\\u12zz"   ',
+        '"\\ud800\\uzzzz"   ',
+        "1 2",
+        "nul",
+        "-",
+        "01",
+        "[1.]",
+        "1e",
+        "\ufeff1",
+        '"\\',
+        "[",
+        "{",
+        '{"a"',
+        '{"a":',
+        '"\\u0041',
+        "[1]]",
+        "{]",
+        "[}",
+        "tru",
+        "-Infinit",
+        "+1",
+        ".5",
+        "[01]",
+        '"\x00"',
+        "é",
+        '["é" 1]',
+        "[1, 2, 3,]",
     ],
 )
 def test_loads_errors_match_json(text: str) -> None:
@@ -360,9 +408,7 @@ def test_loads_nesting_within_limit() -> None:
     assert tjson.loads("[" * depth + "]" * depth) == json.loads("[" * depth + "]" * depth)
 
 
-@pytest.mark.parametrize(
-    "data", [b"\xff", b'["\xc3"]', b'{"a":"\xed\xa0"}', b'"\xf0\x9f\x98"', b"[1, \x80]"]
-)
+@pytest.mark.parametrize("data", [b"\xff", b'["\xc3"]', b'{"a":"\xed\xa0"}', b'"\xf0\x9f\x98"', b"[1, \x80]"])
 def test_loads_invalid_utf8_is_decode_error(data: bytes) -> None:
     with pytest.raises(json.JSONDecodeError):
         tjson.loads(data)

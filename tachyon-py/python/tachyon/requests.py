@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Iterator, Mapping
 from http import cookies as http_cookies
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
+from tachyon._tachyon import json_loads
 from tachyon.datastructures import URL, Address, Headers, QueryParams, State
 from tachyon.exceptions import JSONBodyDecodeError
 from tachyon.types import Message, Receive, Scope, Send
@@ -266,11 +267,9 @@ class Request(HTTPConnection[StateT]):
             pass
         body = await self.body()
         try:
-            self._json = json.loads(body)
-        except json.JSONDecodeError as exc:
+            self._json = json_loads(body)
+        except json.JSONDecodeError as exc:  # invalid UTF-8 included
             raise JSONBodyDecodeError(exc.msg, exc.doc, exc.pos) from None
-        except UnicodeDecodeError as exc:
-            raise JSONBodyDecodeError("Invalid UTF-8", "", exc.start) from None
         except RecursionError:
             raise JSONBodyDecodeError("Nesting too deep", "", 0) from None
         return self._json

@@ -6,7 +6,6 @@ import contextlib
 import functools
 import hashlib
 import http.cookies
-import json
 import os
 import stat
 import sys
@@ -22,6 +21,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from tachyon._tachyon import json_dumps
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -223,9 +223,6 @@ class PlainTextResponse(Response):
     media_type = "text/plain"
 
 
-_json_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-
-
 class JSONResponse(Response):
     """An `application/json` response, byte-identical to Starlette's rendering."""
 
@@ -242,8 +239,12 @@ class JSONResponse(Response):
         super().__init__(content, status_code, headers, media_type, background)
 
     def render(self, content: Any) -> bytes:
-        """Serialize `content` compactly, non-ASCII kept, NaN and infinities refused."""
-        return _json_dumps(content).encode("utf-8")
+        """Serialize `content` compactly, non-ASCII kept, NaN and infinities refused.
+
+        The bytes (and the exceptions) are those of Starlette's `json.dumps(content,
+        ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()`, in Rust.
+        """
+        return json_dumps(content)
 
 
 class RedirectResponse(Response):
