@@ -216,8 +216,9 @@ pub(crate) fn segment_matches(conv: &Convertor, seg: &str) -> bool {
 /// The length of the run of ASCII digits at `start`.
 #[inline]
 fn digits(b: &[u8], start: usize) -> usize {
-    b.get(start..)
-        .map_or(0, |rest| rest.iter().take_while(|c| c.is_ascii_digit()).count())
+    b.get(start..).map_or(0, |rest| {
+        rest.iter().take_while(|c| c.is_ascii_digit()).count()
+    })
 }
 
 /// The greedy end of `[0-9]+(\.[0-9]+)?` at `start`.
@@ -267,7 +268,9 @@ pub(crate) struct Candidates {
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     /// Every char boundary in `start + min ..= max` is a candidate.
-    Run { min: usize },
+    Run {
+        min: usize,
+    },
     Float,
     Single,
 }

@@ -130,7 +130,9 @@ impl Memo {
     }
     fn get(&self, piece: usize, pos: usize) -> bool {
         let i = self.index(piece, pos);
-        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
     fn set(&mut self, piece: usize, pos: usize) {
         let i = self.index(piece, pos);

@@ -68,6 +68,10 @@ impl<'r, 'p> Params<'r, 'p> {
 
     /// The parameters in template order.
     pub fn iter(&self) -> impl Iterator<Item = Param<'r, 'p>> + '_ {
-        self.inline.iter().flatten().chain(self.spill.iter()).copied()
+        self.inline
+            .iter()
+            .flatten()
+            .chain(self.spill.iter())
+            .copied()
     }
 }

@@ -46,7 +46,11 @@ impl Router {
     /// `float` text is parsed and re-printed canonically, `str` refuses `/` and `""`.
     /// Names must be unique. Opaque routes are skipped (a binding with opaque routes walks
     /// [`Router::routes`] itself and calls [`Route::url_path_for`] on the native ones).
-    pub fn url_path_for(&self, name: &str, params: &[(&str, &str)]) -> Result<UrlPath, ReverseError> {
+    pub fn url_path_for(
+        &self,
+        name: &str,
+        params: &[(&str, &str)],
+    ) -> Result<UrlPath, ReverseError> {
         self.url_path_for_with(name, params, &mut |conv, v: &&str| conv.to_url_string(v))
     }
 

@@ -71,6 +71,8 @@ pub struct Match<'r, 'p> {
 
 /// The outcome of a lookup, before opaque routes are consulted (see [`Router::lookup`]).
 #[derive(Debug, Clone)]
+// Boxing the match would allocate on every hit; the result is returned once, by value.
+#[allow(clippy::large_enum_variant)]
 pub enum Lookup<'r, 'p> {
     /// The lowest-index route that fully matches.
     Full(Match<'r, 'p>),
@@ -275,7 +277,9 @@ impl Router {
         if route.kind() == RouteKind::Mount {
             let mut last = params.iter().last()?;
             let start = subslice_start(scope.path, last.value)?;
-            let remaining = scope.path.get(start.checked_sub(1)?..start + last.value.len())?;
+            let remaining = scope
+                .path
+                .get(start.checked_sub(1)?..start + last.value.len())?;
             let matched = scope
                 .path
                 .get(..scope.path.len().checked_sub(remaining.len())?)

@@ -177,7 +177,10 @@ impl Template {
 
     /// The convertor of parameter `name`, if the template has it.
     pub fn convertor(&self, name: &str) -> Option<&Convertor> {
-        self.params.iter().find(|(n, _)| &**n == name).map(|(_, c)| c)
+        self.params
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, c)| c)
     }
 
     /// Starlette's `path_format`: the template with `{name:conv}` written `{name}`.
@@ -201,7 +204,9 @@ impl Template {
     /// The linear-time regex form of this template (see `matcher::backtrack`).
     pub(crate) fn guard_regex(&self) -> Option<&regex::Regex> {
         self.guard
-            .get_or_init(|| build_regex(&self.source, &self.pieces, &self.params, self.is_host).ok())
+            .get_or_init(|| {
+                build_regex(&self.source, &self.pieces, &self.params, self.is_host).ok()
+            })
             .as_ref()
     }
 

@@ -184,7 +184,12 @@ impl Default for Tree {
 
 impl Tree {
     /// Adds a tree-shaped route. Indexes must be inserted in increasing order.
-    pub(crate) fn insert(&mut self, route: u32, segs: &[Seg], convertor: impl Fn(usize) -> Convertor) {
+    pub(crate) fn insert(
+        &mut self,
+        route: u32,
+        segs: &[Seg],
+        convertor: impl Fn(usize) -> Convertor,
+    ) {
         let mut node = 0u32;
         self.lower_min(node, route);
         for (k, seg) in segs.iter().enumerate() {

@@ -26,11 +26,17 @@ fn get<'r, 'p>(r: &'r Router, path: &'p str) -> Match<'r, 'p> {
 }
 
 fn params(m: &Match<'_, '_>) -> Vec<(String, String)> {
-    m.params.iter().map(|p| (p.name.to_owned(), p.value.to_owned())).collect()
+    m.params
+        .iter()
+        .map(|p| (p.name.to_owned(), p.value.to_owned()))
+        .collect()
 }
 
 fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
 }
 
 fn missing(r: &Router, path: &str) {
@@ -67,7 +73,10 @@ fn each_convertor() {
         params(&get(&r, "/u/0D5C1BD53F294B9E9E59C6B1F0E6C8A2")),
         p(&[("v", "0D5C1BD53F294B9E9E59C6B1F0E6C8A2")])
     );
-    assert_eq!(params(&get(&r, "/u/0d5c1bd53f29-4b9e9e59c6b1f0e6c8a2")).len(), 1);
+    assert_eq!(
+        params(&get(&r, "/u/0d5c1bd53f29-4b9e9e59c6b1f0e6c8a2")).len(),
+        1
+    );
     missing(&r, "/u/0d5c1bd5-3f29-4b9e-9e59-c6b1f0e6c8a");
     missing(&r, "/u/0d5c1bd5--3f29-4b9e-9e59-c6b1f0e6c8a2");
     assert_eq!(params(&get(&r, "/p/a/b/c.txt")), p(&[("v", "a/b/c.txt")]));
@@ -107,8 +116,14 @@ fn partial_and_get_implies_head() {
     assert_eq!(full(&r, &Scope::http("POST", "/items")).index, 0);
     assert_eq!(full(&r, &Scope::http("GET", "/items")).index, 1);
     assert_eq!(full(&r, &Scope::http("HEAD", "/items")).index, 1);
-    assert!(matches!(r.lookup(&Scope::http("DELETE", "/items")), Lookup::Partial(0)));
-    assert!(matches!(r.lookup(&Scope::http("GET", "/only-put")), Lookup::Partial(2)));
+    assert!(matches!(
+        r.lookup(&Scope::http("DELETE", "/items")),
+        Lookup::Partial(0)
+    ));
+    assert!(matches!(
+        r.lookup(&Scope::http("GET", "/only-put")),
+        Lookup::Partial(2)
+    ));
     assert_eq!(full(&r, &Scope::http("BREW", "/any")).index, 3);
     // An empty method set is falsy in Starlette: any method.
     assert_eq!(full(&r, &Scope::http("PATCH", "/empty")).index, 4);
@@ -123,7 +138,10 @@ fn full_at_higher_index_beats_partial() {
         http("/x/{name}").with_methods(["GET"]),
     ]);
     assert_eq!(get(&r, "/x/1").index, 1);
-    assert!(matches!(r.lookup(&Scope::http("PUT", "/x/1")), Lookup::Partial(0)));
+    assert!(matches!(
+        r.lookup(&Scope::http("PUT", "/x/1")),
+        Lookup::Partial(0)
+    ));
 }
 
 #[test]
@@ -132,12 +150,19 @@ fn websocket_routes_only_match_websockets() {
     assert_eq!(full(&r, &Scope::websocket("/ws")).index, 0);
     assert_eq!(get(&r, "/ws").index, 1);
     let r = router(vec![http("/ws").with_methods(["GET"])]);
-    assert!(matches!(r.lookup(&Scope::websocket("/ws")), Lookup::NotFound));
+    assert!(matches!(
+        r.lookup(&Scope::websocket("/ws")),
+        Lookup::NotFound
+    ));
 }
 
 #[test]
 fn redirect_slashes() {
-    let r = router(vec![http("/a"), http("/b/"), http("/c").with_methods(["POST"])]);
+    let r = router(vec![
+        http("/a"),
+        http("/b/"),
+        http("/c").with_methods(["POST"]),
+    ]);
     let check = |path| r.redirect_slash_matches(&Scope::http("GET", path));
     assert!(check("/a/"));
     assert!(check("/a///"));
@@ -158,13 +183,23 @@ fn mounts_split_the_path() {
     ]);
     let m = get(&r, "/static/css/site.css");
     let mm = m.mount.unwrap();
-    assert_eq!((m.index, mm.matched, mm.remaining), (0, "/static", "/css/site.css"));
+    assert_eq!(
+        (m.index, mm.matched, mm.remaining),
+        (0, "/static", "/css/site.css")
+    );
     assert_eq!(params(&m), p(&[("path", "/css/site.css")]));
     let m = get(&r, "/static/");
     assert_eq!(m.mount.unwrap().remaining, "/");
     // "/static" has no slash after the prefix: only the catch-all mount takes it.
     let m = get(&r, "/static");
-    assert_eq!((m.index, m.mount.unwrap().matched, m.mount.unwrap().remaining), (2, "", "/static"));
+    assert_eq!(
+        (
+            m.index,
+            m.mount.unwrap().matched,
+            m.mount.unwrap().remaining
+        ),
+        (2, "", "/static")
+    );
     let m = get(&r, "/users/7/posts");
     assert_eq!(params(&m), p(&[("uid", "7"), ("path", "/posts")]));
     assert_eq!(m.mount.unwrap().matched, "/users/7");
@@ -202,16 +237,31 @@ fn hosts_match_case_insensitively_and_keep_case_in_params() {
     let m = full(&r, &Scope::http("GET", "/").with_host("Docs.EXAMPLE.org"));
     assert_eq!((m.index, params(&m)), (0, p(&[("sub", "Docs")])));
     // The template's port is ignored.
-    assert_eq!(full(&r, &Scope::http("GET", "/x").with_host("a.example.org")).index, 0);
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/x").with_host("a.example.org")).index,
+        0
+    );
     // The first route wins even for a more specific host.
-    assert_eq!(full(&r, &Scope::http("GET", "/").with_host("api.example.org")).index, 0);
-    assert_eq!(full(&r, &Scope::http("GET", "/").with_host("other.net")).index, 2);
-    assert_eq!(full(&r, &Scope::websocket("/").with_host("x.example.org")).index, 0);
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/").with_host("api.example.org")).index,
+        0
+    );
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/").with_host("other.net")).index,
+        2
+    );
+    assert_eq!(
+        full(&r, &Scope::websocket("/").with_host("x.example.org")).index,
+        0
+    );
     // No host header: "" matches nothing here.
     assert_eq!(get(&r, "/").index, 2);
     // A bracketed (IPv6) tail keeps its colons.
     let r = router(vec![Route::host("[::1]").unwrap()]);
-    assert_eq!(full(&r, &Scope::http("GET", "/").with_host("[::1]")).index, 0);
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/").with_host("[::1]")).index,
+        0
+    );
 }
 
 #[test]
@@ -234,7 +284,10 @@ fn trailing_newline_quirk() {
     // `.` does not match "\n".
     assert_eq!(params(&get(&r, "/p/x/y\n")), p(&[("rest", "x/y")]));
     missing(&r, "/p/x\ny");
-    assert_eq!(params(&get(&r, "/f/a.b.3\n")), p(&[("a", "a.b"), ("b", "3")]));
+    assert_eq!(
+        params(&get(&r, "/f/a.b.3\n")),
+        p(&[("a", "a.b"), ("b", "3")])
+    );
 }
 
 #[test]
@@ -257,12 +310,21 @@ fn greedy_params_inside_segments() {
         http("/f/{x:float}{y:int}"),
         http("/pre-{id}-post"),
     ]);
-    assert_eq!(params(&get(&r, "/files/a.b.c")), p(&[("name", "a.b"), ("ext", "c")]));
+    assert_eq!(
+        params(&get(&r, "/files/a.b.c")),
+        p(&[("name", "a.b"), ("ext", "c")])
+    );
     assert_eq!(params(&get(&r, "/a/x/end/y/end")), p(&[("p", "x/end/y")]));
     assert_eq!(params(&get(&r, "/a//end")), p(&[("p", "")]));
-    assert_eq!(params(&get(&r, "/v12.3/x")), p(&[("major", "12"), ("minor", "3")]));
+    assert_eq!(
+        params(&get(&r, "/v12.3/x")),
+        p(&[("major", "12"), ("minor", "3")])
+    );
     // float is greedy: "1.23" then int "4"; with "123": float "12", int "3".
-    assert_eq!(params(&get(&r, "/f/1.234")), p(&[("x", "1.23"), ("y", "4")]));
+    assert_eq!(
+        params(&get(&r, "/f/1.234")),
+        p(&[("x", "1.23"), ("y", "4")])
+    );
     assert_eq!(params(&get(&r, "/f/123")), p(&[("x", "12"), ("y", "3")]));
     assert_eq!(params(&get(&r, "/pre-a-b-post")), p(&[("id", "a-b")]));
     missing(&r, "/files/abc");
@@ -291,7 +353,10 @@ fn user_convertor_routes() {
         Route::new(RouteKind::Http, "/any/{a:any}", &convs).unwrap(),
         http("/post/{other}"),
     ]);
-    assert_eq!(params(&get(&r, "/post/hello-world")), p(&[("s", "hello-world")]));
+    assert_eq!(
+        params(&get(&r, "/post/hello-world")),
+        p(&[("s", "hello-world")])
+    );
     assert_eq!(get(&r, "/post/Hello").index, 2);
     // A user regex may match "/" (and this one "\n", greedily, as in Python).
     assert_eq!(params(&get(&r, "/any/a/b\n")), p(&[("a", "a/b\n")]));
@@ -301,7 +366,12 @@ fn user_convertor_routes() {
 
 #[test]
 fn opaque_slots_take_an_index() {
-    let r = router(vec![http("/a"), Route::opaque(), http("/b"), Route::opaque()]);
+    let r = router(vec![
+        http("/a"),
+        Route::opaque(),
+        http("/b"),
+        Route::opaque(),
+    ]);
     assert_eq!(get(&r, "/b").index, 2);
     assert_eq!(r.opaque_before(Some(2)), [1]);
     assert_eq!(r.opaque_before(None), [1, 3]);
@@ -332,7 +402,19 @@ fn hostile_paths_do_not_panic_or_hang() {
     missing(&r, &long);
     let long = format!("/{}", "é".repeat(2000));
     missing(&r, &long);
-    for path in ["", "x", "/", "//", "/é/é", "/%", "/\n", "\n", "/m", "/\u{0}/\r\n", "/é/\n"] {
+    for path in [
+        "",
+        "x",
+        "/",
+        "//",
+        "/é/é",
+        "/%",
+        "/\n",
+        "\n",
+        "/m",
+        "/\u{0}/\r\n",
+        "/é/\n",
+    ] {
         let _ = r.lookup(&Scope::http("GET", path));
         let _ = r.redirect_slash_matches(&Scope::http("GET", path));
     }

@@ -9,11 +9,20 @@ fn kind(template: &str) -> TemplateErrorKind {
 #[test]
 fn params_and_convertors_in_order() {
     let t = Template::parse("/a/{x}/{y:int}/{z:float}/{u:uuid}/{p:path}").unwrap();
-    let names: Vec<_> = t.params().map(|(n, c)| (n.to_owned(), c.name().to_owned())).collect();
+    let names: Vec<_> = t
+        .params()
+        .map(|(n, c)| (n.to_owned(), c.name().to_owned()))
+        .collect();
     assert_eq!(
         names,
-        [("x", "str"), ("y", "int"), ("z", "float"), ("u", "uuid"), ("p", "path")]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [
+            ("x", "str"),
+            ("y", "int"),
+            ("z", "float"),
+            ("u", "uuid"),
+            ("p", "path")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     assert_eq!(t.format(), "/a/{x}/{y}/{z}/{u}/{p}");
     assert!(!t.is_host());
@@ -22,7 +31,9 @@ fn params_and_convertors_in_order() {
 #[test]
 fn text_that_is_not_param_syntax_is_literal() {
     // Starlette's PARAM_REGEX does not match these, so they are plain text.
-    for t in ["/a/{1x}", "/a/{}", "/a/{b-c}", "/a/}", "/a/{x:}", "/a/{x:1}", "/a/{ x}"] {
+    for t in [
+        "/a/{1x}", "/a/{}", "/a/{b-c}", "/a/}", "/a/{x:}", "/a/{x:1}", "/a/{ x}",
+    ] {
         let t = Template::parse(t).unwrap();
         assert_eq!(t.params().len(), 0, "{}", t.as_str());
         assert_eq!(t.format(), t.as_str());
@@ -35,13 +46,19 @@ fn unclosed_brace_is_an_error() {
         assert_eq!(kind(t), TemplateErrorKind::UnclosedBrace, "{t}");
     }
     let err = Template::parse("/a/{b").unwrap_err();
-    assert_eq!(err.to_string(), r#"invalid path template "/a/{b": unclosed brace"#);
+    assert_eq!(
+        err.to_string(),
+        r#"invalid path template "/a/{b": unclosed brace"#
+    );
 }
 
 #[test]
 fn unknown_convertor() {
     let err = Template::parse("/a/{b:nope}").unwrap_err();
-    assert_eq!(err.kind(), &TemplateErrorKind::UnknownConvertor("nope".into()));
+    assert_eq!(
+        err.kind(),
+        &TemplateErrorKind::UnknownConvertor("nope".into())
+    );
     assert_eq!(err.starlette_message(), "Unknown path convertor 'nope'");
     assert_eq!(
         err.to_string(),
@@ -52,13 +69,19 @@ fn unknown_convertor() {
 #[test]
 fn duplicated_params() {
     let err = Template::parse("/{b}/{a}/{b}/{a:int}/{b}").unwrap_err();
-    assert_eq!(err.kind(), &TemplateErrorKind::DuplicateParams(vec!["a".into(), "b".into()]));
+    assert_eq!(
+        err.kind(),
+        &TemplateErrorKind::DuplicateParams(vec!["a".into(), "b".into()])
+    );
     assert_eq!(
         err.starlette_message(),
         "Duplicated param names a, b at path /{b}/{a}/{b}/{a:int}/{b}"
     );
     let one = Template::parse("/{a}/{a}").unwrap_err();
-    assert_eq!(one.starlette_message(), "Duplicated param name a at path /{a}/{a}");
+    assert_eq!(
+        one.starlette_message(),
+        "Duplicated param name a at path /{a}/{a}"
+    );
 }
 
 #[test]
@@ -75,7 +98,10 @@ fn route_kinds_check_the_leading_slash() {
         Route::host("/x").unwrap_err().kind(),
         &TemplateErrorKind::HostStartsWithSlash
     );
-    assert_eq!(Route::mount("x").unwrap_err().kind(), &TemplateErrorKind::NotAbsolute);
+    assert_eq!(
+        Route::mount("x").unwrap_err().kind(),
+        &TemplateErrorKind::NotAbsolute
+    );
     assert!(Route::mount("").is_ok());
     assert_eq!(Route::opaque().kind(), RouteKind::Opaque);
 }
@@ -112,7 +138,9 @@ fn user_convertors() {
 
 #[test]
 fn arbitrary_text_never_panics() {
-    for t in ["", "{", "}", "{{}}", "/%", "/\n{a}\n", "/é/{é}", "{a", "\u{0}", "/{a:path", "{:}"] {
+    for t in [
+        "", "{", "}", "{{}}", "/%", "/\n{a}\n", "/é/{é}", "{a", "\u{0}", "/{a:path", "{:}",
+    ] {
         let _ = Template::parse(t);
         let _ = Template::mount(t);
         let _ = Route::host(t);
@@ -130,7 +158,10 @@ fn to_url_string_follows_starlette() {
     assert!(Convertor::Int.to_url_string("x").is_err());
     assert_eq!(Convertor::Float.to_url_string("1.5").unwrap(), "1.5");
     assert_eq!(Convertor::Float.to_url_string("2").unwrap(), "2");
-    assert_eq!(Convertor::Float.to_url_string("0.1").unwrap(), "0.10000000000000000555");
+    assert_eq!(
+        Convertor::Float.to_url_string("0.1").unwrap(),
+        "0.10000000000000000555"
+    );
     assert_eq!(
         Convertor::Float.to_url_string("-1").unwrap_err(),
         "Negative floats are not supported"
@@ -147,6 +178,9 @@ fn to_url_string_follows_starlette() {
         Convertor::Str.to_url_string("a/b").unwrap_err(),
         "May not contain path separators"
     );
-    assert_eq!(Convertor::Str.to_url_string("").unwrap_err(), "Must not be empty");
+    assert_eq!(
+        Convertor::Str.to_url_string("").unwrap_err(),
+        "Must not be empty"
+    );
     assert_eq!(Convertor::Path.to_url_string("a/b").unwrap(), "a/b");
 }
