@@ -7,6 +7,7 @@
 use crate::convertor::{Candidates, Convertor, segment_matches};
 use crate::params::{Param, Params};
 use crate::template::{Piece, Seg, Template};
+use crate::tree::split_segment;
 
 /// Python's `$`: the end, or just before one final "\n".
 #[inline]
@@ -26,10 +27,7 @@ pub(crate) fn match_segs<'r, 'p>(
         return false;
     };
     for (k, seg) in segs.iter().enumerate() {
-        let (segment, after) = match rest.find('/') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
+        let (segment, after) = split_segment(rest);
         match seg {
             Seg::Static(s) => {
                 if **s != *segment {

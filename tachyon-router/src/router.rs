@@ -4,7 +4,8 @@
 use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
 use crate::route::{Route, RouteKind, ScopeKind};
-use crate::tree::{Best, Class, NONE, Tree};
+use crate::template::Seg;
+use crate::tree::{Best, Class, FastMap, NONE, Tree};
 
 /// What is being routed: the parts of an ASGI scope the router reads.
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +100,10 @@ pub struct Router {
     tree: Tree,
     hosts: Vec<u32>,
     opaque: Vec<usize>,
+    /// Whole-path index of the routes without parameters: (route, lowest index of another
+    /// route whose template also matches that path, or NONE). A hit with no such route below
+    /// it is the answer without walking the tree.
+    statics: FastMap<Vec<(u32, u32)>>,
 }
 
 impl Router {
@@ -115,8 +120,19 @@ impl Router {
         match (route.kind(), route.template()) {
             (RouteKind::Opaque, _) | (_, None) => self.opaque.push(index),
             (RouteKind::Host, Some(_)) => self.hosts.push(id),
-            (_, Some(t)) => match &t.segs {
-                Some(segs) => self.tree.insert(id, segs, |i| t.param(i).1.clone()),
+            (kind, Some(t)) => match &t.segs {
+                Some(segs) => {
+                    let fully_static = kind != RouteKind::Mount
+                        && segs.iter().all(|s| matches!(s, Seg::Static(_)));
+                    if fully_static {
+                        let shadow = self.lowest_other_match(t.as_str());
+                        self.statics
+                            .entry(t.as_str().into())
+                            .or_default()
+                            .push((id, shadow));
+                    }
+                    self.tree.insert(id, segs, |i| t.param(i).1.clone());
+                }
                 None => {
                     let prefix = static_prefix(t.pieces_text());
                     self.tree.insert_complex(id, &prefix);
@@ -185,8 +201,71 @@ impl Router {
         best.full != NONE || best.partial != NONE
     }
 
+    /// The lowest index of a route with parameters (any kind) whose path template matches
+    /// `path` exactly (no trailing-"\n" leeway: such paths never take the static index).
+    fn lowest_other_match(&self, path: &str) -> u32 {
+        let mut best = Best::EMPTY;
+        let mut classify = |r: u32| {
+            if self.static_path(r).is_some() {
+                Class::None
+            } else {
+                Class::Full
+            }
+        };
+        let mut complex = |r: u32| {
+            let mut scratch = Params::new();
+            match self.routes[r as usize].template() {
+                Some(t) if match_full(t, path, false, &mut scratch) => Class::Full,
+                _ => Class::None,
+            }
+        };
+        self.tree
+            .search(path, true, &mut best, &mut classify, &mut complex);
+        best.full
+    }
+
+    /// The path of route `r` if it is an HTTP or WebSocket route without parameters.
+    fn static_path(&self, r: u32) -> Option<&str> {
+        let route = self.routes.get(r as usize)?;
+        let t = route.template()?;
+        let segs = t.segs.as_ref()?;
+        (matches!(route.kind(), RouteKind::Http | RouteKind::WebSocket)
+            && segs.iter().all(|s| matches!(s, Seg::Static(_))))
+        .then_some(t.as_str())
+    }
+
+    /// The answer from the static index alone, when it is certain.
+    #[inline]
+    fn static_hit(&self, path: &str, scope: &Scope<'_>) -> Option<Best> {
+        if path.ends_with('\n') {
+            return None;
+        }
+        let entry = self.statics.get(path)?;
+        let mut partial = NONE;
+        for &(r, shadow) in entry {
+            if shadow != NONE {
+                return None;
+            }
+            match self.classify(r, scope) {
+                Class::Full => return Some(Best { full: r, partial }),
+                Class::Partial => partial = partial.min(r),
+                Class::None => {}
+            }
+        }
+        // Only PARTIAL matches here: a later route with parameters may still be FULL.
+        None
+    }
+
     /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
     fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+        let source = Source::Path;
+        if let Some(best) = self.static_hit(path, scope) {
+            return self.hosts_below(best, source, scope);
+        }
+        self.best_by_tree(path, scope)
+    }
+
+    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
         let mut best = Best::EMPTY;
         let mut source = Source::Path;
         let mut classify = |r: u32| self.classify(r, scope);
@@ -214,6 +293,11 @@ impl Router {
                 source = Source::Trimmed;
             }
         }
+        self.hosts_below(best, source, scope)
+    }
+
+    /// Host routes declared before the best path match get their chance.
+    fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -260,6 +344,14 @@ impl Router {
         let route = self.routes.get(index)?;
         let t = route.template()?;
         let mut params = Params::new();
+        if t.param_count() == 0 {
+            return Some(Match {
+                index,
+                route,
+                params,
+                mount: None,
+            });
+        }
         let text = match source {
             Source::Path => scope.path,
             Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),

@@ -51,7 +51,10 @@ impl Best {
 /// A tiny multiplicative hasher for segment keys (the SipHash default costs more than
 /// the whole rest of a static lookup).
 #[derive(Default)]
-struct SegHasher(u64);
+pub(crate) struct SegHasher(u64);
+
+/// A hash map keyed by path text, with [`SegHasher`].
+pub(crate) type FastMap<V> = HashMap<Box<str>, V, BuildHasherDefault<SegHasher>>;
 
 impl Hasher for SegHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -70,6 +73,22 @@ impl Hasher for SegHasher {
     }
 }
 
+/// String equality without a `memcmp` call: segments are short.
+#[inline]
+fn short_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// Splits `rest` at its first `/`: the segment, and what follows the `/` if there is one.
+#[inline]
+pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
+    // A byte loop beats `str::find` (memchr setup) on segments this short.
+    match rest.bytes().position(|b| b == b'/') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    }
+}
+
 /// Up to this many static children are scanned linearly; more go in a hash map.
 const LINEAR: usize = 8;
 
@@ -78,7 +97,7 @@ enum Statics {
     #[default]
     Empty,
     Few(Vec<(Box<str>, u32)>),
-    Many(HashMap<Box<str>, u32, BuildHasherDefault<SegHasher>>),
+    Many(FastMap<u32>),
 }
 
 impl Statics {
@@ -86,7 +105,7 @@ impl Statics {
     fn get(&self, seg: &str) -> Option<u32> {
         match self {
             Self::Empty => None,
-            Self::Few(v) => v.iter().find(|(k, _)| **k == *seg).map(|(_, n)| *n),
+            Self::Few(v) => v.iter().find(|(k, _)| short_eq(k, seg)).map(|(_, n)| *n),
             Self::Many(m) => m.get(seg).copied(),
         }
     }
@@ -307,10 +326,7 @@ impl Tree {
                 best.record(r, classify(r));
             }
         }
-        let (seg, after) = match rest.find('/') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
+        let (seg, after) = split_segment(rest);
         if let Some(child) = n.statics.get(seg) {
             self.step(child, after, with_complex, best, classify, complex);
         }
