@@ -86,7 +86,10 @@ const GITHUB: &[(&str, &str)] = &[
     ("DELETE", "/repos/{owner}/{repo}/labels/{name}"),
     ("GET", "/repos/{owner}/{repo}/issues/{number}/labels"),
     ("POST", "/repos/{owner}/{repo}/issues/{number}/labels"),
-    ("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}"),
+    (
+        "DELETE",
+        "/repos/{owner}/{repo}/issues/{number}/labels/{name}",
+    ),
     ("PUT", "/repos/{owner}/{repo}/issues/{number}/labels"),
     ("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels"),
     ("GET", "/repos/{owner}/{repo}/milestones/{number}/labels"),
@@ -190,7 +193,10 @@ const GITHUB: &[(&str, &str)] = &[
     ("GET", "/search/code"),
     ("GET", "/search/issues"),
     ("GET", "/search/users"),
-    ("GET", "/legacy/issues/search/{owner}/{repository}/{state}/{keyword}"),
+    (
+        "GET",
+        "/legacy/issues/search/{owner}/{repository}/{state}/{keyword}",
+    ),
     ("GET", "/legacy/repos/search/{keyword}"),
     ("GET", "/legacy/user/search/{keyword}"),
     ("GET", "/legacy/user/email/{email}"),
@@ -245,7 +251,11 @@ fn github_tachyon() -> Router {
     let mut router = Router::new();
     for path in unique_paths() {
         let methods = GITHUB.iter().filter(|(_, p)| *p == path).map(|(m, _)| *m);
-        router.push(Route::http(path).expect("valid template").with_methods(methods));
+        router.push(
+            Route::http(path)
+                .expect("valid template")
+                .with_methods(methods),
+        );
     }
     router
 }
@@ -288,13 +298,19 @@ fn bench_github(c: &mut Criterion) {
     group.bench_function("matchit", |b| {
         b.iter(|| {
             for (_, path) in GITHUB_LOOKUPS {
-                let m = theirs.at(black_box(path)).map(|m| *m.value + m.params.len());
+                let m = theirs
+                    .at(black_box(path))
+                    .map(|m| *m.value + m.params.len());
                 black_box(m.ok());
             }
         })
     });
     group.bench_function("tachyon_404", |b| {
-        b.iter(|| black_box(index(ours.lookup(&Scope::http("GET", black_box("/repos/a/b/nope/x"))))))
+        b.iter(|| {
+            black_box(index(
+                ours.lookup(&Scope::http("GET", black_box("/repos/a/b/nope/x"))),
+            ))
+        })
     });
     group.bench_function("matchit_404", |b| {
         b.iter(|| black_box(theirs.at(black_box("/repos/a/b/nope/x")).is_ok()))
@@ -326,7 +342,10 @@ fn bench_thousand(c: &mut Criterion) {
     let last_param = "/api/v998/items/42/detail";
     let mut group = c.benchmark_group("thousand");
     for (label, path) in [("first", first), ("last", last), ("last_param", last_param)] {
-        assert_eq!(index(ours.lookup(&Scope::http("GET", path))) >= 998, label != "first");
+        assert_eq!(
+            index(ours.lookup(&Scope::http("GET", path))) >= 998,
+            label != "first"
+        );
         group.bench_function(format!("tachyon_{label}"), |b| {
             b.iter(|| black_box(index(ours.lookup(&Scope::http("GET", black_box(path))))))
         });
@@ -353,9 +372,16 @@ fn bench_static_vs_radix_trie(c: &mut Criterion) {
     group.bench_function("tachyon", |b| {
         b.iter(|| black_box(index(ours.lookup(&Scope::http("GET", black_box(last))))))
     });
-    group.bench_function("radix_trie", |b| b.iter(|| black_box(trie.get(black_box(last)).copied())));
+    group.bench_function("radix_trie", |b| {
+        b.iter(|| black_box(trie.get(black_box(last)).copied()))
+    });
     group.finish();
 }
 
-criterion_group!(benches, bench_github, bench_thousand, bench_static_vs_radix_trie);
+criterion_group!(
+    benches,
+    bench_github,
+    bench_thousand,
+    bench_static_vs_radix_trie
+);
 criterion_main!(benches);

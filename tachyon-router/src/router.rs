@@ -5,7 +5,7 @@ use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
 use crate::route::{Route, RouteKind, ScopeKind};
 use crate::template::Seg;
-use crate::tree::{Best, Class, FastMap, NONE, Tree};
+use crate::tree::{Best, Caps, Class, FastMap, NONE, Tree};
 
 /// What is being routed: the parts of an ASGI scope the router reads.
 #[derive(Debug, Clone, Copy)]
@@ -84,12 +84,12 @@ pub enum Lookup<'r, 'p> {
     NotFound,
 }
 
-/// Where the winning route's params come from.
+/// Where the winning route's params come from, with their values if the tree kept them.
 #[derive(Clone, Copy)]
-enum Source {
-    Path,
+enum Source<'s> {
+    Path(Option<Caps<'s>>),
     /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
-    Trimmed,
+    Trimmed(Option<Caps<'s>>),
     Host,
 }
 
@@ -104,6 +104,9 @@ pub struct Router {
     /// route whose template also matches that path, or NONE). A hit with no such route below
     /// it is the answer without walking the tree.
     statics: FastMap<Vec<(u32, u32)>>,
+    /// The lengths of the paths in `statics` (bit n: length n; bit 255: 255 or more), so
+    /// most paths with parameters skip hashing the whole path.
+    static_lens: [u64; 4],
 }
 
 impl Router {
@@ -126,6 +129,8 @@ impl Router {
                         && segs.iter().all(|s| matches!(s, Seg::Static(_)));
                     if fully_static {
                         let shadow = self.lowest_other_match(t.as_str());
+                        let len = t.as_str().len().min(255);
+                        self.static_lens[len / 64] |= 1 << (len % 64);
                         self.statics
                             .entry(t.as_str().into())
                             .or_default()
@@ -237,7 +242,8 @@ impl Router {
     /// The answer from the static index alone, when it is certain.
     #[inline]
     fn static_hit(&self, path: &str, scope: &Scope<'_>) -> Option<Best> {
-        if path.ends_with('\n') {
+        let len = path.len().min(255);
+        if self.static_lens[len / 64] & (1 << (len % 64)) == 0 || path.ends_with('\n') {
             return None;
         }
         let entry = self.statics.get(path)?;
@@ -257,17 +263,16 @@ impl Router {
     }
 
     /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
-    fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
-        let source = Source::Path;
+    fn best<'s>(&self, path: &'s str, scope: &Scope<'_>) -> (Best, Source<'s>) {
+        let source = Source::Path(None);
         if let Some(best) = self.static_hit(path, scope) {
             return self.hosts_below(best, source, scope);
         }
         self.best_by_tree(path, scope)
     }
 
-    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+    fn best_by_tree<'s>(&self, path: &'s str, scope: &Scope<'_>) -> (Best, Source<'s>) {
         let mut best = Best::EMPTY;
-        let mut source = Source::Path;
         let mut classify = |r: u32| self.classify(r, scope);
         let mut complex = |r: u32| {
             let class = self.classify(r, scope);
@@ -281,23 +286,31 @@ impl Router {
                 _ => Class::None,
             }
         };
-        self.tree
+        let caps = self
+            .tree
             .search(path, true, &mut best, &mut classify, &mut complex);
+        let mut source = Source::Path(caps);
         if let Some(trimmed) = path.strip_suffix('\n') {
             // Python's `$` matches before a final "\n": tree-shaped routes may match the
             // path without it (complex routes already applied that rule themselves).
             let before = best.full;
-            self.tree
+            let caps = self
+                .tree
                 .search(trimmed, false, &mut best, &mut classify, &mut complex);
             if best.full < before {
-                source = Source::Trimmed;
+                source = Source::Trimmed(caps);
             }
         }
         self.hosts_below(best, source, scope)
     }
 
     /// Host routes declared before the best path match get their chance.
-    fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
+    fn hosts_below<'s>(
+        &self,
+        mut best: Best,
+        mut source: Source<'s>,
+        scope: &Scope<'_>,
+    ) -> (Best, Source<'s>) {
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -339,7 +352,7 @@ impl Router {
         &'r self,
         index: usize,
         scope: &Scope<'p>,
-        source: Source,
+        source: Source<'p>,
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
@@ -352,14 +365,20 @@ impl Router {
                 mount: None,
             });
         }
-        let text = match source {
-            Source::Path => scope.path,
-            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
-            Source::Host => scope.host,
+        let (text, caps) = match source {
+            Source::Path(caps) => (scope.path, caps),
+            Source::Trimmed(caps) => (scope.path.strip_suffix('\n').unwrap_or(scope.path), caps),
+            Source::Host => (scope.host, None),
         };
         let ok = match (&t.segs, source) {
             (_, Source::Host) => match_full(t, text, true, &mut params),
-            (Some(segs), _) => match_segs(t, segs, text, &mut params),
+            (Some(segs), _) => match caps.as_ref().and_then(Caps::values) {
+                // The tree kept the values: no second walk.
+                Some(values) if values.len() == t.param_count() => {
+                    fill_from_caps(t, segs, values, &mut params)
+                }
+                _ => match_segs(t, segs, text, &mut params),
+            },
             (None, _) => match_full(t, text, false, &mut params),
         };
         if !ok {
@@ -387,6 +406,30 @@ impl Router {
             mount,
         })
     }
+}
+
+/// Names the values a tree search kept, in segment order.
+fn fill_from_caps<'r, 'p>(
+    t: &'r crate::template::Template,
+    segs: &'r [Seg],
+    values: &[&'p str],
+    out: &mut Params<'r, 'p>,
+) -> bool {
+    let mut values = values.iter();
+    for seg in segs {
+        if let Seg::Param(i) | Seg::Tail(i) = seg {
+            let Some(value) = values.next() else {
+                return false;
+            };
+            let (name, convertor) = t.param(*i);
+            out.push(crate::params::Param {
+                name,
+                value,
+                convertor,
+            });
+        }
+    }
+    true
 }
 
 /// The byte offset of `part` inside `whole`, when `part` was sliced from it.

@@ -282,82 +282,146 @@ impl Tree {
     ///
     /// `classify` says how a route whose path matched relates to the scope; `complex`
     /// runs the full matcher of a route the tree only narrowed down. With
-    /// `with_complex == false` complex routes are skipped.
+    /// `with_complex == false` complex routes are skipped. Returns the parameter values of
+    /// the FULL winner when the tree itself matched it (not for complex routes).
     #[inline]
-    pub(crate) fn search(
+    pub(crate) fn search<'p, C, X>(
         &self,
-        path: &str,
+        path: &'p str,
         with_complex: bool,
         best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
-        if let Some(rest) = path.strip_prefix('/') {
-            self.visit(0, rest, with_complex, best, classify, complex);
-        }
+        classify: &mut C,
+        complex: &mut X,
+    ) -> Option<Caps<'p>>
+    where
+        C: FnMut(u32) -> Class,
+        X: FnMut(u32) -> Class,
+    {
+        let rest = path.strip_prefix('/')?;
+        let mut search = Search {
+            tree: self,
+            with_complex,
+            best,
+            classify,
+            complex,
+            caps: Caps::EMPTY,
+            winner: None,
+        };
+        search.visit(0, rest);
+        search.winner
+    }
+}
+
+/// Parameter values along the current tree path (the segments that took parameter edges).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caps<'p> {
+    vals: [&'p str; CAPS],
+    len: usize,
+}
+
+/// Parameter values tracked during a search; deeper winners are re-matched instead.
+const CAPS: usize = 8;
+
+impl<'p> Caps<'p> {
+    const EMPTY: Self = Self {
+        vals: [""; CAPS],
+        len: 0,
+    };
+
+    /// The values in path order, or `None` if there were more than fit.
+    pub(crate) fn values(&self) -> Option<&[&'p str]> {
+        self.vals.get(..self.len)
     }
 
-    fn visit(
-        &self,
-        node: u32,
-        rest: &str,
-        with_complex: bool,
-        best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
-        let n = &self.nodes[node as usize];
-        if n.min >= best.full {
+    fn push(&mut self, v: &'p str) {
+        if let Some(slot) = self.vals.get_mut(self.len) {
+            *slot = v;
+        }
+        self.len += 1;
+    }
+}
+
+struct Search<'t, 'b, 'p, C, X> {
+    tree: &'t Tree,
+    with_complex: bool,
+    best: &'b mut Best,
+    classify: &'b mut C,
+    complex: &'b mut X,
+    caps: Caps<'p>,
+    winner: Option<Caps<'p>>,
+}
+
+impl<'p, C, X> Search<'_, '_, 'p, C, X>
+where
+    C: FnMut(u32) -> Class,
+    X: FnMut(u32) -> Class,
+{
+    /// Records route `r` found by the tree itself, with `caps` as its values.
+    #[inline]
+    fn found(&mut self, r: u32, caps: Caps<'p>) {
+        let class = (self.classify)(r);
+        if class == Class::Full {
+            self.winner = Some(caps);
+        }
+        self.best.record(r, class);
+    }
+
+    fn visit(&mut self, node: u32, rest: &'p str) {
+        let tree = self.tree;
+        let n = &tree.nodes[node as usize];
+        if n.min >= self.best.full {
             return;
         }
-        if with_complex {
+        if self.with_complex {
             for &r in &n.complex {
-                if r >= best.full {
+                if r >= self.best.full {
                     break;
                 }
-                best.record(r, complex(r));
+                let class = (self.complex)(r);
+                if class == Class::Full {
+                    self.winner = None;
+                }
+                self.best.record(r, class);
             }
         }
         if !n.tails.is_empty() && !rest.contains('\n') {
+            let mut caps = self.caps;
+            caps.push(rest);
             for &r in &n.tails {
-                if r >= best.full {
+                if r >= self.best.full {
                     break;
                 }
-                best.record(r, classify(r));
+                self.found(r, caps);
             }
         }
         let (seg, after) = split_segment(rest);
         if let Some(child) = n.statics.get(seg) {
-            self.step(child, after, with_complex, best, classify, complex);
+            self.step(child, after);
         }
         for &(kind, child) in &n.params {
-            if self.nodes[child as usize].min >= best.full {
+            if tree.nodes[child as usize].min >= self.best.full {
                 continue;
             }
             if kind.matches(seg) {
-                self.step(child, after, with_complex, best, classify, complex);
+                let saved = self.caps.len;
+                self.caps.push(seg);
+                self.step(child, after);
+                self.caps.len = saved;
             }
         }
     }
 
     #[inline]
-    fn step(
-        &self,
-        child: u32,
-        after: Option<&str>,
-        with_complex: bool,
-        best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
+    fn step(&mut self, child: u32, after: Option<&'p str>) {
         match after {
-            Some(rest) => self.visit(child, rest, with_complex, best, classify, complex),
+            Some(rest) => self.visit(child, rest),
             None => {
-                for &r in &self.nodes[child as usize].ends {
-                    if r >= best.full {
+                let tree = self.tree;
+                for &r in &tree.nodes[child as usize].ends {
+                    if r >= self.best.full {
                         break;
                     }
-                    best.record(r, classify(r));
+                    self.found(r, self.caps);
                 }
             }
         }

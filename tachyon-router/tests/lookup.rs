@@ -440,8 +440,17 @@ fn static_index_respects_earlier_param_routes() {
     assert_eq!(get(&r, "/b").index, 1);
     assert_eq!(get(&r, "/c/d.e").index, 4);
     let r = router(vec![http("/b").with_methods(["POST"]), http("/b/")]);
-    assert!(matches!(r.lookup(&Scope::http("GET", "/b")), Lookup::Partial(0)));
+    assert!(matches!(
+        r.lookup(&Scope::http("GET", "/b")),
+        Lookup::Partial(0)
+    ));
     let r = router(vec![Route::host("h.org").unwrap(), http("/b")]);
-    assert_eq!(full(&r, &Scope::http("GET", "/b").with_host("h.org")).index, 0);
-    assert_eq!(full(&r, &Scope::http("GET", "/b").with_host("x.org")).index, 1);
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/b").with_host("h.org")).index,
+        0
+    );
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/b").with_host("x.org")).index,
+        1
+    );
 }
