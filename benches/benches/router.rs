@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use tachyon_router::{Lookup, Route, Router, Scope};
 
 /// Routes shaped like the GitHub REST API (method, path).
@@ -378,10 +378,94 @@ fn bench_static_vs_radix_trie(c: &mut Criterion) {
     group.finish();
 }
 
+/// Ours and matchit alternating in short rounds: on a shared, noisy machine the median of
+/// per-round ratios is steadier than two medians taken a minute apart.
+fn interleaved() {
+    use std::time::Instant;
+
+    fn time(iters: u32, f: &mut impl FnMut()) -> f64 {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(iters)
+    }
+    fn report(label: &str, mut ours: impl FnMut(), mut theirs: impl FnMut()) {
+        let (rounds, iters) = (201, 2000);
+        let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let x = time(iters, &mut ours);
+            let y = time(iters, &mut theirs);
+            a.push(x);
+            b.push(y);
+            ratio.push(x / y);
+        }
+        for v in [&mut a, &mut b, &mut ratio] {
+            v.sort_by(f64::total_cmp);
+        }
+        let mid = rounds / 2;
+        println!(
+            "interleaved {label:<24} tachyon {:>8.1} ns  matchit {:>8.1} ns  ratio {:.2}",
+            a[mid], b[mid], ratio[mid]
+        );
+    }
+
+    let ours = github_tachyon();
+    let theirs = github_matchit();
+    report(
+        "github (10 lookups)",
+        || {
+            for (method, path) in GITHUB_LOOKUPS {
+                black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
+            }
+        },
+        || {
+            for (_, path) in GITHUB_LOOKUPS {
+                black_box(
+                    theirs
+                        .at(black_box(path))
+                        .map(|m| *m.value + m.params.len())
+                        .ok(),
+                );
+            }
+        },
+    );
+    let paths = thousand_paths();
+    let mut ours = Router::new();
+    let mut theirs = matchit::Router::new();
+    for (i, p) in paths.iter().enumerate() {
+        ours.push(Route::http(p).expect("valid template"));
+        theirs.insert(p.as_str(), i).expect("matchit accepts it");
+    }
+    for (label, path) in [
+        ("thousand first", "/route0"),
+        ("thousand last", "/static999/a/b/c"),
+        ("thousand last_param", "/api/v998/items/42/detail"),
+    ] {
+        report(
+            label,
+            || {
+                black_box(index(ours.lookup(&Scope::http("GET", black_box(path)))));
+            },
+            || {
+                black_box(theirs.at(black_box(path)).map(|m| *m.value).ok());
+            },
+        );
+    }
+}
+
 criterion_group!(
     benches,
     bench_github,
     bench_thousand,
     bench_static_vs_radix_trie
 );
-criterion_main!(benches);
+
+fn main() {
+    // `ROUTER_INTERLEAVED_ONLY=1` skips criterion and prints only the alternating ratios.
+    if std::env::var_os("ROUTER_INTERLEAVED_ONLY").is_none() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    interleaved();
+}

@@ -4,8 +4,9 @@
 use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
 use crate::route::{Route, RouteKind, ScopeKind};
+use crate::table::StrTable;
 use crate::template::Seg;
-use crate::tree::{Best, Caps, Class, FastMap, NONE, Tree};
+use crate::tree::{Best, Caps, Class, NONE, Tree};
 
 /// What is being routed: the parts of an ASGI scope the router reads.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +104,7 @@ pub struct Router {
     /// Whole-path index of the routes without parameters: (route, lowest index of another
     /// route whose template also matches that path, or NONE). A hit with no such route below
     /// it is the answer without walking the tree.
-    statics: FastMap<Vec<(u32, u32)>>,
+    statics: StrTable<Vec<(u32, u32)>>,
     /// The lengths of the paths in `statics` (bit n: length n; bit 255: 255 or more), so
     /// most paths with parameters skip hashing the whole path.
     static_lens: [u64; 4],
@@ -132,8 +133,7 @@ impl Router {
                         let len = t.as_str().len().min(255);
                         self.static_lens[len / 64] |= 1 << (len % 64);
                         self.statics
-                            .entry(t.as_str().into())
-                            .or_default()
+                            .get_or_insert_with(t.as_str(), Vec::new)
                             .push((id, shadow));
                     }
                     self.tree.insert(id, segs, |i| t.param(i).1.clone());
@@ -356,7 +356,7 @@ impl Router {
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
-        let mut params = Params::new();
+        let mut params = Params::of(t);
         if t.param_count() == 0 {
             return Some(Match {
                 index,
@@ -375,7 +375,8 @@ impl Router {
             (Some(segs), _) => match caps.as_ref().and_then(Caps::values) {
                 // The tree kept the values: no second walk.
                 Some(values) if values.len() == t.param_count() => {
-                    fill_from_caps(t, segs, values, &mut params)
+                    values.iter().for_each(|v| params.push(v));
+                    true
                 }
                 _ => match_segs(t, segs, text, &mut params),
             },
@@ -386,17 +387,14 @@ impl Router {
         }
         let mut mount = None;
         if route.kind() == RouteKind::Mount {
-            let mut last = params.iter().last()?;
-            let start = subslice_start(scope.path, last.value)?;
-            let remaining = scope
-                .path
-                .get(start.checked_sub(1)?..start + last.value.len())?;
+            let last = params.last()?;
+            let start = subslice_start(scope.path, last)?;
+            let remaining = scope.path.get(start.checked_sub(1)?..start + last.len())?;
             let matched = scope
                 .path
                 .get(..scope.path.len().checked_sub(remaining.len())?)
                 .unwrap_or("");
-            last.value = remaining;
-            params.set_last(last);
+            params.set_last(remaining);
             mount = Some(MountMatch { remaining, matched });
         }
         Some(Match {
@@ -406,30 +404,6 @@ impl Router {
             mount,
         })
     }
-}
-
-/// Names the values a tree search kept, in segment order.
-fn fill_from_caps<'r, 'p>(
-    t: &'r crate::template::Template,
-    segs: &'r [Seg],
-    values: &[&'p str],
-    out: &mut Params<'r, 'p>,
-) -> bool {
-    let mut values = values.iter();
-    for seg in segs {
-        if let Seg::Param(i) | Seg::Tail(i) = seg {
-            let Some(value) = values.next() else {
-                return false;
-            };
-            let (name, convertor) = t.param(*i);
-            out.push(crate::params::Param {
-                name,
-                value,
-                convertor,
-            });
-        }
-    }
-    true
 }
 
 /// The byte offset of `part` inside `whole`, when `part` was sliced from it.

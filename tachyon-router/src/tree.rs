@@ -5,10 +5,8 @@
 //! index beneath it, so the search skips any subtree that cannot beat the best match found
 //! so far: the answer is the first route in declaration order, not the most specific.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::convertor::{Convertor, segment_matches};
+use crate::table::{StrTable, short_eq};
 use crate::template::Seg;
 
 /// Route indexes are stored as `u32`; `NONE` means "no route".
@@ -48,37 +46,6 @@ impl Best {
     }
 }
 
-/// A tiny multiplicative hasher for segment keys (the SipHash default costs more than
-/// the whole rest of a static lookup).
-#[derive(Default)]
-pub(crate) struct SegHasher(u64);
-
-/// A hash map keyed by path text, with [`SegHasher`].
-pub(crate) type FastMap<V> = HashMap<Box<str>, V, BuildHasherDefault<SegHasher>>;
-
-impl Hasher for SegHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// String equality without a `memcmp` call: segments are short.
-#[inline]
-fn short_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
-}
-
 /// Splits `rest` at its first `/`: the segment, and what follows the `/` if there is one.
 #[inline]
 pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
@@ -97,7 +64,7 @@ enum Statics {
     #[default]
     Empty,
     Few(Vec<(Box<str>, u32)>),
-    Many(FastMap<u32>),
+    Many(StrTable<u32>),
 }
 
 impl Statics {
@@ -106,7 +73,7 @@ impl Statics {
         match self {
             Self::Empty => None,
             Self::Few(v) => v.iter().find(|(k, _)| short_eq(k, seg)).map(|(_, n)| *n),
-            Self::Many(m) => m.get(seg).copied(),
+            Self::Many(t) => t.get(seg).copied(),
         }
     }
 
@@ -115,12 +82,15 @@ impl Statics {
             Self::Empty => *self = Self::Few(vec![(seg.into(), node)]),
             Self::Few(v) if v.len() < LINEAR => v.push((seg.into(), node)),
             Self::Few(v) => {
-                let mut m: HashMap<_, _, _> = v.drain(..).collect();
-                m.insert(seg.into(), node);
-                *self = Self::Many(m);
+                let mut t = StrTable::default();
+                for (k, n) in v.drain(..) {
+                    *t.get_or_insert_with(&k, || n) = n;
+                }
+                *t.get_or_insert_with(seg, || node) = node;
+                *self = Self::Many(t);
             }
-            Self::Many(m) => {
-                m.insert(seg.into(), node);
+            Self::Many(t) => {
+                *t.get_or_insert_with(seg, || node) = node;
             }
         }
     }
@@ -238,7 +208,7 @@ impl Tree {
                         }
                     }
                 }
-                Seg::Tail(_) => {
+                Seg::Tail => {
                     self.nodes[node as usize].tails.push(route);
                     debug_assert_eq!(k + 1, segs.len());
                     return;
