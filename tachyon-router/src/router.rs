@@ -305,6 +305,7 @@ impl Router {
     }
 
     /// Host routes declared before the best path match get their chance.
+    #[inline]
     fn hosts_below<'s>(
         &self,
         mut best: Best,
