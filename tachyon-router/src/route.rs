@@ -144,8 +144,8 @@ impl Route {
             set.push("HEAD".into());
         }
         let bits: Vec<u16> = set.iter().map(|m| method_bit(m.as_bytes())).collect();
-        self.method_bits = (!set.is_empty() && !bits.contains(&0))
-            .then(|| bits.iter().fold(0, |acc, b| acc | b));
+        self.method_bits =
+            (!set.is_empty() && !bits.contains(&0)).then(|| bits.iter().fold(0, |acc, b| acc | b));
         self.methods = Some(set);
         self
     }

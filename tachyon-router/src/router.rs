@@ -17,7 +17,9 @@ pub struct Scope<'p> {
     pub method: &'p str,
     /// The route path (the path with the mount's `root_path` already removed).
     pub path: &'p str,
-    /// The `Host` header without its port (`split(":")[0]`), in any case; `""` if absent.
+    /// The request host without its port, `""` if absent. Literals match case-insensitively;
+    /// params keep the case given, so pass it lowercased as Starlette 1.10 does
+    /// (`parse_host_header(...).host.lower()`).
     pub host: &'p str,
 }
 
