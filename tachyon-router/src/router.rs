@@ -89,10 +89,10 @@ pub enum Lookup<'r, 'p> {
 
 /// Where the winning route's params come from, with their values if the tree kept them.
 #[derive(Clone, Copy)]
-enum Source<'s> {
-    Path(Option<Caps<'s>>),
+enum Source {
+    Path(Option<Caps>),
     /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
-    Trimmed(Option<Caps<'s>>),
+    Trimmed(Option<Caps>),
     Host,
 }
 
@@ -265,7 +265,7 @@ impl Router {
     }
 
     /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
-    fn best<'s>(&self, path: &'s str, scope: &Scope<'_>) -> (Best, Source<'s>) {
+    fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
         let source = Source::Path(None);
         if let Some(best) = self.static_hit(path, scope) {
             return self.hosts_below(best, source, scope);
@@ -273,7 +273,7 @@ impl Router {
         self.best_by_tree(path, scope)
     }
 
-    fn best_by_tree<'s>(&self, path: &'s str, scope: &Scope<'_>) -> (Best, Source<'s>) {
+    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
         let mut best = Best::EMPTY;
         let mut classify = |r: u32| self.classify(r, scope);
         let mut complex = |r: u32| {
@@ -308,12 +308,12 @@ impl Router {
 
     /// Host routes declared before the best path match get their chance.
     #[inline]
-    fn hosts_below<'s>(
+    fn hosts_below(
         &self,
         mut best: Best,
-        mut source: Source<'s>,
+        mut source: Source,
         scope: &Scope<'_>,
-    ) -> (Best, Source<'s>) {
+    ) -> (Best, Source) {
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -355,7 +355,7 @@ impl Router {
         &'r self,
         index: usize,
         scope: &Scope<'p>,
-        source: Source<'p>,
+        source: Source,
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
@@ -375,10 +375,10 @@ impl Router {
         };
         let ok = match (&t.segs, source) {
             (_, Source::Host) => match_full(t, text, true, &mut params),
-            (Some(segs), _) => match caps.as_ref().and_then(Caps::values) {
+            (Some(segs), _) => match caps {
                 // The tree kept the values: no second walk.
-                Some(values) if values.len() == t.param_count() => {
-                    values.iter().for_each(|v| params.push(v));
+                Some(caps) if caps.count() == Some(t.param_count()) => {
+                    caps.values(text).for_each(|v| params.push(v));
                     true
                 }
                 _ => match_segs(t, segs, text, &mut params),

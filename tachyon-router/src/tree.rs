@@ -262,7 +262,7 @@ impl Tree {
         best: &mut Best,
         classify: &mut C,
         complex: &mut X,
-    ) -> Option<Caps<'p>>
+    ) -> Option<Caps>
     where
         C: FnMut(u32) -> Class,
         X: FnMut(u32) -> Class,
@@ -270,6 +270,7 @@ impl Tree {
         let rest = path.strip_prefix('/')?;
         let mut search = Search {
             tree: self,
+            base: path.as_ptr() as usize,
             with_complex,
             best,
             classify,
@@ -282,53 +283,72 @@ impl Tree {
     }
 }
 
-/// Parameter values along the current tree path (the segments that took parameter edges).
+/// Parameter values along the current tree path (the segments that took parameter edges),
+/// as byte spans of the searched path: small, so copying the winner's costs little.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Caps<'p> {
-    vals: [&'p str; CAPS],
+pub(crate) struct Caps {
+    spans: [(u32, u32); CAPS],
     len: usize,
 }
 
 /// Parameter values tracked during a search; deeper winners are re-matched instead.
-const CAPS: usize = 8;
+const CAPS: usize = 6;
 
-impl<'p> Caps<'p> {
+impl Caps {
     const EMPTY: Self = Self {
-        vals: [""; CAPS],
+        spans: [(0, 0); CAPS],
         len: 0,
     };
 
-    /// The values in path order, or `None` if there were more than fit.
-    pub(crate) fn values(&self) -> Option<&[&'p str]> {
-        self.vals.get(..self.len)
+    /// The number of values, or `None` if there were more than fit.
+    pub(crate) fn count(&self) -> Option<usize> {
+        (self.len <= CAPS).then_some(self.len)
     }
 
-    fn push(&mut self, v: &'p str) {
-        if let Some(slot) = self.vals.get_mut(self.len) {
-            *slot = v;
+    /// The values, sliced from the path that was searched.
+    pub(crate) fn values(self, path: &str) -> impl Iterator<Item = &str> {
+        self.spans
+            .into_iter()
+            .take(self.len.min(CAPS))
+            .map(move |(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
+    }
+
+    #[inline]
+    fn push(&mut self, base: usize, v: &str) {
+        let start = (v.as_ptr() as usize).wrapping_sub(base);
+        match (u32::try_from(start), u32::try_from(start + v.len())) {
+            (Ok(a), Ok(b)) => {
+                if let Some(slot) = self.spans.get_mut(self.len) {
+                    *slot = (a, b);
+                }
+                self.len += 1;
+            }
+            // Beyond 4 GiB: give up on keeping values; the winner is re-matched.
+            _ => self.len = CAPS + 1,
         }
-        self.len += 1;
     }
 }
 
-struct Search<'t, 'b, 'p, C, X> {
+struct Search<'t, 'b, C, X> {
     tree: &'t Tree,
+    /// The address of the searched path, for spans.
+    base: usize,
     with_complex: bool,
     best: &'b mut Best,
     classify: &'b mut C,
     complex: &'b mut X,
-    caps: Caps<'p>,
-    winner: Option<Caps<'p>>,
+    caps: Caps,
+    winner: Option<Caps>,
 }
 
-impl<'p, C, X> Search<'_, '_, 'p, C, X>
+impl<C, X> Search<'_, '_, C, X>
 where
     C: FnMut(u32) -> Class,
     X: FnMut(u32) -> Class,
 {
     /// Records route `r` found by the tree itself, with `caps` as its values.
     #[inline]
-    fn found(&mut self, r: u32, caps: Caps<'p>) {
+    fn found(&mut self, r: u32, caps: Caps) {
         let class = (self.classify)(r);
         if class == Class::Full {
             self.winner = Some(caps);
@@ -336,7 +356,7 @@ where
         self.best.record(r, class);
     }
 
-    fn visit(&mut self, node: u32, rest: &'p str) {
+    fn visit(&mut self, node: u32, rest: &str) {
         let tree = self.tree;
         let n = &tree.nodes[node as usize];
         if n.min >= self.best.full {
@@ -356,7 +376,7 @@ where
         }
         if !n.tails.is_empty() && !rest.contains('\n') {
             let mut caps = self.caps;
-            caps.push(rest);
+            caps.push(self.base, rest);
             for &r in &n.tails {
                 if r >= self.best.full {
                     break;
@@ -374,7 +394,7 @@ where
             }
             if kind.matches(seg) {
                 let saved = self.caps.len;
-                self.caps.push(seg);
+                self.caps.push(self.base, seg);
                 self.step(child, after);
                 self.caps.len = saved;
             }
@@ -382,7 +402,7 @@ where
     }
 
     #[inline]
-    fn step(&mut self, child: u32, after: Option<&'p str>) {
+    fn step(&mut self, child: u32, after: Option<&str>) {
         match after {
             Some(rest) => self.visit(child, rest),
             None => {
