@@ -308,12 +308,7 @@ impl Router {
 
     /// Host routes declared before the best path match get their chance.
     #[inline]
-    fn hosts_below(
-        &self,
-        mut best: Best,
-        mut source: Source,
-        scope: &Scope<'_>,
-    ) -> (Best, Source) {
+    fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
         for &r in &self.hosts {
             if r >= best.full {
                 break;

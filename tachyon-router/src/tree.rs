@@ -59,11 +59,31 @@ pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
 /// Up to this many static children are scanned linearly; more go in a hash map.
 const LINEAR: usize = 8;
 
+/// A static edge in a small node: length and first 8 bytes inline, so a scan over the
+/// edges touches no key text unless one of them really is a candidate.
+#[derive(Debug)]
+struct FewKey {
+    len: usize,
+    prefix: u64,
+    key: Box<str>,
+    node: u32,
+}
+
+/// The first 8 bytes of `text`, zero-padded.
+#[inline]
+fn prefix8(text: &str) -> u64 {
+    text.as_bytes()
+        .iter()
+        .take(8)
+        .enumerate()
+        .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << (8 * i)))
+}
+
 #[derive(Debug, Default)]
 enum Statics {
     #[default]
     Empty,
-    Few(Vec<(Box<str>, u32)>),
+    Few(Vec<FewKey>),
     Many(StrTable<u32>),
 }
 
@@ -72,19 +92,32 @@ impl Statics {
     fn get(&self, seg: &str) -> Option<u32> {
         match self {
             Self::Empty => None,
-            Self::Few(v) => v.iter().find(|(k, _)| short_eq(k, seg)).map(|(_, n)| *n),
+            Self::Few(v) => {
+                let (len, prefix) = (seg.len(), prefix8(seg));
+                v.iter()
+                    .find(|k| {
+                        k.len == len && k.prefix == prefix && (len <= 8 || short_eq(&k.key, seg))
+                    })
+                    .map(|k| k.node)
+            }
             Self::Many(t) => t.get(seg).copied(),
         }
     }
 
     fn insert(&mut self, seg: &str, node: u32) {
+        let key = FewKey {
+            len: seg.len(),
+            prefix: prefix8(seg),
+            key: seg.into(),
+            node,
+        };
         match self {
-            Self::Empty => *self = Self::Few(vec![(seg.into(), node)]),
-            Self::Few(v) if v.len() < LINEAR => v.push((seg.into(), node)),
+            Self::Empty => *self = Self::Few(vec![key]),
+            Self::Few(v) if v.len() < LINEAR => v.push(key),
             Self::Few(v) => {
                 let mut t = StrTable::default();
-                for (k, n) in v.drain(..) {
-                    *t.get_or_insert_with(&k, || n) = n;
+                for k in v.drain(..) {
+                    *t.get_or_insert_with(&k.key, || k.node) = k.node;
                 }
                 *t.get_or_insert_with(seg, || node) = node;
                 *self = Self::Many(t);
