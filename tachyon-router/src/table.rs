@@ -23,6 +23,16 @@ pub(crate) fn hash(text: &str) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The first 8 bytes of `text`, zero-padded.
+#[inline]
+pub(crate) fn prefix8(text: &str) -> u64 {
+    text.as_bytes()
+        .iter()
+        .take(8)
+        .enumerate()
+        .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << (8 * i)))
+}
+
 /// String equality without a `memcmp` call: keys are short.
 #[inline]
 pub(crate) fn short_eq(a: &str, b: &str) -> bool {
@@ -34,7 +44,8 @@ pub(crate) fn short_eq(a: &str, b: &str) -> bool {
 pub(crate) struct StrTable<V> {
     /// Entry index + 1 per slot; 0 is empty.
     slots: Vec<u32>,
-    entries: Vec<(u64, Box<str>, V)>,
+    /// (hash, first 8 bytes, key, value): keys of up to 8 bytes are compared inline.
+    entries: Vec<(u64, u64, Box<str>, V)>,
 }
 
 impl<V> Default for StrTable<V> {
@@ -50,7 +61,7 @@ impl<V> StrTable<V> {
     /// The value stored for `key`.
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        self.position(key).map(|i| &self.entries[i].2)
+        self.position(key).map(|i| &self.entries[i].3)
     }
 
     /// The value for `key`, inserted with `make` if absent.
@@ -61,13 +72,14 @@ impl<V> StrTable<V> {
                 if (self.entries.len() + 1) * 2 > self.slots.len() {
                     self.grow();
                 }
-                self.entries.push((hash(key), key.into(), make()));
+                self.entries
+                    .push((hash(key), prefix8(key), key.into(), make()));
                 let index = self.entries.len() - 1;
                 self.place(index);
                 index
             }
         };
-        &mut self.entries[index].2
+        &mut self.entries[index].3
     }
 
     /// The number of entries.
@@ -81,10 +93,15 @@ impl<V> StrTable<V> {
         let h = hash(key);
         let mask = self.slots.len() - 1;
         let mut i = h as usize & mask;
+        let prefix = prefix8(key);
         loop {
             let index = (*self.slots.get(i)? as usize).checked_sub(1)?;
-            let (eh, ek, _) = self.entries.get(index)?;
-            if *eh == h && short_eq(ek, key) {
+            let (eh, ep, ek, _) = self.entries.get(index)?;
+            // The hash covers the length, so equal hash and prefix settle short keys.
+            if *eh == h
+                && *ep == prefix
+                && (key.len() <= 8 && ek.len() == key.len() || short_eq(ek, key))
+            {
                 return Some(index);
             }
             i = (i + 1) & mask;

@@ -6,7 +6,7 @@
 //! so far: the answer is the first route in declaration order, not the most specific.
 
 use crate::convertor::{Convertor, segment_matches};
-use crate::table::{StrTable, short_eq};
+use crate::table::{StrTable, prefix8, short_eq};
 use crate::template::Seg;
 
 /// Route indexes are stored as `u32`; `NONE` means "no route".
@@ -67,16 +67,6 @@ struct FewKey {
     prefix: u64,
     key: Box<str>,
     node: u32,
-}
-
-/// The first 8 bytes of `text`, zero-padded.
-#[inline]
-fn prefix8(text: &str) -> u64 {
-    text.as_bytes()
-        .iter()
-        .take(8)
-        .enumerate()
-        .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << (8 * i)))
 }
 
 #[derive(Debug, Default)]
@@ -288,9 +278,9 @@ impl Tree {
     /// `with_complex == false` complex routes are skipped. Returns the parameter values of
     /// the FULL winner when the tree itself matched it (not for complex routes).
     #[inline]
-    pub(crate) fn search<'p, C, X>(
+    pub(crate) fn search<C, X>(
         &self,
-        path: &'p str,
+        path: &str,
         with_complex: bool,
         best: &mut Best,
         classify: &mut C,
