@@ -48,6 +48,7 @@ mod params;
 mod reverse;
 mod route;
 mod router;
+mod table;
 mod template;
 mod tree;
 

@@ -5,8 +5,9 @@
 //! built-in shapes, and the template's regex when it uses a user convertor.
 
 use crate::convertor::{Candidates, Convertor, segment_matches};
-use crate::params::{Param, Params};
+use crate::params::Params;
 use crate::template::{Piece, Seg, Template};
+use crate::tree::split_segment;
 
 /// Python's `$`: the end, or just before one final "\n".
 #[inline]
@@ -26,10 +27,7 @@ pub(crate) fn match_segs<'r, 'p>(
         return false;
     };
     for (k, seg) in segs.iter().enumerate() {
-        let (segment, after) = match rest.find('/') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
+        let (segment, after) = split_segment(rest);
         match seg {
             Seg::Static(s) => {
                 if **s != *segment {
@@ -37,26 +35,16 @@ pub(crate) fn match_segs<'r, 'p>(
                 }
             }
             Seg::Param(i) => {
-                let (name, conv) = t.param(*i);
-                if !segment_matches(conv, segment) {
+                if !segment_matches(t.param(*i).1, segment) {
                     return false;
                 }
-                out.push(Param {
-                    name,
-                    value: segment,
-                    convertor: conv,
-                });
+                out.push(segment);
             }
-            Seg::Tail(i) => {
-                let (name, conv) = t.param(*i);
+            Seg::Tail => {
                 if rest.contains('\n') {
                     return false;
                 }
-                out.push(Param {
-                    name,
-                    value: rest,
-                    convertor: conv,
-                });
+                out.push(rest);
                 return true;
             }
         }
@@ -94,15 +82,10 @@ fn match_regex<'r, 'p>(
         return false;
     };
     for i in 0..t.param_count() {
-        let (name, conv) = t.param(i);
         let group = crate::template::group_name(i);
         // Every parameter group is mandatory, so it always took part in the match.
         let value = caps.name(&group).map_or("", |m| m.as_str());
-        out.push(Param {
-            name,
-            value,
-            convertor: conv,
-        });
+        out.push(value);
     }
     true
 }
@@ -225,13 +208,8 @@ fn backtrack<'r, 'p>(t: &'r Template, text: &'p str, ci: bool, out: &mut Params<
         }
     }
     for frame in &stack {
-        if let Piece::Param(i) = pieces[frame.piece] {
-            let (name, conv) = t.param(i);
-            out.push(Param {
-                name,
-                value: text.get(frame.start..frame.end).unwrap_or(""),
-                convertor: conv,
-            });
+        if let Piece::Param(_) = pieces[frame.piece] {
+            out.push(text.get(frame.start..frame.end).unwrap_or(""));
         }
     }
     true

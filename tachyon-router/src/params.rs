@@ -1,8 +1,9 @@
 //! Matched parameters, borrowed from the router (names) and the path (values).
 
 use crate::convertor::Convertor;
+use crate::template::Template;
 
-/// How many parameters are stored inline before spilling to the heap.
+/// How many values are stored inline before spilling to the heap.
 const INLINE: usize = 4;
 
 /// One matched parameter: its name, its raw text and the convertor that matched it.
@@ -17,38 +18,55 @@ pub struct Param<'r, 'p> {
 }
 
 /// The parameters of a match, in template order; up to four need no allocation.
+///
+/// Only the values are stored (names and convertors come from the template), which keeps
+/// a lookup result small enough to return by value cheaply.
 #[derive(Debug, Clone, Default)]
 pub struct Params<'r, 'p> {
-    inline: [Option<Param<'r, 'p>>; INLINE],
+    template: Option<&'r Template>,
+    inline: [&'p str; INLINE],
     len: usize,
-    spill: Vec<Param<'r, 'p>>,
+    spill: Vec<&'p str>,
 }
 
 impl<'r, 'p> Params<'r, 'p> {
     /// No parameters.
     pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empty, for values of `template`'s parameters pushed in template order.
+    pub(crate) fn of(template: &'r Template) -> Self {
         Self {
-            inline: [None; INLINE],
-            len: 0,
-            spill: Vec::new(),
+            template: Some(template),
+            ..Self::default()
         }
     }
 
-    pub(crate) fn push(&mut self, param: Param<'r, 'p>) {
+    #[inline]
+    pub(crate) fn push(&mut self, value: &'p str) {
         match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = Some(param),
-            None => self.spill.push(param),
+            Some(slot) => *slot = value,
+            None => self.spill.push(value),
         }
         self.len += 1;
     }
 
-    /// Replaces the last parameter (a mount's `path` becomes the remaining path).
-    pub(crate) fn set_last(&mut self, param: Param<'r, 'p>) {
+    /// Replaces the last value (a mount's `path` becomes the remaining path).
+    pub(crate) fn set_last(&mut self, value: &'p str) {
         if let Some(last) = self.spill.last_mut() {
-            *last = param;
+            *last = value;
         } else if let Some(slot) = self.len.checked_sub(1).and_then(|i| self.inline.get_mut(i)) {
-            *slot = Some(param);
+            *slot = value;
         }
+    }
+
+    /// The last value, if any.
+    pub(crate) fn last(&self) -> Option<&'p str> {
+        self.spill
+            .last()
+            .or_else(|| self.len.checked_sub(1).and_then(|i| self.inline.get(i)))
+            .copied()
     }
 
     /// The number of parameters.
@@ -68,10 +86,17 @@ impl<'r, 'p> Params<'r, 'p> {
 
     /// The parameters in template order.
     pub fn iter(&self) -> impl Iterator<Item = Param<'r, 'p>> + '_ {
-        self.inline
+        let values = self.inline[..self.len.min(INLINE)]
             .iter()
-            .flatten()
-            .chain(self.spill.iter())
-            .copied()
+            .chain(self.spill.iter());
+        self.template
+            .into_iter()
+            .flat_map(Template::params)
+            .zip(values)
+            .map(|((name, convertor), value)| Param {
+                name,
+                value,
+                convertor,
+            })
     }
 }

@@ -36,7 +36,26 @@ pub struct Route {
     template: Option<Template>,
     name: Option<Box<str>>,
     methods: Option<Vec<Box<str>>>,
+    /// `methods` as bits of [`method_bit`], when every method has one (the usual case).
+    method_bits: Option<u16>,
     child: Option<Router>,
+}
+
+/// A bit for each standard method, so the hot path compares no strings.
+#[inline]
+fn method_bit(method: &[u8]) -> u16 {
+    match method {
+        b"GET" => 1,
+        b"HEAD" => 1 << 1,
+        b"POST" => 1 << 2,
+        b"PUT" => 1 << 3,
+        b"DELETE" => 1 << 4,
+        b"PATCH" => 1 << 5,
+        b"OPTIONS" => 1 << 6,
+        b"TRACE" => 1 << 7,
+        b"CONNECT" => 1 << 8,
+        _ => 0,
+    }
 }
 
 impl Route {
@@ -67,6 +86,7 @@ impl Route {
             template: None,
             name: None,
             methods: None,
+            method_bits: None,
             child: None,
         }
     }
@@ -101,6 +121,7 @@ impl Route {
             template: Some(template),
             name: None,
             methods: None,
+            method_bits: None,
             child: None,
         })
     }
@@ -122,6 +143,9 @@ impl Route {
         if set.iter().any(|m| &**m == "GET") && !set.iter().any(|m| &**m == "HEAD") {
             set.push("HEAD".into());
         }
+        let bits: Vec<u16> = set.iter().map(|m| method_bit(m.as_bytes())).collect();
+        self.method_bits =
+            (!set.is_empty() && !bits.contains(&0)).then(|| bits.iter().fold(0, |acc, b| acc | b));
         self.methods = Some(set);
         self
     }
@@ -164,7 +188,14 @@ impl Route {
     }
 
     /// Whether `method` is allowed (Starlette: `not self.methods or method in self.methods`).
+    #[inline]
     pub fn allows(&self, method: &str) -> bool {
+        if let Some(bits) = self.method_bits {
+            let bit = method_bit(method.as_bytes());
+            if bit != 0 {
+                return bits & bit != 0;
+            }
+        }
         match &self.methods {
             None => true,
             Some(set) => set.is_empty() || set.iter().any(|m| **m == *method),

@@ -4,7 +4,9 @@
 use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
 use crate::route::{Route, RouteKind, ScopeKind};
-use crate::tree::{Best, Class, NONE, Tree};
+use crate::table::StrTable;
+use crate::template::Seg;
+use crate::tree::{Best, Caps, Class, NONE, Tree};
 
 /// What is being routed: the parts of an ASGI scope the router reads.
 #[derive(Debug, Clone, Copy)]
@@ -15,7 +17,9 @@ pub struct Scope<'p> {
     pub method: &'p str,
     /// The route path (the path with the mount's `root_path` already removed).
     pub path: &'p str,
-    /// The `Host` header without its port (`split(":")[0]`), in any case; `""` if absent.
+    /// The request host without its port, `""` if absent. Literals match case-insensitively;
+    /// params keep the case given, so pass it lowercased as Starlette 1.10 does
+    /// (`parse_host_header(...).host.lower()`).
     pub host: &'p str,
 }
 
@@ -71,6 +75,8 @@ pub struct Match<'r, 'p> {
 
 /// The outcome of a lookup, before opaque routes are consulted (see [`Router::lookup`]).
 #[derive(Debug, Clone)]
+// Boxing the match would allocate on every hit; the result is returned once, by value.
+#[allow(clippy::large_enum_variant)]
 pub enum Lookup<'r, 'p> {
     /// The lowest-index route that fully matches.
     Full(Match<'r, 'p>),
@@ -81,12 +87,12 @@ pub enum Lookup<'r, 'p> {
     NotFound,
 }
 
-/// Where the winning route's params come from.
+/// Where the winning route's params come from, with their values if the tree kept them.
 #[derive(Clone, Copy)]
 enum Source {
-    Path,
+    Path(Option<Caps>),
     /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
-    Trimmed,
+    Trimmed(Option<Caps>),
     Host,
 }
 
@@ -97,6 +103,13 @@ pub struct Router {
     tree: Tree,
     hosts: Vec<u32>,
     opaque: Vec<usize>,
+    /// Whole-path index of the routes without parameters: (route, lowest index of another
+    /// route whose template also matches that path, or NONE). A hit with no such route below
+    /// it is the answer without walking the tree.
+    statics: StrTable<Vec<(u32, u32)>>,
+    /// The lengths of the paths in `statics` (bit n: length n; bit 255: 255 or more), so
+    /// most paths with parameters skip hashing the whole path.
+    static_lens: [u64; 4],
 }
 
 impl Router {
@@ -113,8 +126,20 @@ impl Router {
         match (route.kind(), route.template()) {
             (RouteKind::Opaque, _) | (_, None) => self.opaque.push(index),
             (RouteKind::Host, Some(_)) => self.hosts.push(id),
-            (_, Some(t)) => match &t.segs {
-                Some(segs) => self.tree.insert(id, segs, |i| t.param(i).1.clone()),
+            (kind, Some(t)) => match &t.segs {
+                Some(segs) => {
+                    let fully_static = kind != RouteKind::Mount
+                        && segs.iter().all(|s| matches!(s, Seg::Static(_)));
+                    if fully_static {
+                        let shadow = self.lowest_other_match(t.as_str());
+                        let len = t.as_str().len().min(255);
+                        self.static_lens[len / 64] |= 1 << (len % 64);
+                        self.statics
+                            .get_or_insert_with(t.as_str(), Vec::new)
+                            .push((id, shadow));
+                    }
+                    self.tree.insert(id, segs, |i| t.param(i).1.clone());
+                }
                 None => {
                     let prefix = static_prefix(t.pieces_text());
                     self.tree.insert_complex(id, &prefix);
@@ -183,10 +208,73 @@ impl Router {
         best.full != NONE || best.partial != NONE
     }
 
+    /// The lowest index of a route with parameters (any kind) whose path template matches
+    /// `path` exactly (no trailing-"\n" leeway: such paths never take the static index).
+    fn lowest_other_match(&self, path: &str) -> u32 {
+        let mut best = Best::EMPTY;
+        let mut classify = |r: u32| {
+            if self.static_path(r).is_some() {
+                Class::None
+            } else {
+                Class::Full
+            }
+        };
+        let mut complex = |r: u32| {
+            let mut scratch = Params::new();
+            match self.routes[r as usize].template() {
+                Some(t) if match_full(t, path, false, &mut scratch) => Class::Full,
+                _ => Class::None,
+            }
+        };
+        self.tree
+            .search(path, true, &mut best, &mut classify, &mut complex);
+        best.full
+    }
+
+    /// The path of route `r` if it is an HTTP or WebSocket route without parameters.
+    fn static_path(&self, r: u32) -> Option<&str> {
+        let route = self.routes.get(r as usize)?;
+        let t = route.template()?;
+        let segs = t.segs.as_ref()?;
+        (matches!(route.kind(), RouteKind::Http | RouteKind::WebSocket)
+            && segs.iter().all(|s| matches!(s, Seg::Static(_))))
+        .then_some(t.as_str())
+    }
+
+    /// The answer from the static index alone, when it is certain.
+    #[inline]
+    fn static_hit(&self, path: &str, scope: &Scope<'_>) -> Option<Best> {
+        let len = path.len().min(255);
+        if self.static_lens[len / 64] & (1 << (len % 64)) == 0 || path.ends_with('\n') {
+            return None;
+        }
+        let entry = self.statics.get(path)?;
+        let mut partial = NONE;
+        for &(r, shadow) in entry {
+            if shadow != NONE {
+                return None;
+            }
+            match self.classify(r, scope) {
+                Class::Full => return Some(Best { full: r, partial }),
+                Class::Partial => partial = partial.min(r),
+                Class::None => {}
+            }
+        }
+        // Only PARTIAL matches here: a later route with parameters may still be FULL.
+        None
+    }
+
     /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
     fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+        let source = Source::Path(None);
+        if let Some(best) = self.static_hit(path, scope) {
+            return self.hosts_below(best, source, scope);
+        }
+        self.best_by_tree(path, scope)
+    }
+
+    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
         let mut best = Best::EMPTY;
-        let mut source = Source::Path;
         let mut classify = |r: u32| self.classify(r, scope);
         let mut complex = |r: u32| {
             let class = self.classify(r, scope);
@@ -200,18 +288,27 @@ impl Router {
                 _ => Class::None,
             }
         };
-        self.tree
+        let caps = self
+            .tree
             .search(path, true, &mut best, &mut classify, &mut complex);
+        let mut source = Source::Path(caps);
         if let Some(trimmed) = path.strip_suffix('\n') {
             // Python's `$` matches before a final "\n": tree-shaped routes may match the
             // path without it (complex routes already applied that rule themselves).
             let before = best.full;
-            self.tree
+            let caps = self
+                .tree
                 .search(trimmed, false, &mut best, &mut classify, &mut complex);
             if best.full < before {
-                source = Source::Trimmed;
+                source = Source::Trimmed(caps);
             }
         }
+        self.hosts_below(best, source, scope)
+    }
+
+    /// Host routes declared before the best path match get their chance.
+    #[inline]
+    fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -257,15 +354,30 @@ impl Router {
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
-        let mut params = Params::new();
-        let text = match source {
-            Source::Path => scope.path,
-            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
-            Source::Host => scope.host,
+        let mut params = Params::of(t);
+        if t.param_count() == 0 {
+            return Some(Match {
+                index,
+                route,
+                params,
+                mount: None,
+            });
+        }
+        let (text, caps) = match source {
+            Source::Path(caps) => (scope.path, caps),
+            Source::Trimmed(caps) => (scope.path.strip_suffix('\n').unwrap_or(scope.path), caps),
+            Source::Host => (scope.host, None),
         };
         let ok = match (&t.segs, source) {
             (_, Source::Host) => match_full(t, text, true, &mut params),
-            (Some(segs), _) => match_segs(t, segs, text, &mut params),
+            (Some(segs), _) => match caps {
+                // The tree kept the values: no second walk.
+                Some(caps) if caps.count() == Some(t.param_count()) => {
+                    caps.values(text).for_each(|v| params.push(v));
+                    true
+                }
+                _ => match_segs(t, segs, text, &mut params),
+            },
             (None, _) => match_full(t, text, false, &mut params),
         };
         if !ok {
@@ -273,17 +385,14 @@ impl Router {
         }
         let mut mount = None;
         if route.kind() == RouteKind::Mount {
-            let mut last = params.iter().last()?;
-            let start = subslice_start(scope.path, last.value)?;
-            let remaining = scope
-                .path
-                .get(start.checked_sub(1)?..start + last.value.len())?;
+            let last = params.last()?;
+            let start = subslice_start(scope.path, last)?;
+            let remaining = scope.path.get(start.checked_sub(1)?..start + last.len())?;
             let matched = scope
                 .path
                 .get(..scope.path.len().checked_sub(remaining.len())?)
                 .unwrap_or("");
-            last.value = remaining;
-            params.set_last(last);
+            params.set_last(remaining);
             mount = Some(MountMatch { remaining, matched });
         }
         Some(Match {

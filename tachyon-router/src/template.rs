@@ -22,7 +22,7 @@ pub(crate) enum Seg {
     /// A whole segment that is one `str`, `int`, `float` or `uuid` parameter.
     Param(usize),
     /// `{name:path}` as the whole last segment.
-    Tail(usize),
+    Tail,
 }
 
 /// A compiled path or host template.
@@ -294,7 +294,7 @@ fn tree_segments(pieces: &[Piece], params: &[(Box<str>, Convertor)]) -> Option<V
             [] => Seg::Static("".into()),
             [Piece::Literal(text)] => Seg::Static(text.clone()),
             [Piece::Param(i)] => match params[*i].1 {
-                Convertor::Path if last => Seg::Tail(*i),
+                Convertor::Path if last => Seg::Tail,
                 Convertor::Str | Convertor::Int | Convertor::Float | Convertor::Uuid => {
                     Seg::Param(*i)
                 }
@@ -353,7 +353,7 @@ mod tests {
         let segs = t.segs.unwrap();
         assert!(matches!(segs[0], Seg::Static(ref s) if &**s == "users"));
         assert!(matches!(segs[1], Seg::Param(0)));
-        assert!(matches!(segs[2], Seg::Tail(1)));
+        assert!(matches!(segs[2], Seg::Tail));
         assert!(Template::parse("/f/{a}.{b}").unwrap().segs.is_none());
     }
 }

@@ -5,10 +5,8 @@
 //! index beneath it, so the search skips any subtree that cannot beat the best match found
 //! so far: the answer is the first route in declaration order, not the most specific.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::convertor::{Convertor, segment_matches};
+use crate::table::{StrTable, prefix8, short_eq};
 use crate::template::Seg;
 
 /// Route indexes are stored as `u32`; `NONE` means "no route".
@@ -48,37 +46,35 @@ impl Best {
     }
 }
 
-/// A tiny multiplicative hasher for segment keys (the SipHash default costs more than
-/// the whole rest of a static lookup).
-#[derive(Default)]
-struct SegHasher(u64);
-
-impl Hasher for SegHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
+/// Splits `rest` at its first `/`: the segment, and what follows the `/` if there is one.
+#[inline]
+pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
+    // A byte loop beats `str::find` (memchr setup) on segments this short.
+    match rest.bytes().position(|b| b == b'/') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
     }
 }
 
 /// Up to this many static children are scanned linearly; more go in a hash map.
 const LINEAR: usize = 8;
 
+/// A static edge in a small node: length and first 8 bytes inline, so a scan over the
+/// edges touches no key text unless one of them really is a candidate.
+#[derive(Debug)]
+struct FewKey {
+    len: usize,
+    prefix: u64,
+    key: Box<str>,
+    node: u32,
+}
+
 #[derive(Debug, Default)]
 enum Statics {
     #[default]
     Empty,
-    Few(Vec<(Box<str>, u32)>),
-    Many(HashMap<Box<str>, u32, BuildHasherDefault<SegHasher>>),
+    Few(Vec<FewKey>),
+    Many(StrTable<u32>),
 }
 
 impl Statics {
@@ -86,22 +82,38 @@ impl Statics {
     fn get(&self, seg: &str) -> Option<u32> {
         match self {
             Self::Empty => None,
-            Self::Few(v) => v.iter().find(|(k, _)| **k == *seg).map(|(_, n)| *n),
-            Self::Many(m) => m.get(seg).copied(),
+            Self::Few(v) => {
+                let (len, prefix) = (seg.len(), prefix8(seg));
+                v.iter()
+                    .find(|k| {
+                        k.len == len && k.prefix == prefix && (len <= 8 || short_eq(&k.key, seg))
+                    })
+                    .map(|k| k.node)
+            }
+            Self::Many(t) => t.get(seg).copied(),
         }
     }
 
     fn insert(&mut self, seg: &str, node: u32) {
+        let key = FewKey {
+            len: seg.len(),
+            prefix: prefix8(seg),
+            key: seg.into(),
+            node,
+        };
         match self {
-            Self::Empty => *self = Self::Few(vec![(seg.into(), node)]),
-            Self::Few(v) if v.len() < LINEAR => v.push((seg.into(), node)),
+            Self::Empty => *self = Self::Few(vec![key]),
+            Self::Few(v) if v.len() < LINEAR => v.push(key),
             Self::Few(v) => {
-                let mut m: HashMap<_, _, _> = v.drain(..).collect();
-                m.insert(seg.into(), node);
-                *self = Self::Many(m);
+                let mut t = StrTable::default();
+                for k in v.drain(..) {
+                    *t.get_or_insert_with(&k.key, || k.node) = k.node;
+                }
+                *t.get_or_insert_with(seg, || node) = node;
+                *self = Self::Many(t);
             }
-            Self::Many(m) => {
-                m.insert(seg.into(), node);
+            Self::Many(t) => {
+                *t.get_or_insert_with(seg, || node) = node;
             }
         }
     }
@@ -219,7 +231,7 @@ impl Tree {
                         }
                     }
                 }
-                Seg::Tail(_) => {
+                Seg::Tail => {
                     self.nodes[node as usize].tails.push(route);
                     debug_assert_eq!(k + 1, segs.len());
                     return;
@@ -263,85 +275,166 @@ impl Tree {
     ///
     /// `classify` says how a route whose path matched relates to the scope; `complex`
     /// runs the full matcher of a route the tree only narrowed down. With
-    /// `with_complex == false` complex routes are skipped.
+    /// `with_complex == false` complex routes are skipped. Returns the parameter values of
+    /// the FULL winner when the tree itself matched it (not for complex routes).
     #[inline]
-    pub(crate) fn search(
+    pub(crate) fn search<C, X>(
         &self,
         path: &str,
         with_complex: bool,
         best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
-        if let Some(rest) = path.strip_prefix('/') {
-            self.visit(0, rest, with_complex, best, classify, complex);
-        }
+        classify: &mut C,
+        complex: &mut X,
+    ) -> Option<Caps>
+    where
+        C: FnMut(u32) -> Class,
+        X: FnMut(u32) -> Class,
+    {
+        let rest = path.strip_prefix('/')?;
+        let mut search = Search {
+            tree: self,
+            base: path.as_ptr() as usize,
+            with_complex,
+            best,
+            classify,
+            complex,
+            caps: Caps::EMPTY,
+            winner: None,
+        };
+        search.visit(0, rest);
+        search.winner
+    }
+}
+
+/// Parameter values along the current tree path (the segments that took parameter edges),
+/// as byte spans of the searched path: small, so copying the winner's costs little.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caps {
+    spans: [(u32, u32); CAPS],
+    len: usize,
+}
+
+/// Parameter values tracked during a search; deeper winners are re-matched instead.
+const CAPS: usize = 6;
+
+impl Caps {
+    const EMPTY: Self = Self {
+        spans: [(0, 0); CAPS],
+        len: 0,
+    };
+
+    /// The number of values, or `None` if there were more than fit.
+    pub(crate) fn count(&self) -> Option<usize> {
+        (self.len <= CAPS).then_some(self.len)
     }
 
-    fn visit(
-        &self,
-        node: u32,
-        rest: &str,
-        with_complex: bool,
-        best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
-        let n = &self.nodes[node as usize];
-        if n.min >= best.full {
+    /// The values, sliced from the path that was searched.
+    pub(crate) fn values(self, path: &str) -> impl Iterator<Item = &str> {
+        self.spans
+            .into_iter()
+            .take(self.len.min(CAPS))
+            .map(move |(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
+    }
+
+    #[inline]
+    fn push(&mut self, base: usize, v: &str) {
+        let start = (v.as_ptr() as usize).wrapping_sub(base);
+        match (u32::try_from(start), u32::try_from(start + v.len())) {
+            (Ok(a), Ok(b)) => {
+                if let Some(slot) = self.spans.get_mut(self.len) {
+                    *slot = (a, b);
+                }
+                self.len += 1;
+            }
+            // Beyond 4 GiB: give up on keeping values; the winner is re-matched.
+            _ => self.len = CAPS + 1,
+        }
+    }
+}
+
+struct Search<'t, 'b, C, X> {
+    tree: &'t Tree,
+    /// The address of the searched path, for spans.
+    base: usize,
+    with_complex: bool,
+    best: &'b mut Best,
+    classify: &'b mut C,
+    complex: &'b mut X,
+    caps: Caps,
+    winner: Option<Caps>,
+}
+
+impl<C, X> Search<'_, '_, C, X>
+where
+    C: FnMut(u32) -> Class,
+    X: FnMut(u32) -> Class,
+{
+    /// Records route `r` found by the tree itself, with `caps` as its values.
+    #[inline]
+    fn found(&mut self, r: u32, caps: Caps) {
+        let class = (self.classify)(r);
+        if class == Class::Full {
+            self.winner = Some(caps);
+        }
+        self.best.record(r, class);
+    }
+
+    fn visit(&mut self, node: u32, rest: &str) {
+        let tree = self.tree;
+        let n = &tree.nodes[node as usize];
+        if n.min >= self.best.full {
             return;
         }
-        if with_complex {
+        if self.with_complex {
             for &r in &n.complex {
-                if r >= best.full {
+                if r >= self.best.full {
                     break;
                 }
-                best.record(r, complex(r));
+                let class = (self.complex)(r);
+                if class == Class::Full {
+                    self.winner = None;
+                }
+                self.best.record(r, class);
             }
         }
         if !n.tails.is_empty() && !rest.contains('\n') {
+            let mut caps = self.caps;
+            caps.push(self.base, rest);
             for &r in &n.tails {
-                if r >= best.full {
+                if r >= self.best.full {
                     break;
                 }
-                best.record(r, classify(r));
+                self.found(r, caps);
             }
         }
-        let (seg, after) = match rest.find('/') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
+        let (seg, after) = split_segment(rest);
         if let Some(child) = n.statics.get(seg) {
-            self.step(child, after, with_complex, best, classify, complex);
+            self.step(child, after);
         }
         for &(kind, child) in &n.params {
-            if self.nodes[child as usize].min >= best.full {
+            if tree.nodes[child as usize].min >= self.best.full {
                 continue;
             }
             if kind.matches(seg) {
-                self.step(child, after, with_complex, best, classify, complex);
+                let saved = self.caps.len;
+                self.caps.push(self.base, seg);
+                self.step(child, after);
+                self.caps.len = saved;
             }
         }
     }
 
     #[inline]
-    fn step(
-        &self,
-        child: u32,
-        after: Option<&str>,
-        with_complex: bool,
-        best: &mut Best,
-        classify: &mut impl FnMut(u32) -> Class,
-        complex: &mut impl FnMut(u32) -> Class,
-    ) {
+    fn step(&mut self, child: u32, after: Option<&str>) {
         match after {
-            Some(rest) => self.visit(child, rest, with_complex, best, classify, complex),
+            Some(rest) => self.visit(child, rest),
             None => {
-                for &r in &self.nodes[child as usize].ends {
-                    if r >= best.full {
+                let tree = self.tree;
+                for &r in &tree.nodes[child as usize].ends {
+                    if r >= self.best.full {
                         break;
                     }
-                    best.record(r, classify(r));
+                    self.found(r, self.caps);
                 }
             }
         }

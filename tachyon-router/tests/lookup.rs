@@ -423,3 +423,34 @@ fn hostile_paths_do_not_panic_or_hang() {
     let long = format!("/{}x", "a".repeat(3000));
     assert_eq!(get(&r, &long).params.get("f"), Some("a"));
 }
+
+#[test]
+fn static_index_respects_earlier_param_routes() {
+    // Guards the whole-path static index: a hit there must not skip an earlier route.
+    let r = router(vec![
+        http("/a").with_methods(["POST"]),
+        http("/{x}"),
+        http("/a").with_methods(["GET"]),
+        http("/b"),
+        http("/c/{y}.{z}"),
+        http("/c/d.e"),
+    ]);
+    assert_eq!(get(&r, "/a").index, 1);
+    assert_eq!(full(&r, &Scope::http("POST", "/a")).index, 0);
+    assert_eq!(get(&r, "/b").index, 1);
+    assert_eq!(get(&r, "/c/d.e").index, 4);
+    let r = router(vec![http("/b").with_methods(["POST"]), http("/b/")]);
+    assert!(matches!(
+        r.lookup(&Scope::http("GET", "/b")),
+        Lookup::Partial(0)
+    ));
+    let r = router(vec![Route::host("h.org").unwrap(), http("/b")]);
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/b").with_host("h.org")).index,
+        0
+    );
+    assert_eq!(
+        full(&r, &Scope::http("GET", "/b").with_host("x.org")).index,
+        1
+    );
+}
