@@ -400,6 +400,10 @@ class Lifespan:
             await self.app(scope, self.inbox.get, self.outbox.put)
         except BaseException as exc:
             await self.outbox.put({"type": "lifespan.error", "message": repr(exc)})
+        else:
+            # An app that returns at once on a lifespan scope does not speak lifespan either;
+            # after a completed shutdown nobody reads this.
+            await self.outbox.put({"type": "lifespan.error", "message": "returned"})
 
     async def _step(self, kind: str) -> None:
         assert self.inbox is not None and self.outbox is not None
