@@ -66,12 +66,14 @@ class Server:
 
 
 @contextmanager
-def serving(args: Sequence[str], log: Path, port: int, cwd: Path | None = None) -> Iterator[Server]:
+def serving(
+    args: Sequence[str], log: Path, port: int, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Run `python <args>` until the block ends; yields once `port` is listening."""
     log_file = open(log, "wb")  # noqa: SIM115 - closed by Server.stop
     # A fixed hash seed: `Allow` lists a set of methods (as Starlette does), whose order
     # would otherwise differ between two server processes.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, *args], stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True
     )
