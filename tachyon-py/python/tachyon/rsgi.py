@@ -75,70 +75,64 @@ def asgi_scope(scope: Any, state: dict[str, Any] | None = None) -> Scope:
     (an encoded `%2F` comes back as `/`), and drops header values that are not valid text.
     """
     path: str = scope.path
-    is_ws = scope.proto == "ws"
-    scheme: str = scope.scheme
-    if is_ws:
-        scheme = "wss" if scheme == "https" else "ws"
+    headers = scope.headers.items()
     asgi: Scope = {
-        "type": "websocket" if is_ws else "http",
-        "asgi": _WS_ASGI if is_ws else _HTTP_ASGI,
+        "type": "http",
+        "asgi": _HTTP_ASGI,
         "http_version": scope.http_version,
         "server": _address(scope.server),
         "client": _address(scope.client),
-        "scheme": scheme,
+        "scheme": scope.scheme,
+        "method": scope.method,
         "root_path": "",
         "path": path,
         "raw_path": (path if path.isascii() and "%" not in path else quote(path, safe=_PATH_SAFE)).encode("ascii"),
         "query_string": scope.query_string.encode("utf-8"),
-        "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in scope.headers.items()],
+        "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers],
         "state": {} if state is None else state.copy(),
         "extensions": _EXTENSIONS,
     }
-    if is_ws:
-        offered = [value for name, value in scope.headers.items() if name == "sec-websocket-protocol"]
+    if scope.proto == "ws":
+        del asgi["method"]
+        asgi["type"] = "websocket"
+        asgi["asgi"] = _WS_ASGI
+        asgi["scheme"] = "wss" if asgi["scheme"] == "https" else "ws"
+        offered = [value for name, value in headers if name == "sec-websocket-protocol"]
         asgi["subprotocols"] = [item.strip() for value in offered for item in value.split(",")]
-    else:
-        asgi["method"] = scope.method
     return asgi
 
 
 # --- http: ASGI receive / send over the RSGI protocol ---------------------------------------
 
 
-class HTTPReceive:
-    """ASGI `receive` for an RSGI http request: the whole body once, then waits for disconnect."""
+class HTTPChannel:
+    """ASGI `send` (the object itself) and `receive` (its method) for one RSGI http request.
 
-    __slots__ = ("consumed", "protocol")
+    `receive` gives the whole body in one message (Granian reads it; its limits apply), then
+    waits for the client to disconnect. A response body sent in one message goes out with
+    `response_bytes`; one in several parts opens `response_stream`. `started` is the flag the
+    exception layers read, as on ResponseTracker.
+    """
+
+    __slots__ = ("consumed", "done", "headers", "protocol", "started", "status", "stream")
 
     def __init__(self, protocol: Any) -> None:
         self.protocol = protocol
         self.consumed = False
+        self.started = False
+        self.done = False
+        self.status = 200
+        self.headers: list[tuple[str, str]] = []
+        self.stream: Any = None
 
-    async def __call__(self) -> Message:
+    async def receive(self) -> Message:
+        """ASGI receive."""
         if not self.consumed:
             self.consumed = True
             body = await self.protocol()
             return {"type": "http.request", "body": body, "more_body": False}
         await self.protocol.client_disconnect()
         return {"type": "http.disconnect"}
-
-
-class HTTPSend:
-    """ASGI `send` for an RSGI http request.
-
-    A body sent in one message goes out with `response_bytes`; a body in several parts opens
-    `response_stream`. `started` is the flag the exception layers read (as on ResponseTracker).
-    """
-
-    __slots__ = ("done", "headers", "protocol", "started", "status", "stream")
-
-    def __init__(self, protocol: Any) -> None:
-        self.protocol = protocol
-        self.started = False
-        self.done = False
-        self.status = 200
-        self.headers: list[tuple[str, str]] = []
-        self.stream: Any = None
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -172,6 +166,16 @@ class HTTPSend:
         # Other messages (trailers, early hints, push) have no RSGI equivalent: dropped, as a
         # server that does not advertise the extension would.
 
+    def send_response(self, response: Response) -> None:
+        """Send a plain Response (Response's own `__call__`) straight to `response_bytes`."""
+        body = response.body
+        self.started = self.done = True
+        self.protocol.response_bytes(
+            response.status_code,
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers],
+            body if type(body) is bytes else bytes(body),
+        )
+
     def finish(self) -> None:
         """Close the response after the app returned, as an ASGI server would."""
         if self.done:
@@ -200,19 +204,13 @@ def _is_plain_response(cls: type) -> bool:
         return plain
 
 
-async def _respond(response: Any, scope: Scope, receive: HTTPReceive, send: HTTPSend) -> None:
+async def _respond(response: Any, scope: Scope, channel: HTTPChannel) -> None:
     if _is_plain_response(type(response)):
-        body = response.body
-        send.started = send.done = True
-        send.protocol.response_bytes(
-            response.status_code,
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers],
-            body if type(body) is bytes else bytes(body),
-        )
+        channel.send_response(response)
         if response.background is not None:
             await response.background()
     else:
-        await response(scope, receive, send)
+        await response(scope, channel.receive, channel)
 
 
 def _raiser(exc: BaseException) -> ASGIApp:
@@ -222,9 +220,11 @@ def _raiser(exc: BaseException) -> ASGIApp:
     return app
 
 
-def _plain_layers(app: Any) -> tuple[ServerErrorMiddleware, ExceptionMiddleware, Router] | None:
+Layers = tuple[ServerErrorMiddleware, ExceptionMiddleware, Router]
+
+
+def _plain_layers(stack: Any) -> Layers | None:
     """The built-in layers when nothing else sits between them and the router, else None."""
-    stack = app.middleware_stack
     if type(stack) is not ServerErrorMiddleware:
         return None
     inner = stack.app
@@ -236,18 +236,14 @@ def _plain_layers(app: Any) -> tuple[ServerErrorMiddleware, ExceptionMiddleware,
     return stack, inner, router
 
 
-async def _serve_plain(
-    layers: tuple[ServerErrorMiddleware, ExceptionMiddleware, Router],
-    scope: Scope,
-    receive: HTTPReceive,
-    send: HTTPSend,
-) -> None:
+async def _serve_plain(layers: Layers, scope: Scope, channel: HTTPChannel) -> None:
     # The ASGI path's ServerErrorMiddleware + ExceptionMiddleware.serve_http, in one frame,
-    # with the endpoint's response sent by `_respond`.
+    # with a plain response handed to `response_bytes` (no message dicts, no send awaits).
     errors, exceptions, router = layers
     handlers = (exceptions._exception_handlers, exceptions._status_handlers)
     scope[SCOPE_KEY] = handlers
     scope["router"] = router
+    receive = channel.receive
     request = None
     try:
         try:
@@ -255,53 +251,81 @@ async def _serve_plain(
             if route is None:
                 redirect = router.redirect_for(scope)
                 if redirect is not None:
-                    await _respond(redirect, scope, receive, send)
+                    await _respond(redirect, scope, channel)
                 else:
-                    await router.default(scope, receive, send)
+                    await router.default(scope, receive, channel)
                 return
             scope["route"] = route
             scope.update(child_scope)
             direct = route.direct_call() if full and isinstance(route, Route) else None
             if direct is None:
-                await route.handle(scope, receive, send)
+                await route.handle(scope, receive, channel)
                 return
-            request = Request(scope, receive, send)
+            request = Request(scope, receive, channel)
             response = await direct(request)
-            await _respond(response, scope, receive, send)
+            if _is_plain_response(type(response)):
+                channel.send_response(response)
+                if response.background is not None:
+                    await response.background()
+            else:
+                await response(scope, receive, channel)
         except Exception as exc:
-            conn = request if request is not None else Request(scope, receive, send)
-            await handle_exception(exc, conn, handlers, scope, receive, send)  # type: ignore[arg-type]
+            conn = request if request is not None else Request(scope, receive, channel)
+            await handle_exception(exc, conn, handlers, scope, receive, channel)  # type: ignore[arg-type]
     except Exception as error:
-        if send.started:
+        if channel.started:
             raise
         # ServerErrorMiddleware's answer (500 page or the app's handler), then the re-raise.
-        await ServerErrorMiddleware(_raiser(error), handler=errors.handler, debug=errors.debug)(scope, receive, send)
+        await ServerErrorMiddleware(_raiser(error), handler=errors.handler, debug=errors.debug)(scope, receive, channel)
 
 
-def _state_of(app: Any) -> dict[str, Any] | None:
-    lifespan = app.__dict__.get("_tachyon_rsgi_lifespan")
-    return None if lifespan is None else lifespan.state
+class _AppState:
+    """What `serve` keeps on an app between requests: its stack, fast-path layers, lifespan."""
+
+    __slots__ = ("layers", "lifespan", "stack")
+
+    def __init__(self, stack: Any, lifespan: Lifespan | None) -> None:
+        self.stack = stack
+        self.layers = _plain_layers(stack)
+        self.lifespan = lifespan
+
+
+_STATE_KEY = "_tachyon_rsgi"
+
+
+def _app_state(app: Any) -> _AppState:
+    namespace = app.__dict__
+    state: _AppState | None = namespace.get(_STATE_KEY)
+    stack = app.middleware_stack
+    if state is None or stack is None or state.stack is not stack:
+        if stack is None:
+            stack = app.middleware_stack = app.build_middleware_stack()
+        state = namespace[_STATE_KEY] = _AppState(stack, None if state is None else state.lifespan)
+    return state
 
 
 async def serve(app: Any, scope: Any, protocol: Any) -> None:
-    """Answer one RSGI connection (http or ws) with a TachyonEngine `app`."""
-    asgi = asgi_scope(scope, _state_of(app))
-    if asgi["type"] == "websocket":
-        await serve_websocket(app, asgi, protocol)
-        return
+    """Answer one RSGI connection (http or ws) with a TachyonEngine `app`.
+
+    `TachyonEngine.__rsgi__` is this function, bound as the method.
+    """
+    state = _app_state(app)
+    lifespan = state.lifespan
+    asgi = asgi_scope(scope, None if lifespan is None else lifespan.state)
     asgi["app"] = app
-    if app.middleware_stack is None:
-        app.middleware_stack = app.build_middleware_stack()
-    receive = HTTPReceive(protocol)
-    send = HTTPSend(protocol)
+    if asgi["type"] == "websocket":
+        await serve_websocket(state.stack, asgi, protocol)
+        return
+    channel = HTTPChannel(protocol)
     try:
-        layers = _plain_layers(app)
+        layers = state.layers
         if layers is not None:
-            await _serve_plain(layers, asgi, receive, send)
+            await _serve_plain(layers, asgi, channel)
         else:
-            await app.middleware_stack(asgi, receive, send)
+            await state.stack(asgi, channel.receive, channel)
     finally:
-        send.finish()
+        if not channel.done:
+            channel.finish()
 
 
 async def serve_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, Any] | None = None) -> None:
@@ -310,11 +334,11 @@ async def serve_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, A
     if asgi["type"] == "websocket":
         await serve_websocket(app, asgi, protocol)
         return
-    send = HTTPSend(protocol)
+    channel = HTTPChannel(protocol)
     try:
-        await app(asgi, HTTPReceive(protocol), send)
+        await app(asgi, channel.receive, channel)
     finally:
-        send.finish()
+        channel.finish()
 
 
 # --- websockets --------------------------------------------------------------------------------
@@ -371,8 +395,6 @@ class _WebSocketBridge:
 
 async def serve_websocket(app: ASGIApp, scope: Scope, protocol: Any) -> None:
     """Run an ASGI websocket session over an RSGI websocket protocol."""
-    if "app" not in scope and hasattr(app, "middleware_stack"):
-        scope["app"] = app
     bridge = _WebSocketBridge(protocol)
     try:
         await app(scope, bridge.receive, bridge.send)
@@ -442,16 +464,16 @@ def _run_on(loop: asyncio.AbstractEventLoop, coro: Awaitable[None]) -> None:
         loop.run_until_complete(coro)
 
 
-def lifespan_startup(app: Any, loop: asyncio.AbstractEventLoop, holder: Any = None) -> None:
-    """`__rsgi_init__`: run the app's lifespan startup on `loop`."""
+def lifespan_startup(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """`__rsgi_init__` of a TachyonEngine: run its lifespan startup on `loop`."""
     lifespan = Lifespan(app)
-    (holder if holder is not None else app).__dict__["_tachyon_rsgi_lifespan"] = lifespan
+    _app_state(app).lifespan = lifespan
     _run_on(loop, lifespan.startup())
 
 
-def lifespan_shutdown(app: Any, loop: asyncio.AbstractEventLoop, holder: Any = None) -> None:
-    """`__rsgi_del__`: run the app's lifespan shutdown on `loop`."""
-    lifespan = (holder if holder is not None else app).__dict__.pop("_tachyon_rsgi_lifespan", None)
+def lifespan_shutdown(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """`__rsgi_del__` of a TachyonEngine: run its lifespan shutdown on `loop`."""
+    lifespan = _app_state(app).lifespan
     if lifespan is not None:
         _run_on(loop, lifespan.shutdown())
 
@@ -461,15 +483,16 @@ class RSGIApp:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.lifespan = Lifespan(app)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        await serve_asgi(self.app, scope, protocol, _state_of(self))
+        await serve_asgi(self.app, scope, protocol, self.lifespan.state)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        lifespan_startup(self.app, loop, holder=self)
+        _run_on(loop, self.lifespan.startup())
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        lifespan_shutdown(self.app, loop, holder=self)
+        _run_on(loop, self.lifespan.shutdown())
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
         await self.app(scope, receive, send)
