@@ -32,7 +32,17 @@ from tachyon.responses import Response
 from tachyon.routing import Route, Router
 from tachyon.types import ASGIApp, Message, Scope
 
-__all__ = ["RSGIApp", "asgi_scope", "lifespan_shutdown", "lifespan_startup", "serve"]
+__all__ = [
+    "HTTPChannel",
+    "Lifespan",
+    "RSGIApp",
+    "asgi_scope",
+    "lifespan_shutdown",
+    "lifespan_startup",
+    "serve",
+    "serve_asgi",
+    "serve_websocket",
+]
 
 logger = logging.getLogger("tachyon.rsgi")
 
