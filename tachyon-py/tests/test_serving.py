@@ -132,6 +132,31 @@ def test_app_run_from_a_script(app_dir: Path) -> None:
     assert f"http://127.0.0.1:{port}" in running.output()
 
 
+@pytest.mark.parametrize(("server", "interface"), [("granian", "rsgi"), ("uvicorn", "asgi")])
+def test_failed_lifespan_startup_stops_the_server(tmp_path: Path, server: str, interface: str) -> None:
+    pytest.importorskip(server)
+    (tmp_path / "bad.py").write_text(
+        textwrap.dedent(
+            """
+            import contextlib
+            from tachyon import TachyonEngine
+
+            @contextlib.asynccontextmanager
+            async def lifespan(app):
+                raise RuntimeError("database unreachable")
+                yield
+
+            app = TachyonEngine(lifespan=lifespan)
+            """
+        )
+    )
+    args = ["bad:app", "--app-dir", str(tmp_path), "--port", str(free_port()), "--server", server]
+    result = run_cli(*args, "--interface", interface)
+    assert result.returncode != 0
+    assert "database unreachable" in result.stderr + result.stdout
+    assert "startup failed" in result.stderr + result.stdout
+
+
 def test_wrong_module_is_one_line_and_exit_2(app_dir: Path) -> None:
     assert_one_line_error(run_cli("no_such_module:app", "--app-dir", str(app_dir)), "no_such_module")
 

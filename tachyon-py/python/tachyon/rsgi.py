@@ -447,12 +447,14 @@ class Lifespan:
             self.task = None
             return
         if reply["type"] != f"lifespan.{kind}.complete":
-            message = reply.get("message", "")
-            logger.error("Lifespan %s failed: %s", kind, message)
-            raise RuntimeError(f"lifespan {kind} failed: {message}")
+            logger.error("Lifespan %s failed: %s", kind, reply.get("message", ""))
+            if kind == "startup":
+                # As uvicorn does: no serving without a started app, and no second traceback.
+                logger.error("Application startup failed. Exiting.")
+                raise SystemExit(3)
 
     async def startup(self) -> None:
-        """Start the lifespan task and wait for startup to complete (raises if it fails)."""
+        """Start the lifespan task and wait for startup to complete (SystemExit(3) if it fails)."""
         self.inbox, self.outbox = asyncio.Queue(), asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._run())
         await self._step("startup")
