@@ -24,7 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from tachyon._exception_handler import SCOPE_KEY, handle_exception
+from tachyon._exception_handler import SCOPE_KEY, lookup_exception_handler
+from tachyon._utils import is_async_callable
+from tachyon.concurrency import run_in_threadpool
+from tachyon.exceptions import HTTPException
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.requests import Request
@@ -223,6 +226,31 @@ async def _respond(response: Any, scope: Scope, channel: HTTPChannel) -> None:
         await response(scope, channel.receive, channel)
 
 
+async def _handle_exception(
+    exc: Exception, conn: Any, handlers: tuple[Any, Any], scope: Scope, channel: HTTPChannel
+) -> None:
+    # `tachyon._exception_handler.handle_exception`, answering through `_respond`: a 404 or
+    # any handled error is as common as a success and gets the same direct path.
+    exception_handlers, status_handlers = handlers
+    handler = None
+    if isinstance(exc, HTTPException):
+        handler = status_handlers.get(exc.status_code)
+    if handler is None:
+        handler = lookup_exception_handler(exception_handlers, exc)
+    if handler is None:
+        raise exc
+    if channel.started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    if is_async_callable(handler):
+        response = await handler(conn, exc)
+    else:
+        response = await run_in_threadpool(handler, conn, exc)
+    if response is not None:
+        await _respond(response, scope, channel)
+    # A reused exception instance would otherwise pile up tracebacks across requests.
+    exc.__traceback__ = None
+
+
 def _raiser(exc: BaseException) -> ASGIApp:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         raise exc
@@ -281,7 +309,7 @@ async def _serve_plain(layers: Layers, scope: Scope, channel: HTTPChannel) -> No
                 await response(scope, receive, channel)
         except Exception as exc:
             conn = request if request is not None else Request(scope, receive, channel)
-            await handle_exception(exc, conn, handlers, scope, receive, channel)  # type: ignore[arg-type]
+            await _handle_exception(exc, conn, handlers, scope, channel)
     except Exception as error:
         if channel.started:
             raise
