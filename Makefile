@@ -23,7 +23,7 @@ develop-release: $(STAMP)
 	cd tachyon-py && ../$(VENV)/bin/maturin develop --release --quiet
 
 run: develop-release
-	$(PY) -m uvicorn --app-dir examples hello:app --host $(HOST) --port $(PORT)
+	$(PY) -m tachyon --app-dir examples hello:app --host $(HOST) --port $(PORT)
 
 test: develop
 	./scripts/check-layering.sh

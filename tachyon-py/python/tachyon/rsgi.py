@@ -1,0 +1,538 @@
+"""RSGI, Granian's native interface: serve a Tachyon app (or any ASGI app) without ASGI's overhead.
+
+`TachyonEngine.__rsgi__` lands in `serve`. The RSGI scope is turned into the ASGI scope once,
+then the same router, middleware and responses run as under ASGI:
+
+- With no user middleware (the common case) the app's built-in exception layer is run here in
+  one frame, and a plain `Response` goes out through `protocol.response_bytes` directly: no ASGI
+  message dicts, no `send` coroutines.
+- Otherwise the ASGI app is called with a `receive` and a `send` adapted to the RSGI protocol,
+  so pure-ASGI middleware works unchanged; a streamed body goes out through
+  `protocol.response_stream`, an `http.response.pathsend` through `protocol.response_file`.
+
+Lifespan runs through the ASGI lifespan protocol from `__rsgi_init__` / `__rsgi_del__`, and its
+state is copied into each request's scope, as uvicorn does.
+
+Wrap any other ASGI app with `RSGIApp(asgi_app)` to serve it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from tachyon._exception_handler import SCOPE_KEY, lookup_exception_handler
+from tachyon._utils import is_async_callable
+from tachyon.concurrency import run_in_threadpool
+from tachyon.exceptions import HTTPException
+from tachyon.middleware.errors import ServerErrorMiddleware
+from tachyon.middleware.exceptions import ExceptionMiddleware
+from tachyon.requests import Request
+from tachyon.responses import Response
+from tachyon.routing import Route, Router
+from tachyon.types import ASGIApp, Message, Scope
+
+__all__ = [
+    "HTTPChannel",
+    "Lifespan",
+    "RSGIApp",
+    "asgi_scope",
+    "lifespan_shutdown",
+    "lifespan_startup",
+    "serve",
+    "serve_asgi",
+    "serve_websocket",
+]
+
+logger = logging.getLogger("tachyon.rsgi")
+
+_HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_WS_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
+# Granian serves a file named by an `http.response.pathsend` message with `response_file`.
+_EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
+# Characters left as they are when re-encoding the decoded path into `raw_path`.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_HEADERS = [("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(_ERROR_BODY)))]
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+_address_cache: dict[str, tuple[str, int] | None] = {}
+
+
+def _address(value: str) -> tuple[str, int] | None:
+    # "127.0.0.1:8000" / "[::1]:8000" -> ("127.0.0.1", 8000) / ("::1", 8000). A keep-alive
+    # connection repeats its client string, so the parse is cached (bounded).
+    try:
+        return _address_cache[value]
+    except KeyError:
+        pass
+    host, sep, port = value.rpartition(":")
+    parsed = (host.strip("[]"), int(port)) if sep and port.isdigit() else None
+    if len(_address_cache) >= 4096:
+        _address_cache.clear()
+    _address_cache[value] = parsed
+    return parsed
+
+
+def asgi_scope(scope: Any, state: dict[str, Any] | None = None) -> Scope:
+    """The ASGI scope equivalent to an RSGI scope (http or ws).
+
+    Granian hands over the path already percent-decoded, so `raw_path` is re-encoded from it
+    (an encoded `%2F` comes back as `/`), and drops header values that are not valid text.
+    """
+    path: str = scope.path
+    headers = scope.headers.items()
+    asgi: Scope = {
+        "type": "http",
+        "asgi": _HTTP_ASGI,
+        "http_version": scope.http_version,
+        "server": _address(scope.server),
+        "client": _address(scope.client),
+        "scheme": scope.scheme,
+        "method": scope.method,
+        "root_path": "",
+        "path": path,
+        "raw_path": (path if path.isascii() and "%" not in path else quote(path, safe=_PATH_SAFE)).encode("ascii"),
+        "query_string": scope.query_string.encode("utf-8"),
+        "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+        "state": {} if state is None else state.copy(),
+        "extensions": _EXTENSIONS,
+    }
+    if scope.proto == "ws":
+        del asgi["method"]
+        asgi["type"] = "websocket"
+        asgi["asgi"] = _WS_ASGI
+        asgi["scheme"] = "wss" if asgi["scheme"] == "https" else "ws"
+        offered = [value for name, value in headers if name == "sec-websocket-protocol"]
+        asgi["subprotocols"] = [item.strip() for value in offered for item in value.split(",")]
+    return asgi
+
+
+# --- http: ASGI receive / send over the RSGI protocol ---------------------------------------
+
+
+class HTTPChannel:
+    """ASGI `send` (the object itself) and `receive` (its method) for one RSGI http request.
+
+    `receive` gives the whole body in one message (Granian reads it; its limits apply), then
+    waits for the client to disconnect. A response body sent in one message goes out with
+    `response_bytes`; one in several parts opens `response_stream`. `started` is the flag the
+    exception layers read, as on ResponseTracker.
+    """
+
+    __slots__ = ("consumed", "done", "headers", "protocol", "started", "status", "stream")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.consumed = False
+        self.started = False
+        self.done = False
+        self.status = 200
+        self.headers: list[tuple[str, str]] = []
+        self.stream: Any = None
+
+    async def receive(self) -> Message:
+        """ASGI receive."""
+        if not self.consumed:
+            self.consumed = True
+            body = await self.protocol()
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.protocol.client_disconnect()
+        return {"type": "http.disconnect"}
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError('Unexpected ASGI message "http.response.start": the response has already started.')
+            self.started = True
+            self.status = message["status"]
+            self.headers = [(key.decode("latin-1"), val.decode("latin-1")) for key, val in message.get("headers", ())]
+        elif kind == "http.response.body":
+            if not self.started or self.done:
+                when = "after the response" if self.started else "before http.response.start"
+                raise RuntimeError(f'Unexpected ASGI message "{kind}" {when}.')
+            body = message.get("body", b"")
+            more_body = message.get("more_body", False)
+            if self.stream is None:
+                if not more_body:
+                    self.done = True
+                    self.protocol.response_bytes(self.status, self.headers, bytes(body))
+                    return
+                self.stream = self.protocol.response_stream(self.status, self.headers)
+            if body:
+                await self.stream.send_bytes(bytes(body))
+            if not more_body:
+                self.done = True
+        elif kind == "http.response.pathsend":
+            if not self.started or self.done:
+                raise RuntimeError(f'Unexpected ASGI message "{kind}".')
+            self.done = True
+            self.protocol.response_file(self.status, self.headers, str(message["path"]))
+        # Other messages (trailers, early hints, push) have no RSGI equivalent: dropped, as a
+        # server that does not advertise the extension would.
+
+    def send_response(self, response: Response) -> None:
+        """Send a plain Response (Response's own `__call__`) straight to `response_bytes`."""
+        body = response.body
+        self.started = self.done = True
+        self.protocol.response_bytes(
+            response.status_code,
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers],
+            body if type(body) is bytes else bytes(body),
+        )
+
+    def finish(self) -> None:
+        """Close the response after the app returned, as an ASGI server would."""
+        if self.done:
+            return
+        self.done = True
+        if self.stream is not None:
+            return  # Granian ends the stream when the handler returns.
+        if self.started:
+            self.protocol.response_bytes(self.status, self.headers, b"")
+        else:
+            logger.error("ASGI callable returned without starting response.")
+            self.protocol.response_bytes(500, _ERROR_HEADERS, _ERROR_BODY)
+
+
+# Response classes whose `__call__` is Response's own (two plain messages), answered with
+# `response_bytes` directly; filled lazily, one entry per class seen.
+_plain_response_types: dict[type, bool] = {}
+
+
+def _is_plain_response(cls: type) -> bool:
+    try:
+        return _plain_response_types[cls]
+    except KeyError:
+        plain = issubclass(cls, Response) and cls.__call__ is Response.__call__
+        _plain_response_types[cls] = plain
+        return plain
+
+
+async def _respond(response: Any, scope: Scope, channel: HTTPChannel) -> None:
+    if _is_plain_response(type(response)):
+        channel.send_response(response)
+        if response.background is not None:
+            await response.background()
+    else:
+        await response(scope, channel.receive, channel)
+
+
+async def _handle_exception(
+    exc: Exception, conn: Any, handlers: tuple[Any, Any], scope: Scope, channel: HTTPChannel
+) -> None:
+    # `tachyon._exception_handler.handle_exception`, answering through `_respond`: a 404 or
+    # any handled error is as common as a success and gets the same direct path.
+    exception_handlers, status_handlers = handlers
+    handler = None
+    if isinstance(exc, HTTPException):
+        handler = status_handlers.get(exc.status_code)
+    if handler is None:
+        handler = lookup_exception_handler(exception_handlers, exc)
+    if handler is None:
+        raise exc
+    if channel.started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    if is_async_callable(handler):
+        response = await handler(conn, exc)
+    else:
+        response = await run_in_threadpool(handler, conn, exc)
+    if response is not None:
+        await _respond(response, scope, channel)
+    # A reused exception instance would otherwise pile up tracebacks across requests.
+    exc.__traceback__ = None
+
+
+def _raiser(exc: BaseException) -> ASGIApp:
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        raise exc
+
+    return app
+
+
+Layers = tuple[ServerErrorMiddleware, ExceptionMiddleware, Router]
+
+
+def _plain_layers(stack: Any) -> Layers | None:
+    """The built-in layers when nothing else sits between them and the router, else None."""
+    if type(stack) is not ServerErrorMiddleware:
+        return None
+    inner = stack.app
+    if type(inner) is not ExceptionMiddleware:
+        return None
+    router = inner.app
+    if not isinstance(router, Router) or not router.is_plain:
+        return None
+    return stack, inner, router
+
+
+async def _serve_plain(layers: Layers, scope: Scope, channel: HTTPChannel) -> None:
+    # The ASGI path's ServerErrorMiddleware + ExceptionMiddleware.serve_http, in one frame,
+    # with a plain response handed to `response_bytes` (no message dicts, no send awaits).
+    errors, exceptions, router = layers
+    handlers = (exceptions._exception_handlers, exceptions._status_handlers)
+    scope[SCOPE_KEY] = handlers
+    scope["router"] = router
+    receive = channel.receive
+    request = None
+    try:
+        try:
+            route, child_scope, full = router.match_route(scope)
+            if route is None:
+                redirect = router.redirect_for(scope)
+                if redirect is not None:
+                    await _respond(redirect, scope, channel)
+                else:
+                    await router.default(scope, receive, channel)
+                return
+            scope["route"] = route
+            scope.update(child_scope)
+            direct = route.direct_call() if full and isinstance(route, Route) else None
+            if direct is None:
+                await route.handle(scope, receive, channel)
+                return
+            request = Request(scope, receive, channel)
+            response = await direct(request)
+            if _is_plain_response(type(response)):
+                channel.send_response(response)
+                if response.background is not None:
+                    await response.background()
+            else:
+                await response(scope, receive, channel)
+        except Exception as exc:
+            conn = request if request is not None else Request(scope, receive, channel)
+            await _handle_exception(exc, conn, handlers, scope, channel)
+    except Exception as error:
+        if channel.started:
+            raise
+        # ServerErrorMiddleware's answer (500 page or the app's handler), then the re-raise.
+        await ServerErrorMiddleware(_raiser(error), handler=errors.handler, debug=errors.debug)(scope, receive, channel)
+
+
+class _AppState:
+    """What `serve` keeps on an app between requests: its stack, fast-path layers, lifespan."""
+
+    __slots__ = ("layers", "lifespan", "stack")
+
+    def __init__(self, stack: Any, lifespan: Lifespan | None) -> None:
+        self.stack = stack
+        self.layers = _plain_layers(stack)
+        self.lifespan = lifespan
+
+
+_STATE_KEY = "_tachyon_rsgi"
+
+
+def _app_state(app: Any) -> _AppState:
+    namespace = app.__dict__
+    state: _AppState | None = namespace.get(_STATE_KEY)
+    stack = app.middleware_stack
+    if state is None or stack is None or state.stack is not stack:
+        if stack is None:
+            stack = app.middleware_stack = app.build_middleware_stack()
+        state = namespace[_STATE_KEY] = _AppState(stack, None if state is None else state.lifespan)
+    return state
+
+
+async def serve(app: Any, scope: Any, protocol: Any) -> None:
+    """Answer one RSGI connection (http or ws) with a TachyonEngine `app`.
+
+    `TachyonEngine.__rsgi__` is this function, bound as the method.
+    """
+    state = _app_state(app)
+    lifespan = state.lifespan
+    asgi = asgi_scope(scope, None if lifespan is None else lifespan.state)
+    asgi["app"] = app
+    if asgi["type"] == "websocket":
+        await serve_websocket(state.stack, asgi, protocol)
+        return
+    channel = HTTPChannel(protocol)
+    try:
+        layers = state.layers
+        if layers is not None:
+            await _serve_plain(layers, asgi, channel)
+        else:
+            await state.stack(asgi, channel.receive, channel)
+    finally:
+        if not channel.done:
+            channel.finish()
+
+
+async def serve_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, Any] | None = None) -> None:
+    """Answer one RSGI connection with any ASGI `app`, through adapted receive/send."""
+    asgi = asgi_scope(scope, state)
+    if asgi["type"] == "websocket":
+        await serve_websocket(app, asgi, protocol)
+        return
+    channel = HTTPChannel(protocol)
+    try:
+        await app(asgi, channel.receive, channel)
+    finally:
+        channel.finish()
+
+
+# --- websockets --------------------------------------------------------------------------------
+
+
+class _WebSocketBridge:
+    """ASGI receive/send for an RSGI websocket: accept, messages both ways, close."""
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport: Any = None
+        self.connect_sent = False
+        self.closed = False
+
+    async def receive(self) -> Message:
+        if not self.connect_sent:
+            self.connect_sent = True
+            return {"type": "websocket.connect"}
+        if self.transport is None or self.closed:
+            return {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+        message = await self.transport.receive()
+        kind = int(message.kind)
+        if kind == 1:
+            return {"type": "websocket.receive", "bytes": message.data, "text": None}
+        if kind == 2:
+            return {"type": "websocket.receive", "bytes": None, "text": message.data}
+        self.closed = True
+        return {"type": "websocket.disconnect", "code": 1000, "reason": ""}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            if self.transport is None and not self.closed:
+                self.transport = await self.protocol.accept()
+        elif kind == "websocket.send":
+            if self.transport is None or self.closed:
+                raise RuntimeError('Unexpected ASGI message "websocket.send": the websocket is not open.')
+            text = message.get("text")
+            if text is not None:
+                await self.transport.send_str(text)
+            else:
+                await self.transport.send_bytes(bytes(message.get("bytes") or b""))
+        elif kind == "websocket.close":
+            self.close(message.get("code", 1000))
+        elif kind == "websocket.http.response.start":
+            # RSGI cannot send a denial response: refuse the handshake instead.
+            self.close(403)
+
+    def close(self, code: int | None = 1000) -> None:
+        if not self.closed:
+            self.closed = True
+            self.protocol.close(code)
+
+
+async def serve_websocket(app: ASGIApp, scope: Scope, protocol: Any) -> None:
+    """Run an ASGI websocket session over an RSGI websocket protocol."""
+    bridge = _WebSocketBridge(protocol)
+    try:
+        await app(scope, bridge.receive, bridge.send)
+    finally:
+        bridge.close(1000 if bridge.transport is not None else 403)
+
+
+# --- lifespan ------------------------------------------------------------------------------------
+
+
+class Lifespan:
+    """Drives an ASGI app's lifespan protocol for an RSGI server; holds the lifespan state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self.inbox: asyncio.Queue[Message] | None = None
+        self.outbox: asyncio.Queue[Message] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        assert self.inbox is not None and self.outbox is not None
+        scope = {"type": "lifespan", "asgi": _LIFESPAN_ASGI, "state": self.state}
+        try:
+            await self.app(scope, self.inbox.get, self.outbox.put)
+        except BaseException as exc:
+            await self.outbox.put({"type": "lifespan.error", "message": repr(exc)})
+        else:
+            # An app that returns at once on a lifespan scope does not speak lifespan either;
+            # after a completed shutdown nobody reads this.
+            await self.outbox.put({"type": "lifespan.error", "message": "returned"})
+
+    async def _step(self, kind: str) -> None:
+        assert self.inbox is not None and self.outbox is not None
+        await self.inbox.put({"type": f"lifespan.{kind}"})
+        reply = await self.outbox.get()
+        if reply["type"] == "lifespan.error" and kind == "startup":
+            # The app raised on the lifespan scope: it does not speak lifespan (uvicorn's "auto").
+            logger.info("ASGI 'lifespan' protocol appears unsupported.")
+            self.task = None
+            return
+        if reply["type"] != f"lifespan.{kind}.complete":
+            logger.error("Lifespan %s failed: %s", kind, reply.get("message", ""))
+            if kind == "startup":
+                # As uvicorn does: no serving without a started app, and no second traceback.
+                logger.error("Application startup failed. Exiting.")
+                raise SystemExit(3)
+
+    async def startup(self) -> None:
+        """Start the lifespan task and wait for startup to complete (SystemExit(3) if it fails)."""
+        self.inbox, self.outbox = asyncio.Queue(), asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        await self._step("startup")
+
+    async def shutdown(self) -> None:
+        """Ask the lifespan task to shut down and wait for it."""
+        if self.task is None or self.task.done():
+            return
+        await self._step("shutdown")
+        await self.task
+
+
+def _run_on(loop: asyncio.AbstractEventLoop, coro: Awaitable[None]) -> None:
+    # Granian's worker calls the hooks before its loop runs; its embedded server, from inside
+    # the running loop, where they can only be scheduled.
+    if loop.is_running():
+        loop.create_task(coro)  # type: ignore[arg-type]
+    else:
+        loop.run_until_complete(coro)
+
+
+def lifespan_startup(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """`__rsgi_init__` of a TachyonEngine: run its lifespan startup on `loop`."""
+    lifespan = Lifespan(app)
+    _app_state(app).lifespan = lifespan
+    _run_on(loop, lifespan.startup())
+
+
+def lifespan_shutdown(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """`__rsgi_del__` of a TachyonEngine: run its lifespan shutdown on `loop`."""
+    lifespan = _app_state(app).lifespan
+    if lifespan is not None:
+        _run_on(loop, lifespan.shutdown())
+
+
+class RSGIApp:
+    """Serve any ASGI app over RSGI: `granian --interface rsgi module:RSGIApp(app)`-style wrapping."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.lifespan = Lifespan(app)
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        await serve_asgi(self.app, scope, protocol, self.lifespan.state)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        _run_on(loop, self.lifespan.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        _run_on(loop, self.lifespan.shutdown())
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
+        await self.app(scope, receive, send)

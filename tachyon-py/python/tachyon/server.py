@@ -1,0 +1,309 @@
+"""Serving an app with one command: `app.run()` and `python -m tachyon module:app`.
+
+The server is an existing one (DESIGN.md: no home-made HTTP code): Granian over RSGI when it
+is installed (the fastest path), else uvicorn, else hypercorn; `server=` / `--server` picks one.
+Each handles SIGINT and SIGTERM by draining and exiting 0. Mistakes a user makes when
+starting a server (a wrong module path, a missing attribute, a port in use, a server that is
+not installed) are a one-line message on stderr and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import importlib
+import importlib.util
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+__all__ = [
+    "INTERFACES",
+    "LOG_LEVELS",
+    "SERVERS",
+    "ServeError",
+    "check_address",
+    "choose_server",
+    "find_import_string",
+    "import_app",
+    "installed_servers",
+    "run",
+]
+
+SERVERS = ("granian", "uvicorn", "hypercorn")
+"""Servers `run` knows, fastest first: the default is the first one installed."""
+INTERFACES = ("rsgi", "asgi")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class ServeError(Exception):
+    """A mistake in how the server was asked to start; its text is the one-line message."""
+
+
+def installed_servers() -> list[str]:
+    """The known servers that can be imported here, fastest first."""
+    return [name for name in SERVERS if importlib.util.find_spec(name) is not None]
+
+
+def choose_server(server: str | None = None, interface: str | None = None) -> tuple[str, str]:
+    """The (server, interface) to use: Granian over RSGI if installed, else uvicorn, else hypercorn."""
+    installed = installed_servers()
+    if server is None:
+        if not installed:
+            raise ServeError("no server installed: pip install granian (or uvicorn, or hypercorn)")
+        server = installed[0]
+    elif server not in SERVERS:
+        raise ServeError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
+    elif server not in installed:
+        raise ServeError(f"server {server!r} is not installed: pip install {server}")
+    if interface is None:
+        interface = "rsgi" if server == "granian" else "asgi"
+    elif interface not in INTERFACES:
+        raise ServeError(f"unknown interface {interface!r}: choose rsgi or asgi")
+    elif interface == "rsgi" and server != "granian":
+        raise ServeError(f"the rsgi interface needs granian, not {server}")
+    return server, interface
+
+
+def import_app(target: str, app_dir: str | None = None) -> Any:
+    """Import `module:attribute` (the attribute may be dotted), looking in `app_dir` first."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ServeError(f'invalid app {target!r}: expected "module:attribute", e.g. "hello:app"')
+    if app_dir is not None:
+        sys.path.insert(0, os.path.abspath(app_dir))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only a miss on the named module itself is the user's typo; a missing import inside
+        # their module is a bug in it, and keeps its traceback.
+        if exc.name is None or (module_name + ".").startswith(exc.name + "."):
+            where = f" (looked in {os.path.abspath(app_dir)!r} and sys.path)" if app_dir else ""
+            raise ServeError(f"could not import module {module_name!r}{where}") from None
+        raise
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ServeError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def find_import_string(app: Any) -> str | None:
+    """`module:name` under which `app` can be imported again, or None (needed by --reload)."""
+    found = None
+    for name, module in list(sys.modules.items()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for attr, value in list(namespace.items()):
+            if value is app:
+                if name != "__main__":
+                    return f"{name}:{attr}"
+                found = attr
+    if found is None:
+        return None
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:
+        return f"{spec.name}:{found}"
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return None
+    return f"{os.path.splitext(os.path.basename(path))[0]}:{found}"
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail early, with one line, if `host:port` cannot be listened on."""
+    if not 0 <= port <= 65535:
+        raise ServeError(f"invalid port {port}: use 0-65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    # Servers set SO_REUSEADDR (a port in TIME_WAIT is free to them) and Granian SO_REUSEPORT,
+    # which would let a second server share a port silently; this probe sets neither of the
+    # latter, so a port another socket listens on is refused here.
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeError(f"cannot listen on {host}:{port}: address already in use") from None
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    server: str | None = None,
+    reload: bool = False,
+    log_level: str = "info",
+    interface: str | None = None,
+    *,
+    import_string: str | None = None,
+    app_dir: str | None = None,
+) -> None:
+    """Serve `app` until SIGINT or SIGTERM, on `server` (default: the fastest installed).
+
+    `import_string` ("module:attr") is how worker processes or the reloader import the app
+    again; without it, it is looked up in `sys.modules`. Raises SystemExit(2) with a one-line
+    message on stderr for a startup mistake.
+    """
+    try:
+        server, interface = choose_server(server, interface)
+        if log_level not in LOG_LEVELS:
+            raise ServeError(f"unknown log level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
+        if workers < 1:
+            raise ServeError(f"workers must be at least 1, not {workers}")
+        if interface == "rsgi" and not hasattr(app, "__rsgi__"):
+            from tachyon.rsgi import RSGIApp
+
+            app = RSGIApp(app)
+        if import_string is None and (reload or (workers > 1 and server != "granian")):
+            import_string = find_import_string(app)
+            if import_string is None:
+                raise ServeError("--reload and multiple workers need the app importable as module:attribute")
+        check_address(host, port)
+    except ServeError as exc:
+        print(f"tachyon: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    plural = "s" if workers > 1 else ""
+    label = f"{import_string} " if import_string else ""
+    print(
+        f"Tachyon serving {label}on {_url(host, port)} ({server}, {interface.upper()}, {workers} worker{plural})"
+        " - press Ctrl+C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    if server == "granian":
+        _run_granian(app, host, port, workers, reload, log_level, interface, import_string, app_dir)
+    elif server == "uvicorn":
+        _run_uvicorn(app, host, port, workers, reload, log_level, import_string, app_dir)
+    else:
+        _run_hypercorn(app, host, port, workers, reload, log_level, import_string)
+
+
+def _run_granian(
+    app: Any,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    log_level: str,
+    interface: str,
+    import_string: str | None,
+    app_dir: str | None,
+) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    options: dict[str, Any] = {}
+    if app_dir is not None:
+        options["working_dir"] = os.path.abspath(app_dir)
+        if reload:
+            options["reload_paths"] = [os.path.abspath(app_dir)]
+    granian = Granian(
+        target=import_string or "app",
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI if interface == "rsgi" else Interfaces.ASGI,
+        workers=workers,
+        reload=reload,
+        log_level=LogLevels(log_level),
+        **options,
+    )
+    if reload or multiprocessing.get_start_method() != "fork":
+        # A fresh (reloaded or spawned) worker must import the app itself.
+        if import_string is None:
+            import_string = find_import_string(app)
+            if import_string is None:
+                print("tachyon: error: the app must be importable as module:attribute", file=sys.stderr)
+                raise SystemExit(2)
+            granian.target = import_string
+        granian.serve()
+    else:
+        # Forked workers inherit the app object: no second import, and app.run() works from a script.
+        granian.serve(target_loader=lambda *args, **kwargs: app, wrap_loader=False)
+
+
+def _run_uvicorn(
+    app: Any,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    log_level: str,
+    import_string: str | None,
+    app_dir: str | None,
+) -> None:
+    import uvicorn
+
+    target = import_string if (reload or workers > 1) else app
+    # uvicorn drains, restores the previous handlers and raises the signal again: let that
+    # finish with status 0, as Granian and hypercorn do, instead of dying by the signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_cleanly)
+    uvicorn.run(
+        target,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        reload=reload,
+        log_level=log_level,
+        app_dir=app_dir or "",
+    )
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _run_hypercorn(
+    app: Any,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    log_level: str,
+    import_string: str | None,
+) -> None:
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.loglevel = log_level.upper()
+    config.accesslog = None
+    if reload or workers > 1:
+        from hypercorn.run import run as hypercorn_run
+
+        config.workers = workers
+        config.use_reloader = reload
+        config.application_path = import_string
+        hypercorn_run(config)
+        return
+
+    from hypercorn.asyncio import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+
+    asyncio.run(main())

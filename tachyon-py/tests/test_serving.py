@@ -1,0 +1,228 @@
+"""`python -m tachyon` and `app.run()`: each server for real, startup mistakes, clean shutdown."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from _servers import free_port, request, serving, tachyon_cli
+
+from tachyon import server as tachyon_server
+
+HELLO = textwrap.dedent(
+    """
+    import contextlib
+    import os
+    from tachyon import JSONResponse, Route, TachyonEngine
+
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        marker = os.environ.get("TACHYON_TEST_SHUTDOWN_MARKER")
+        if marker:
+            with open(marker, "w") as f:
+                f.write("shut down")
+
+
+    async def hello(request):
+        return JSONResponse({"message": "Hello, World!", "pid": os.getpid()})
+
+
+    app = TachyonEngine(routes=[Route("/", hello)], lifespan=lifespan)
+    not_an_app = 42
+
+    if __name__ == "__main__":
+        import sys
+
+        app.run(port=int(sys.argv[1]), log_level="warning")
+    """
+)
+
+SERVER_INTERFACES = [
+    ("granian", "rsgi"),
+    ("granian", "asgi"),
+    ("uvicorn", "asgi"),
+    ("hypercorn", "asgi"),
+]
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    (tmp_path / "hello.py").write_text(HELLO)
+    return tmp_path
+
+
+def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tachyon", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tachyon: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(("server", "interface"), SERVER_INTERFACES)
+def test_cli_serves_on_each_server(app_dir: Path, server: str, interface: str) -> None:
+    pytest.importorskip(server)
+    port = free_port()
+    marker = app_dir / "shutdown.txt"
+    args = tachyon_cli("hello:app", app_dir, port, "--server", server, "--interface", interface)
+    env = {"TACHYON_TEST_SHUTDOWN_MARKER": str(marker)}
+    with serving(args, app_dir / "server.log", port, env=env) as running:
+        status, headers, body = request(port, "GET", "/")
+        assert status == 200
+        assert body.startswith(b'{"message":"Hello, World!"')
+        assert ("content-type", "application/json") in [(k.lower(), v) for k, v in headers]
+        assert request(port, "GET", "/nope")[0] == 404
+        returncode = running.stop(signal.SIGTERM)
+    output = running.output()
+    assert returncode == 0, output
+    assert f"on http://127.0.0.1:{port} ({server}, {interface.upper()}, 1 worker)" in output
+    assert "Traceback" not in output
+    assert marker.read_text() == "shut down", output
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_sigint_shuts_down_cleanly(app_dir: Path, server: str) -> None:
+    pytest.importorskip(server)
+    port = free_port()
+    with serving(tachyon_cli("hello:app", app_dir, port, "--server", server), app_dir / "s.log", port) as running:
+        assert request(port, "GET", "/")[0] == 200
+        returncode = running.stop(signal.SIGINT)
+    assert returncode == 0, running.output()
+    assert "Traceback" not in running.output()
+
+
+def test_default_server_is_granian_rsgi_when_installed(app_dir: Path) -> None:
+    pytest.importorskip("granian")
+    port = free_port()
+    with serving(tachyon_cli("hello:app", app_dir, port), app_dir / "s.log", port) as running:
+        assert request(port, "GET", "/")[0] == 200
+    assert "(granian, RSGI, 1 worker)" in running.output()
+
+
+def test_two_workers(app_dir: Path) -> None:
+    pytest.importorskip("granian")
+    port = free_port()
+    args = tachyon_cli("hello:app", app_dir, port, "--workers", "2")
+    with serving(args, app_dir / "s.log", port) as running:
+        assert all(request(port, "GET", "/")[0] == 200 for _ in range(10))
+        assert running.stop() == 0
+    assert "2 workers" in running.output()
+
+
+def test_app_run_from_a_script(app_dir: Path) -> None:
+    port = free_port()
+    with serving([str(app_dir / "hello.py"), str(port)], app_dir / "s.log", port, cwd=app_dir) as running:
+        assert request(port, "GET", "/")[0] == 200
+        assert running.stop(signal.SIGINT) == 0
+    assert f"http://127.0.0.1:{port}" in running.output()
+
+
+@pytest.mark.parametrize(("server", "interface"), [("granian", "rsgi"), ("uvicorn", "asgi")])
+def test_failed_lifespan_startup_stops_the_server(tmp_path: Path, server: str, interface: str) -> None:
+    pytest.importorskip(server)
+    (tmp_path / "bad.py").write_text(
+        textwrap.dedent(
+            """
+            import contextlib
+            from tachyon import TachyonEngine
+
+            @contextlib.asynccontextmanager
+            async def lifespan(app):
+                raise RuntimeError("database unreachable")
+                yield
+
+            app = TachyonEngine(lifespan=lifespan)
+            """
+        )
+    )
+    args = ["bad:app", "--app-dir", str(tmp_path), "--port", str(free_port()), "--server", server]
+    result = run_cli(*args, "--interface", interface)
+    assert result.returncode != 0
+    assert "database unreachable" in result.stderr + result.stdout
+    assert "startup failed" in result.stderr + result.stdout
+
+
+def test_wrong_module_is_one_line_and_exit_2(app_dir: Path) -> None:
+    assert_one_line_error(run_cli("no_such_module:app", "--app-dir", str(app_dir)), "no_such_module")
+
+
+def test_missing_attribute_is_one_line_and_exit_2(app_dir: Path) -> None:
+    assert_one_line_error(run_cli("hello:nope", "--app-dir", str(app_dir)), "'hello'", "'nope'")
+
+
+def test_target_without_colon_is_one_line_and_exit_2(app_dir: Path) -> None:
+    assert_one_line_error(run_cli("hello", "--app-dir", str(app_dir)), "module:attribute")
+
+
+def test_rsgi_on_uvicorn_is_refused(app_dir: Path) -> None:
+    pytest.importorskip("uvicorn")
+    result = run_cli("hello:app", "--app-dir", str(app_dir), "--server", "uvicorn", "--interface", "rsgi")
+    assert_one_line_error(result, "rsgi")
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_port_in_use_is_one_line_and_exit_2(app_dir: Path, server: str) -> None:
+    pytest.importorskip(server)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("hello:app", "--app-dir", str(app_dir), "--port", str(port), "--server", server)
+    assert_one_line_error(result, f"127.0.0.1:{port}", "address already in use")
+
+
+def test_a_broken_module_keeps_its_traceback(tmp_path: Path) -> None:
+    # A missing import inside the user's module is a bug in it, not a wrong path.
+    (tmp_path / "broken.py").write_text("import no_such_dependency_xyz\n")
+    result = run_cli("broken:app", "--app-dir", str(tmp_path))
+    assert result.returncode != 0
+    assert "no_such_dependency_xyz" in result.stderr
+    assert "Traceback" in result.stderr
+
+
+def test_choose_server_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn", "hypercorn"])
+    assert tachyon_server.choose_server() == ("granian", "rsgi")
+    assert tachyon_server.choose_server(interface="asgi") == ("granian", "asgi")
+    assert tachyon_server.choose_server("uvicorn") == ("uvicorn", "asgi")
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["uvicorn", "hypercorn"])
+    assert tachyon_server.choose_server() == ("uvicorn", "asgi")
+    with pytest.raises(tachyon_server.ServeError, match="not installed"):
+        tachyon_server.choose_server("granian")
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: [])
+    with pytest.raises(tachyon_server.ServeError, match="no server installed"):
+        tachyon_server.choose_server()
+    with pytest.raises(tachyon_server.ServeError, match="unknown server"):
+        tachyon_server.choose_server("gunicorn")
+
+
+def test_find_import_string() -> None:
+    from tachyon import rsgi
+
+    assert tachyon_server.find_import_string(rsgi.serve) == "tachyon.rsgi:serve"
+    assert tachyon_server.find_import_string(object()) is None
+
+
+def test_check_address_refuses_a_listening_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(tachyon_server.ServeError, match="address already in use"):
+            tachyon_server.check_address("127.0.0.1", taken.getsockname()[1])
+    with pytest.raises(tachyon_server.ServeError, match="invalid port"):
+        tachyon_server.check_address("127.0.0.1", 70000)
