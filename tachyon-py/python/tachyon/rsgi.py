@@ -24,15 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from tachyon._exception_handler import SCOPE_KEY, lookup_exception_handler
-from tachyon._utils import is_async_callable
-from tachyon.concurrency import run_in_threadpool
-from tachyon.exceptions import HTTPException
 from tachyon.middleware.errors import ServerErrorMiddleware
-from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.requests import Request
 from tachyon.responses import Response
-from tachyon.routing import Route, Router
 from tachyon.types import ASGIApp, Message, Scope
 
 __all__ = [
@@ -203,128 +196,15 @@ class HTTPChannel:
             self.protocol.response_bytes(500, _ERROR_HEADERS, _ERROR_BODY)
 
 
-# Response classes whose `__call__` is Response's own (two plain messages), answered with
-# `response_bytes` directly; filled lazily, one entry per class seen.
-_plain_response_types: dict[type, bool] = {}
-
-
-def _is_plain_response(cls: type) -> bool:
-    try:
-        return _plain_response_types[cls]
-    except KeyError:
-        plain = issubclass(cls, Response) and cls.__call__ is Response.__call__
-        _plain_response_types[cls] = plain
-        return plain
-
-
-async def _respond(response: Any, scope: Scope, channel: HTTPChannel) -> None:
-    if _is_plain_response(type(response)):
-        channel.send_response(response)
-        if response.background is not None:
-            await response.background()
-    else:
-        await response(scope, channel.receive, channel)
-
-
-async def _handle_exception(
-    exc: Exception, conn: Any, handlers: tuple[Any, Any], scope: Scope, channel: HTTPChannel
-) -> None:
-    # `tachyon._exception_handler.handle_exception`, answering through `_respond`: a 404 or
-    # any handled error is as common as a success and gets the same direct path.
-    exception_handlers, status_handlers = handlers
-    handler = None
-    if isinstance(exc, HTTPException):
-        handler = status_handlers.get(exc.status_code)
-    if handler is None:
-        handler = lookup_exception_handler(exception_handlers, exc)
-    if handler is None:
-        raise exc
-    if channel.started:
-        raise RuntimeError("Caught handled exception, but response already started.") from exc
-    if is_async_callable(handler):
-        response = await handler(conn, exc)
-    else:
-        response = await run_in_threadpool(handler, conn, exc)
-    if response is not None:
-        await _respond(response, scope, channel)
-    # A reused exception instance would otherwise pile up tracebacks across requests.
-    exc.__traceback__ = None
-
-
-def _raiser(exc: BaseException) -> ASGIApp:
-    async def app(scope: Scope, receive: Any, send: Any) -> None:
-        raise exc
-
-    return app
-
-
-Layers = tuple[ServerErrorMiddleware, ExceptionMiddleware, Router]
-
-
-def _plain_layers(stack: Any) -> Layers | None:
-    """The built-in layers when nothing else sits between them and the router, else None."""
-    if type(stack) is not ServerErrorMiddleware:
-        return None
-    inner = stack.app
-    if type(inner) is not ExceptionMiddleware:
-        return None
-    router = inner.app
-    if not isinstance(router, Router) or not router.is_plain:
-        return None
-    return stack, inner, router
-
-
-async def _serve_plain(layers: Layers, scope: Scope, channel: HTTPChannel) -> None:
-    # The ASGI path's ServerErrorMiddleware + ExceptionMiddleware.serve_http, in one frame,
-    # with a plain response handed to `response_bytes` (no message dicts, no send awaits).
-    errors, exceptions, router = layers
-    handlers = (exceptions._exception_handlers, exceptions._status_handlers)
-    scope[SCOPE_KEY] = handlers
-    scope["router"] = router
-    receive = channel.receive
-    request = None
-    try:
-        try:
-            route, child_scope, full = router.match_route(scope)
-            if route is None:
-                redirect = router.redirect_for(scope)
-                if redirect is not None:
-                    await _respond(redirect, scope, channel)
-                else:
-                    await router.default(scope, receive, channel)
-                return
-            scope["route"] = route
-            scope.update(child_scope)
-            direct = route.direct_call() if full and isinstance(route, Route) else None
-            if direct is None:
-                await route.handle(scope, receive, channel)
-                return
-            request = Request(scope, receive, channel)
-            response = await direct(request)
-            if _is_plain_response(type(response)):
-                channel.send_response(response)
-                if response.background is not None:
-                    await response.background()
-            else:
-                await response(scope, receive, channel)
-        except Exception as exc:
-            conn = request if request is not None else Request(scope, receive, channel)
-            await _handle_exception(exc, conn, handlers, scope, channel)
-    except Exception as error:
-        if channel.started:
-            raise
-        # ServerErrorMiddleware's answer (500 page or the app's handler), then the re-raise.
-        await ServerErrorMiddleware(_raiser(error), handler=errors.handler, debug=errors.debug)(scope, receive, channel)
-
-
 class _AppState:
-    """What `serve` keeps on an app between requests: its stack, fast-path layers, lifespan."""
+    """What `serve` keeps on an app between requests: its stack, lifespan, and the stack's
+    ServerErrorMiddleware when the app serves http in one frame (see TachyonEngine.__call__)."""
 
-    __slots__ = ("layers", "lifespan", "stack")
+    __slots__ = ("fused", "lifespan", "stack")
 
-    def __init__(self, stack: Any, lifespan: Lifespan | None) -> None:
+    def __init__(self, app: Any, stack: Any, lifespan: Lifespan | None) -> None:
         self.stack = stack
-        self.layers = _plain_layers(stack)
+        self.fused: ServerErrorMiddleware | None = stack if stack is getattr(app, "_fusable", None) else None
         self.lifespan = lifespan
 
 
@@ -338,7 +218,7 @@ def _app_state(app: Any) -> _AppState:
     if state is None or stack is None or state.stack is not stack:
         if stack is None:
             stack = app.middleware_stack = app.build_middleware_stack()
-        state = namespace[_STATE_KEY] = _AppState(stack, None if state is None else state.lifespan)
+        state = namespace[_STATE_KEY] = _AppState(app, stack, None if state is None else state.lifespan)
     return state
 
 
@@ -356,9 +236,12 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
         return
     channel = HTTPChannel(protocol)
     try:
-        layers = state.layers
-        if layers is not None:
-            await _serve_plain(layers, asgi, channel)
+        fused = state.fused
+        exception_layer = None if fused is None else fused.app
+        if exception_layer is not None and exception_layer.can_serve_directly():
+            # The app's own one-frame path, with a plain Response handed whole to
+            # `response_bytes` (no ASGI message dicts, no send coroutines).
+            await exception_layer.serve_http(asgi, channel.receive, channel, fused, channel.send_response)
         else:
             await state.stack(asgi, channel.receive, channel)
     finally:

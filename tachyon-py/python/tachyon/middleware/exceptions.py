@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from tachyon._exception_handler import (
@@ -81,7 +81,12 @@ class ExceptionMiddleware:
         return isinstance(app, Router) and app.can_serve_directly()
 
     async def serve_http(
-        self, scope: Scope, receive: Receive, send: Send, server_errors: ServerErrorMiddleware | None = None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        server_errors: ServerErrorMiddleware | None = None,
+        send_response: Callable[[Response], None] | None = None,
     ) -> None:
         """Route and serve an http request with this layer's exception handling, in one frame.
 
@@ -90,7 +95,9 @@ class ExceptionMiddleware:
         plain function endpoint is called here, and an exception it raises reaches its
         handler with the endpoint's own Request, as the route-level wrapper passes it.
         With `server_errors` (the ServerErrorMiddleware directly around this layer), its
-        500 handling is done here too, so the whole built-in stack is one frame.
+        500 handling is done here too, so the whole built-in stack is one frame. A server
+        adapter may pass `send_response` to take a plain Response whole instead of as two
+        ASGI messages (RSGI's `response_bytes`).
         """
         router = cast(Router, self.app)
         handlers = (self._exception_handlers, self._status_handlers)
@@ -114,7 +121,12 @@ class ExceptionMiddleware:
                         response = await direct(request)
                         if type(response).__call__ is _PLAIN_RESPONSE_CALL:
                             started_if_failed = True
-                            await response(scope, receive, send)
+                            if send_response is None:
+                                await response(scope, receive, send)
+                            else:
+                                send_response(response)
+                                if response.background is not None:
+                                    await response.background()
                         else:
                             tracker = ResponseTracker(send)
                             await response(scope, receive, tracker)
