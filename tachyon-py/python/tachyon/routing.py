@@ -695,6 +695,7 @@ class Router:
         self._table_routes: list[BaseRoute] | None = None
         self._table_version = -1
         self._has_opaque = False
+        self._has_hosts = False
         self.redirect_slashes = redirect_slashes
         self.default = self.not_found if default is None else default
 
@@ -811,6 +812,7 @@ class Router:
             self._table_routes = routes
             self._table_version = routes.version
             self._has_opaque = bool(table.opaque)
+            self._has_hosts = table.has_hosts
         return table
 
     def resolve(self, scope: Scope) -> tuple[BaseRoute, bool, Any] | None:
@@ -833,7 +835,7 @@ class Router:
             direct = _native_entry(route)[3] if full else None
             return route, full, direct
         try:
-            found = table.resolve(scope, _request_host(scope) if table.has_hosts else None)
+            found = table.resolve(scope, _request_host(scope) if self._has_hosts else None)
         except ValueError as exc:
             # A value its convertor refuses (say, an int past Python's digit limit) is
             # not a page that exists: 404 rather than the 500 Starlette gives.
