@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod core;
 mod error;
 mod router;
 
@@ -11,5 +12,6 @@ mod router;
 fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     router::register(m)?;
+    core::register(m)?;
     Ok(())
 }

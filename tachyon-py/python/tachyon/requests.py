@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncGenerator, Iterator, Mapping
+from contextlib import aclosing
 from http import cookies as http_cookies
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
-from tachyon.datastructures import URL, Address, Headers, QueryParams, State
-from tachyon.exceptions import JSONBodyDecodeError
+from tachyon._tachyon import parse_cookie, parse_options_header, request_cookies
+from tachyon._utils import AwaitableOrContextManagerWrapper
+from tachyon.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from tachyon.exceptions import HTTPException, JSONBodyDecodeError
+from tachyon.formparsers import FormParser, MultiPartException, MultiPartParser
 from tachyon.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -131,11 +135,9 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         try:
             return self._cookies
         except AttributeError:
-            cookies: dict[str, str] = {}
-            for header in self.headers.getlist("cookie"):
-                cookies.update(cookie_parser(header))
-            self._cookies: dict[str, str] = cookies
-            return cookies
+            # One native call: every Cookie header of the raw list, parsed in order.
+            self._cookies: dict[str, str] = request_cookies(self.headers._list)
+            return self._cookies
 
     @property
     def client(self) -> Address | None:
@@ -274,6 +276,52 @@ class Request(HTTPConnection[StateT]):
         except RecursionError:
             raise JSONBodyDecodeError("Nesting too deep", "", 0) from None
         return self._json
+
+    async def _get_form(
+        self,
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> FormData:
+        if self._form is None:  # pragma: no branch
+            content_type, _ = parse_options_header(self.headers.get("content-type") or "")
+            parser: FormParser | MultiPartParser
+            if content_type == "multipart/form-data":
+                parser = MultiPartParser(
+                    self.headers,
+                    self.stream(),
+                    max_files=max_files,
+                    max_fields=max_fields,
+                    max_part_size=max_part_size,
+                )
+            elif content_type == "application/x-www-form-urlencoded":
+                parser = FormParser(self.headers, self.stream(), max_fields=max_fields, max_part_size=max_part_size)
+            else:
+                self._form = FormData()
+                return self._form
+            try:
+                async with aclosing(parser.stream) as stream:
+                    parser.stream = stream
+                    self._form = await parser.parse()
+            except MultiPartException as exc:
+                if "app" in self.scope:
+                    raise HTTPException(status_code=400, detail=exc.message) from None
+                raise
+        return cast(FormData, self._form)
+
+    def form(
+        self,
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> AwaitableOrContextManagerWrapper[FormData]:
+        """The parsed form body (urlencoded or multipart); `await` it or use `async with`,
+        which closes the uploaded files at the end of the block."""
+        return AwaitableOrContextManagerWrapper(
+            self._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+        )
 
     async def close(self) -> None:
         """Release what the request holds (uploaded files)."""
