@@ -396,7 +396,9 @@ impl SinkFactory for UploadFactory {
 #[pyclass(module = "tachyon._tachyon", unsendable)]
 #[derive(Debug)]
 pub struct MultipartParser {
-    parser: Option<CoreMultipartParser<UploadFactory>>,
+    // Boxed: the parser holds a SIMD searcher aligned to 32 bytes, more than Python's
+    // allocator guarantees for the object itself (PyO3 aborts on the misaligned pointer).
+    parser: Option<Box<CoreMultipartParser<UploadFactory>>>,
     shared: SharedRef,
 }
 
@@ -433,7 +435,7 @@ impl MultipartParser {
         )
         .map_err(PyFormError)?;
         Ok(Self {
-            parser: Some(parser),
+            parser: Some(Box::new(parser)),
             shared,
         })
     }
