@@ -136,16 +136,38 @@ fn decode_value<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// One `(name, value)` pair of a header list; the value is fetched only when asked for.
+enum Pair<'a, 'py> {
+    Tuple(&'a Bound<'py, PyTuple>),
+    Owned(Bound<'py, PyAny>, Bound<'py, PyAny>),
+}
+
+impl<'py> Pair<'_, 'py> {
+    fn name(&self) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Pair::Tuple(t) => t.get_item(0),
+            Pair::Owned(k, _) => Ok(k.clone()),
+        }
+    }
+
+    fn value(&self) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Pair::Tuple(t) => t.get_item(1),
+            Pair::Owned(_, v) => Ok(v.clone()),
+        }
+    }
+}
+
 /// Walks a header list as Starlette's `for k, v in self._list` does, calling `f` per pair
 /// until it returns `false`.
 fn for_each_pair<'py>(
     raw: &Bound<'py, PyAny>,
-    mut f: impl FnMut(&Bound<'py, PyAny>, &Bound<'py, PyAny>) -> PyResult<bool>,
+    mut f: impl FnMut(&Pair<'_, 'py>) -> PyResult<bool>,
 ) -> PyResult<()> {
     let mut visit = |item: Bound<'py, PyAny>| -> PyResult<bool> {
         if let Ok(t) = item.cast_exact::<PyTuple>() {
             if t.len() == 2 {
-                return f(&t.get_item(0)?, &t.get_item(1)?);
+                return f(&Pair::Tuple(t));
             }
         }
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item
@@ -155,7 +177,7 @@ fn for_each_pair<'py>(
             .map_err(|_| {
                 pyo3::exceptions::PyValueError::new_err("header pairs must have two items")
             })?;
-        f(&k, &v)
+        f(&Pair::Owned(k, v))
     };
     if let Ok(list) = raw.cast_exact::<PyList>() {
         // Indexing (not a snapshot) so a list changed by a Python `__eq__` stays in bounds.
@@ -176,23 +198,29 @@ fn for_each_pair<'py>(
     Ok(())
 }
 
-/// The first value of header `key` in `raw`, or None (Starlette's `Headers.__getitem__`
-/// without the KeyError).
+/// The first value of header `key` in `raw`, or `default` (Starlette's `Headers.get`;
+/// `__getitem__` passes a sentinel default to raise its KeyError).
 #[pyfunction]
+#[pyo3(signature = (raw, key, default = None))]
 fn headers_get<'py>(
     raw: &Bound<'py, PyAny>,
     key: &Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+    default: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let key = HeaderKey::new(key)?;
     let mut found = None;
-    for_each_pair(raw, |k, v| {
-        if key.matches(k)? {
-            found = Some(decode_value(v)?);
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            found = Some(decode_value(&pair.value()?)?);
             return Ok(false);
         }
         Ok(true)
     })?;
-    Ok(found)
+    Ok(match (found, default) {
+        (Some(v), _) => v,
+        (None, Some(d)) => d,
+        (None, None) => raw.py().None().into_bound(raw.py()),
+    })
 }
 
 /// Every value of header `key` in `raw`, in order (Starlette's `Headers.getlist`).
@@ -204,9 +232,9 @@ fn headers_getlist<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let key = HeaderKey::new(key)?;
     let out = PyList::empty(py);
-    for_each_pair(raw, |k, v| {
-        if key.matches(k)? {
-            out.append(decode_value(v)?)?;
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            out.append(decode_value(&pair.value()?)?)?;
         }
         Ok(true)
     })?;
@@ -218,8 +246,8 @@ fn headers_getlist<'py>(
 fn headers_contains(raw: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
     let key = HeaderKey::new(key)?;
     let mut found = false;
-    for_each_pair(raw, |k, _| {
-        found = key.matches(k)?;
+    for_each_pair(raw, |pair| {
+        found = key.matches(&pair.name()?)?;
         Ok(!found)
     })?;
     Ok(found)
@@ -246,12 +274,13 @@ fn parse_cookie<'py>(py: Python<'py>, cookie: &str) -> PyResult<Bound<'py, PyDic
 fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     let key = HeaderKey::Ascii(smallvec_key::Key::new(b"cookie"));
-    for_each_pair(raw, |k, v| {
-        if key.matches(k)? {
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            let v = pair.value()?;
             match v.cast_exact::<PyBytes>() {
                 Ok(b) => insert_cookies(&dict, &latin1_to_string(b.as_bytes()))?,
                 Err(_) => {
-                    let text = decode_value(v)?;
+                    let text = decode_value(&v)?;
                     insert_cookies(&dict, text.cast::<PyString>()?.to_str()?)?;
                 }
             }
@@ -269,6 +298,9 @@ fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bo
 /// (bad key) or AssertionError (bad samesite), as Starlette does.
 #[pyfunction]
 #[pyo3(signature = (key, value = String::new(), max_age = None, expires = None, path = Some("/".to_owned()), domain = None, secure = false, httponly = false, samesite = Some("lax".to_owned()), partitioned = false))]
+#[pyo3(
+    text_signature = "(key, value='', max_age=None, expires=None, path='/', domain=None, secure=False, httponly=False, samesite='lax', partitioned=False)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn render_set_cookie(
     key: String,

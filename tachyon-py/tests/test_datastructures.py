@@ -15,7 +15,28 @@ from tachyon import datastructures as td
 # Text that exercises every escaping corner of a query string: separators, `+`, `%` with
 # good, bad and partial hex, UTF-8 escapes (valid and not), `;`, `#`, non-ASCII text.
 QUERY_ALPHABET = st.sampled_from(
-    ["a", "b", "=", "&", "+", "%", "%2", "%20", "%zz", "%E2%82%AC", "%C3", "%ff", ";", " ", "é", "€", "#", "?", "0", "F"]
+    [
+        "a",
+        "b",
+        "=",
+        "&",
+        "+",
+        "%",
+        "%2",
+        "%20",
+        "%zz",
+        "%E2%82%AC",
+        "%C3",
+        "%ff",
+        ";",
+        " ",
+        "é",
+        "€",
+        "#",
+        "?",
+        "0",
+        "F",
+    ]
 )
 query_text = st.lists(QUERY_ALPHABET, max_size=30).map("".join)
 latin1_text = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255), max_size=20)
@@ -132,9 +153,7 @@ def test_headers_scope_write_through(initial: Any) -> None:
         del writer["b"]
         # Each Headers(scope=...) puts its own list copy in the scope, in both frameworks.
         assert later._list is scope["headers"]
-        seen.append(
-            (scope["headers"], early.get("a"), later["a"], later.get("c"), "b" in later, later.getlist("A"))
-        )
+        seen.append((scope["headers"], early.get("a"), later["a"], later.get("c"), "b" in later, later.getlist("A")))
     assert seen[0] == seen[1]
 
 
@@ -176,7 +195,24 @@ def test_mutable_headers_operations(raw: list[tuple[bytes, bytes]], ops: list[tu
 
 url_text = st.lists(
     st.sampled_from(
-        ["http://", "https://", "ws://", "u:p@", "example.com", "[::1]", ":8080", "/", "a", "?", "q=1", "&", "#", "f", "%20", "é"]
+        [
+            "http://",
+            "https://",
+            "ws://",
+            "u:p@",
+            "example.com",
+            "[::1]",
+            ":8080",
+            "/",
+            "a",
+            "?",
+            "q=1",
+            "&",
+            "#",
+            "f",
+            "%20",
+            "é",
+        ]
     ),
     max_size=10,
 ).map("".join)
@@ -193,9 +229,7 @@ def test_url_components(url: str) -> None:
     assert outcome(lambda: str(ours.include_query_params(b="2 3"))) == outcome(
         lambda: str(theirs.include_query_params(b="2 3"))
     )
-    assert outcome(lambda: str(ours.remove_query_params("q"))) == outcome(
-        lambda: str(theirs.remove_query_params("q"))
-    )
+    assert outcome(lambda: str(ours.remove_query_params("q"))) == outcome(lambda: str(theirs.remove_query_params("q")))
     assert outcome(lambda: str(ours.replace_query_params(x="é"))) == outcome(
         lambda: str(theirs.replace_query_params(x="é"))
     )
@@ -218,7 +252,9 @@ def test_url_from_scope(
 def test_upload_file_and_form_data_reprs() -> None:
     async def run() -> None:
         for ds in (sd, td):
-            upload = ds.UploadFile(io.BytesIO(b"hello"), size=5, filename="a.txt", headers=ds.Headers({"content-type": "text/plain"}))
+            upload = ds.UploadFile(
+                io.BytesIO(b"hello"), size=5, filename="a.txt", headers=ds.Headers({"content-type": "text/plain"})
+            )
             assert upload.content_type == "text/plain"
             assert await upload.read(2) == b"he"
             await upload.seek(0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+from conftest import STARLETTE, TACHYON
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette import formparsers as sf
@@ -19,9 +20,6 @@ from starlette.requests import Request as StarletteRequest
 
 from tachyon import formparsers as tf
 from tachyon.requests import Request as TachyonRequest
-
-from conftest import STARLETTE, TACHYON
-
 
 TRUNCATED = "Invalid multipart data: the body is truncated."
 
@@ -128,7 +126,9 @@ def test_multipart_matches_starlette(parts: list[Any], boundary: str, cuts: list
 
 
 @given(
-    st.lists(st.sampled_from(["a", "=", "&", "+", "%", "%2", "%41", "%zz", "%E2%82%AC", "é", ";", " "]), max_size=25).map("".join),
+    st.lists(
+        st.sampled_from(["a", "=", "&", "+", "%", "%2", "%41", "%zz", "%E2%82%AC", "é", ";", " "]), max_size=25
+    ).map("".join),
     st.lists(st.integers(min_value=0, max_value=60), max_size=6),
 )
 @settings(max_examples=150, deadline=None)
@@ -144,15 +144,31 @@ def test_urlencoded_matches_starlette(text: str, cuts: list[int]) -> None:
         ("multipart/form-data", b"--x\r\n", {}),
         ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n", {}),
         ("multipart/form-data; boundary=x", b"garbage", {}),
-        ("multipart/form-data; boundary=x", encode_multipart([("field", "a", b"1"), ("field", "b", b"2")], "x"), {"max_fields": 1}),
-        ("multipart/form-data; boundary=x", encode_multipart([("field", "a", b"1"), ("field", "b", b"2")], "x"), {"max_fields": 1.5}),
+        (
+            "multipart/form-data; boundary=x",
+            encode_multipart([("field", "a", b"1"), ("field", "b", b"2")], "x"),
+            {"max_fields": 1},
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            encode_multipart([("field", "a", b"1"), ("field", "b", b"2")], "x"),
+            {"max_fields": 1.5},
+        ),
         (
             "multipart/form-data; boundary=x",
             encode_multipart([("file", "a", b"1", "a", None), ("file", "b", b"2", "b", None)], "x"),
             {"max_files": 1},
         ),
-        ("multipart/form-data; boundary=x", encode_multipart([("field", "a", b"x" * 3000)], "x"), {"max_part_size": 2048}),
-        ("multipart/form-data; boundary=x", encode_multipart([("file", "a", b"x" * 3000, "f", None)], "x"), {"max_part_size": 2048}),
+        (
+            "multipart/form-data; boundary=x",
+            encode_multipart([("field", "a", b"x" * 3000)], "x"),
+            {"max_part_size": 2048},
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            encode_multipart([("file", "a", b"x" * 3000, "f", None)], "x"),
+            {"max_part_size": 2048},
+        ),
         ("application/x-www-form-urlencoded", b"a=1&b=2&c=3", {"max_fields": 2}),
         ("application/x-www-form-urlencoded", b"a=" + b"x" * 3000, {"max_part_size": 2048}),
         ("application/x-www-form-urlencoded", b"a=1&b=2", {"max_fields": float("inf")}),
@@ -162,7 +178,9 @@ def test_urlencoded_matches_starlette(text: str, cuts: list[int]) -> None:
     ],
 )
 @pytest.mark.parametrize("app", [False, True])
-def test_limits_and_errors_match_starlette(content_type: str | None, body: bytes, limits: dict[str, Any], app: bool) -> None:
+def test_limits_and_errors_match_starlette(
+    content_type: str | None, body: bytes, limits: dict[str, Any], app: bool
+) -> None:
     theirs, ours = parse_both(content_type, body, [3, 7], app=app, **limits)
     assert ours == theirs
     if app and ours and ours[0] == "error":
@@ -221,9 +239,10 @@ def test_files_are_closed_on_disconnect() -> None:
     async def run() -> None:
         from tachyon.requests import ClientDisconnect
 
-        parser = Spy(TachyonRequest(scope_for("multipart/form-data; boundary=x")).headers, TachyonRequest(
-            scope_for("multipart/form-data; boundary=x"), receive
-        ).stream())
+        parser = Spy(
+            TachyonRequest(scope_for("multipart/form-data; boundary=x")).headers,
+            TachyonRequest(scope_for("multipart/form-data; boundary=x"), receive).stream(),
+        )
         with pytest.raises(ClientDisconnect):
             await parser.parse()
 
@@ -240,8 +259,10 @@ def test_form_as_context_manager_closes_files() -> None:
             upload = form["f"]
             assert await upload.read() == b"hello"
             assert form["a"] == "1"
-            assert repr(upload) == "UploadFile(filename='h.txt', size=5, headers=Headers({'content-disposition': "\
+            assert (
+                repr(upload) == "UploadFile(filename='h.txt', size=5, headers=Headers({'content-disposition': "
                 "'form-data; name=\"f\"; filename=\"h.txt\"', 'content-type': 'text/plain'}))"
+            )
         assert upload.file.closed
         # The form is cached: a second call returns it without reading the stream again.
         assert await request.form() is form

@@ -441,6 +441,9 @@ class QueryParams(ImmutableMultiDict[str, str]):
         return f"{self.__class__.__name__}({str(self)!r})"
 
 
+_MISSING: Any = object()
+
+
 def _encode_pair(key: str, value: str) -> tuple[bytes, bytes]:
     return key.lower().encode("latin-1"), value.encode("latin-1")
 
@@ -582,14 +585,13 @@ class Headers(Mapping[str, str]):
         return MutableHeaders(raw=self._list[:])
 
     def __getitem__(self, key: str) -> str:
-        value: str | None = headers_get(self._list, key)
-        if value is None:
+        value = headers_get(self._list, key, _MISSING)
+        if value is _MISSING:
             raise KeyError(key)
-        return value
+        return value  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        value = headers_get(self._list, key)
-        return default if value is None else value
+        return headers_get(self._list, key, default)
 
     def __contains__(self, key: Any) -> bool:
         return headers_contains(self._list, key)  # type: ignore[no-any-return]

@@ -80,9 +80,7 @@ class FormParser:
                 parser.feed(chunk)
             items: list[tuple[str, Any]] = parser.finish()
         except FormParseError as exc:
-            raise _exception(
-                exc, max_files=0, max_fields=self.max_fields, max_part_size=self.max_part_size
-            ) from None
+            raise _exception(exc, max_files=0, max_fields=self.max_fields, max_part_size=self.max_part_size) from None
         return FormData(items)
 
 
@@ -115,9 +113,7 @@ class MultiPartParser:
         return UploadFile(file=file, size=0, filename=filename, headers=Headers(raw=headers))  # type: ignore[arg-type]
 
     def _exception(self, exc: FormParseError) -> MultiPartException:
-        return _exception(
-            exc, max_files=self.max_files, max_fields=self.max_fields, max_part_size=self.max_part_size
-        )
+        return _exception(exc, max_files=self.max_files, max_fields=self.max_fields, max_part_size=self.max_part_size)
 
     async def parse(self) -> FormData:
         """Read the stream and return the fields and files."""

@@ -42,6 +42,10 @@ def cookie_parser(cookie_string: str) -> dict[str, str]:
     A chunk without `=` is a value with an empty name; later duplicates win; quoted
     values are unquoted with Python's cookie rules.
     """
+    try:
+        return parse_cookie(cookie_string)  # type: ignore[no-any-return]
+    except UnicodeEncodeError:  # Lone surrogates: only Python's str methods take them.
+        pass
     cookies: dict[str, str] = {}
     for chunk in cookie_string.split(";"):
         key, sep, val = chunk.partition("=")
