@@ -355,11 +355,12 @@ fn limits(max_files: usize, max_fields: usize, max_part_size: usize) -> Limits {
 }
 
 /// What the sinks of one parser share: the Python upload objects created so far and the
-/// file bytes produced by the current `feed`, coalesced per file.
+/// file bytes produced by the current `feed`, already as Python bytes (one copy of each
+/// piece: a Rust buffer first would add a chunk-sized copy to the peak memory).
 #[derive(Debug, Default)]
 struct Shared {
     uploads: Vec<Py<PyAny>>,
-    pending: Vec<(usize, Vec<u8>)>,
+    pending: Vec<(usize, Py<PyBytes>)>,
     /// The factory's exception, if creating an upload raised.
     error: Option<PyErr>,
 }
@@ -380,11 +381,9 @@ struct UploadSink {
 
 impl FileSink for UploadSink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let mut shared = lock(&self.shared);
-        match shared.pending.last_mut() {
-            Some((i, buf)) if *i == self.index => buf.extend_from_slice(data),
-            _ => shared.pending.push((self.index, data.to_vec())),
-        }
+        // Called inside `feed`, so the thread is attached already: attaching is a check.
+        let bytes = Python::attach(|py| PyBytes::new(py, data).unbind());
+        lock(&self.shared).pending.push((self.index, bytes));
         Ok(())
     }
 }
@@ -482,7 +481,7 @@ impl MultipartParser {
         let pending = std::mem::take(&mut shared.pending);
         let out = PyList::empty(py);
         for (index, data) in pending {
-            out.append((shared.uploads[index].bind(py), PyBytes::new(py, &data)))?;
+            out.append((shared.uploads[index].bind(py), data))?;
         }
         Ok(out)
     }
