@@ -289,3 +289,14 @@ def test_upload_file_spools_to_disk_like_starlette() -> None:
     import anyio
 
     assert anyio.run(run, td) == anyio.run(run, sd) == (True, True, b"12345678901234", 14, True)
+
+
+@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=8), st.binary(max_size=4))
+def test_headers_any_bytes_never_panic(raw: list[tuple[bytes, bytes]], key_bytes: bytes) -> None:
+    # Every byte string is latin-1, so any raw header list reads as Starlette reads it.
+    key = key_bytes.decode("latin-1")
+    ours, theirs = td.Headers(raw=list(raw)), sd.Headers(raw=list(raw))
+    assert outcome(ours.get, key) == outcome(theirs.get, key)
+    assert outcome(ours.getlist, key) == outcome(theirs.getlist, key)
+    assert outcome(lambda: key in ours) == outcome(lambda: key in theirs)
+    assert td.Headers(raw=list(raw)).items() == theirs.items()
