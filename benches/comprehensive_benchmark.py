@@ -345,6 +345,103 @@ def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
     return rows
 
 
+def _multipart_body(size: int = 1_000_000) -> tuple[bytes, bytes]:
+    """A ~`size`-byte multipart body (two fields and one file) and its Content-Type."""
+    boundary = b"----TachyonBenchBoundary7MA4YWxkTrZu0gW"
+    head = b"".join(
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\n' + value + b"\r\n"
+        for name, value in ((b"title", b"upload"), (b"tags", b"a,b,c"))
+    )
+    head += b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="data.bin"\r\n'
+    head += b"Content-Type: application/octet-stream\r\n\r\n"
+    tail = b"\r\n--" + boundary + b"--\r\n"
+    payload = bytes(range(256)) * ((size - len(head) - len(tail)) // 256 + 1)
+    body = head + payload[: size - len(head) - len(tail)] + tail
+    return body, b"multipart/form-data; boundary=" + boundary
+
+
+# Runs in a fresh interpreter per framework: the peak RSS growth of parsing one upload
+# (Python and Rust allocations alike, which tracemalloc alone would not see). Linux resets
+# the peak (VmHWM) when 5 is written to /proc/self/clear_refs.
+_FORM_MEMORY_SCRIPT = """
+import asyncio, gc, re, sys
+sys.path.insert(0, {bench_dir!r})
+from comprehensive_benchmark import _multipart_body
+from {name}.requests import Request
+
+body, ctype = _multipart_body()
+chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+
+def hwm():
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\\s+(\\d+)", f.read())[1])
+
+async def parse(chunks):
+    messages = [{{"type": "http.request", "body": c, "more_body": True}} for c in chunks]
+    messages.append({{"type": "http.request", "body": b"", "more_body": False}})
+    async def receive():
+        return messages.pop(0)
+    headers = [(b"content-type", ctype)]
+    scope = {{"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": headers}}
+    return await Request(scope, receive).form()
+
+async def main():
+    small, _ = _multipart_body(4096)
+    form = await parse([small])  # warm up lazy imports and allocator pools
+    await form.close()
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = hwm()
+    form = await parse(chunks)
+    peak = hwm()
+    await form.close()
+    print(peak - base)
+
+asyncio.run(main())
+"""
+
+
+def form_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """A 1 MB multipart upload parsed by `await request.form()`, fed in 64 KiB chunks."""
+    import subprocess
+
+    body, ctype = _multipart_body()
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    T, S = modules("tachyon"), modules("starlette")
+
+    def timer(m: Any) -> Callable[[int], float]:
+        async def loop(n: int) -> float:
+            start = time.perf_counter()
+            for _ in range(n):
+                messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+                messages.append({"type": "http.request", "body": b"", "more_body": False})
+
+                async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
+                    return messages.pop(0)
+
+                scope = http_scope("POST", "/upload", headers=[(b"content-type", ctype)])()
+                form = await m.requests.Request(scope, receive).form()
+                await form.close()
+            return time.perf_counter() - start
+
+        event_loop = asyncio.new_event_loop()
+        return lambda n: event_loop.run_until_complete(loop(n))
+
+    progress("1 MB multipart upload")
+    result = compare({"t": timer(T), "s": timer(S)}, settings)
+    rows = [Row("Forms", "1 MB multipart upload (time)", "ms", result["t"] * 1e3, result["s"] * 1e3)]
+
+    progress("1 MB multipart upload (peak memory)")
+    peaks = {}
+    for key, name in (("t", "tachyon"), ("s", "starlette")):
+        code = _FORM_MEMORY_SCRIPT.format(bench_dir=str(Path(__file__).resolve().parent), name=name)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        peaks[key] = float(out.stdout.strip()) / 1024
+    rows.append(Row("Forms", "1 MB multipart upload (peak RSS growth)", "MiB", peaks["t"], peaks["s"]))
+    return rows
+
+
 def machine() -> dict[str, str]:
     versions = {}
     for package in ("tachyon", "starlette", "orjson"):
@@ -449,12 +546,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="rewrite the tables in docs/performance.md")
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
-    parser.add_argument("--only", choices=["micro", "request", "json"], action="append", help="run only these groups")
+    parser.add_argument(
+        "--only", choices=["micro", "request", "json", "forms"], action="append", help="run only these groups"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
-    groups = args.only or ["micro", "request", "json"]
-    total = {"micro": 8, "request": len(REQUEST_CASES), "json": 2}
+    groups = args.only or ["micro", "request", "json", "forms"]
+    total = {"micro": 8, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
     steps = sum(total[g] for g in groups)
     done = 0
 
@@ -481,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += request_rows(settings, progress)
         if "json" in groups:
             rows += json_rows(settings, progress)
+        if "forms" in groups:
+            rows += form_rows(settings, progress)
         if sys.stderr.isatty():
             sys.stderr.write("\r" + " " * 60 + "\r")
         info = machine()

@@ -35,3 +35,72 @@ fn python_repr(text: &str) -> String {
         format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
     }
 }
+
+pyo3::create_exception!(
+    tachyon._tachyon,
+    FormParseError,
+    pyo3::exceptions::PyValueError,
+    "A form body that cannot be accepted; args are (kind, message). `tachyon.formparsers` \
+     turns it into Starlette's `MultiPartException`."
+);
+
+/// A form error on its way to Python, where it becomes `FormParseError(kind, message)`.
+///
+/// The kind lets Python word the message with the caller's own limit values, as Starlette
+/// formats them (`max_files` may be a float there).
+#[derive(Debug)]
+pub struct PyFormError(pub tachyon_core::FormError);
+
+impl From<PyFormError> for PyErr {
+    fn from(err: PyFormError) -> Self {
+        use tachyon_core::FormError as E;
+        let kind = match &err.0 {
+            E::MissingBoundary => "missing_boundary",
+            E::TooManyFiles(_) => "too_many_files",
+            E::TooManyFields(_) => "too_many_fields",
+            E::PartTooLarge(_) => "part_too_large",
+            E::FieldTooLarge(_) => "field_too_large",
+            E::MissingName => "missing_name",
+            E::Truncated => "truncated",
+            E::Io(_) => "io",
+            _ => "invalid",
+        };
+        FormParseError::new_err((kind, err.0.to_string()))
+    }
+}
+
+/// A `Set-Cookie` that cannot be rendered, raised as Starlette's `set_cookie` would fail:
+/// `http.cookies.CookieError` for a bad key, AssertionError for a bad samesite,
+/// UnicodeEncodeError for text that is not latin-1, ValueError for CR/LF/NUL in an attribute.
+#[derive(Debug)]
+pub struct PyCookieError(pub tachyon_core::CookieError);
+
+impl From<PyCookieError> for PyErr {
+    fn from(err: PyCookieError) -> Self {
+        use pyo3::exceptions::{PyAssertionError, PyUnicodeEncodeError};
+        use tachyon_core::CookieError as E;
+        let message = err.0.to_string();
+        match &err.0 {
+            E::IllegalKey(_) | E::ReservedKey(_) => pyo3::Python::attach(|py| {
+                use pyo3::types::{PyAnyMethods, PyType};
+                let cls = py
+                    .import("http.cookies")
+                    .and_then(|m| m.getattr("CookieError"))
+                    .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+                match cls {
+                    Ok(cls) => PyErr::from_type(cls, message),
+                    Err(e) => e,
+                }
+            }),
+            E::InvalidSameSite(_) => PyAssertionError::new_err(message),
+            E::NotLatin1(c) => PyUnicodeEncodeError::new_err((
+                "latin-1".to_owned(),
+                c.to_string(),
+                0usize,
+                1usize,
+                "ordinal not in range(256)".to_owned(),
+            )),
+            _ => PyValueError::new_err(message),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod core;
 mod error;
 mod json;
 mod router;
@@ -13,5 +14,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     router::register(m)?;
     json::register(m)?;
+    core::register(m)?;
     Ok(())
 }

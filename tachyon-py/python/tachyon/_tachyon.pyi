@@ -1,8 +1,25 @@
 """Type stubs of the native module `tachyon._tachyon` (checked by `make lint` with stubtest)."""
 
+from collections.abc import Callable
 from typing import Any, final
 
-__all__ = ["RouteTable", "__version__", "json_dumps", "json_loads"]
+__all__ = [
+    "FormParseError",
+    "MultipartParser",
+    "RouteTable",
+    "UrlencodedParser",
+    "__version__",
+    "headers_contains",
+    "headers_get",
+    "headers_getlist",
+    "json_dumps",
+    "json_loads",
+    "parse_cookie",
+    "parse_options_header",
+    "parse_query",
+    "render_set_cookie",
+    "request_cookies",
+]
 
 __version__: str
 
@@ -34,3 +51,53 @@ def json_dumps(obj: Any, /) -> bytes:
 
 def json_loads(data: bytes | bytearray | memoryview | str, /) -> Any:
     """What `json.loads(data)` returns; `json.JSONDecodeError` on invalid input."""
+
+# tachyon-core glue (src/core.rs)
+
+class FormParseError(ValueError):
+    """A form body that cannot be accepted; args are (kind, message)."""
+
+def parse_query(qs: str | bytes) -> tuple[list[tuple[str, str]], dict[str, str]]: ...
+def headers_get(raw: Any, key: Any, default: Any = None) -> Any: ...
+def headers_getlist(raw: Any, key: Any) -> list[Any]: ...
+def headers_contains(raw: Any, key: Any) -> bool: ...
+def parse_cookie(cookie: str) -> dict[str, str]: ...
+def request_cookies(raw: Any) -> dict[str, str]: ...
+def render_set_cookie(
+    key: str,
+    value: str = "",
+    max_age: Any | None = None,
+    expires: Any | None = None,
+    path: str | None = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: str | None = "lax",
+    partitioned: bool = False,
+) -> str: ...
+def parse_options_header(value: str) -> tuple[str, list[tuple[str, str]]]: ...
+
+@final
+class MultipartParser:
+    """A streaming multipart/form-data parser."""
+
+    def __new__(
+        cls,
+        content_type: str,
+        max_files: int,
+        max_fields: int,
+        max_part_size: int,
+        factory: Callable[[str, list[tuple[bytes, bytes]]], Any],
+    ) -> MultipartParser: ...
+    def feed(self, chunk: bytes) -> list[tuple[Any, bytes]]: ...
+    def finish(self) -> list[tuple[str, Any]]: ...
+    @property
+    def uploads(self) -> list[Any]: ...
+
+@final
+class UrlencodedParser:
+    """A chunked application/x-www-form-urlencoded parser."""
+
+    def __new__(cls, max_fields: int, max_part_size: int) -> UrlencodedParser: ...
+    def feed(self, chunk: bytes) -> None: ...
+    def finish(self) -> list[tuple[str, str]]: ...

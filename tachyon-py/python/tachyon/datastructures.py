@@ -10,16 +10,19 @@ import ipaddress
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from operator import itemgetter
 from shlex import shlex
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
+from tachyon._tachyon import headers_contains, headers_get, headers_getlist, parse_query
 from tachyon._utils import parse_host_header
+from tachyon.concurrency import run_in_threadpool
 from tachyon.types import Scope
 
 __all__ = [
     "URL",
     "Address",
     "CommaSeparatedStrings",
+    "FormData",
     "Headers",
     "ImmutableMultiDict",
     "MultiDict",
@@ -28,6 +31,7 @@ __all__ = [
     "Secret",
     "State",
     "URLPath",
+    "UploadFile",
 ]
 
 _K = TypeVar("_K")
@@ -414,6 +418,13 @@ class QueryParams(ImmutableMultiDict[str, str]):
     ) -> None:
         assert len(args) < 2, "Too many arguments."
         value = args[0] if args else []
+        if isinstance(value, (str, bytes)) and not kwargs:
+            try:
+                # One native call builds both; Starlette's parse_qsl semantics exactly.
+                self._list, self._dict = parse_query(value)
+                return
+            except UnicodeEncodeError:  # A str with lone surrogates: Python's parser copes.
+                pass
         if isinstance(value, str):
             super().__init__(parse_qsl(value, keep_blank_values=True), **kwargs)
         elif isinstance(value, bytes):
@@ -430,8 +441,98 @@ class QueryParams(ImmutableMultiDict[str, str]):
         return f"{self.__class__.__name__}({str(self)!r})"
 
 
+_MISSING: Any = object()
+
+
 def _encode_pair(key: str, value: str) -> tuple[bytes, bytes]:
     return key.lower().encode("latin-1"), value.encode("latin-1")
+
+
+class UploadFile:
+    """An uploaded file of a multipart form, over a `SpooledTemporaryFile`.
+
+    Reads, writes, seeks and closes go to a thread once the file has rolled over to disk.
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        *,
+        size: int | None = None,
+        filename: str | None = None,
+        headers: Headers | None = None,
+    ) -> None:
+        self.filename = filename
+        self.file = file
+        self.size = size
+        self.headers = headers or Headers()
+        # 0 means unlimited, as in SpooledTemporaryFile.
+        self._max_mem_size = getattr(self.file, "_max_size", 0)
+
+    @property
+    def content_type(self) -> str | None:
+        """The part's Content-Type header, if sent."""
+        return self.headers.get("content-type", None)  # type: ignore[no-any-return]
+
+    @property
+    def _in_memory(self) -> bool:
+        return not getattr(self.file, "_rolled", True)
+
+    def _will_roll(self, size_to_add: int) -> bool:
+        if not self._in_memory:
+            return True
+        future_size = self.file.tell() + size_to_add
+        return bool(future_size > self._max_mem_size) if self._max_mem_size else False
+
+    async def write(self, data: bytes) -> None:
+        """Append `data` (the file position must be at the end)."""
+        new_data_len = len(data)
+        if self.size is not None:
+            self.size += new_data_len
+        if self._will_roll(new_data_len):
+            await run_in_threadpool(self.file.write, data)
+        else:
+            self.file.write(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes (all by default)."""
+        if self._in_memory:
+            return self.file.read(size)
+        return await run_in_threadpool(self.file.read, size)
+
+    async def seek(self, offset: int) -> None:
+        """Move to byte `offset`."""
+        if self._in_memory:
+            self.file.seek(offset)
+        else:
+            await run_in_threadpool(self.file.seek, offset)
+
+    async def close(self) -> None:
+        """Close the file (a spooled temporary file on disk is deleted)."""
+        if self._in_memory:
+            self.file.close()
+        else:
+            await run_in_threadpool(self.file.close)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+
+
+class FormData(ImmutableMultiDict[str, "UploadFile | str"]):
+    """An immutable multidict of a form's fields (str) and files (UploadFile)."""
+
+    def __init__(
+        self,
+        *args: FormData | Mapping[str, str | UploadFile] | list[tuple[str, str | UploadFile]],
+        **kwargs: str | UploadFile,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+
+    async def close(self) -> None:
+        """Close every uploaded file."""
+        for _, value in self.multi_items():
+            if isinstance(value, UploadFile):
+                await value.close()
 
 
 class Headers(Mapping[str, str]):
@@ -477,23 +578,23 @@ class Headers(Mapping[str, str]):
 
     def getlist(self, key: str) -> list[str]:
         """Every value of header `key`, in order."""
-        name = key.lower().encode("latin-1")
-        return [v.decode("latin-1") for k, v in self._list if k == name]
+        return headers_getlist(self._list, key)  # type: ignore[no-any-return]
 
     def mutablecopy(self) -> MutableHeaders:
         """A MutableHeaders over a copy of the pairs."""
         return MutableHeaders(raw=self._list[:])
 
     def __getitem__(self, key: str) -> str:
-        name = key.lower().encode("latin-1")
-        for k, v in self._list:
-            if k == name:
-                return v.decode("latin-1")
-        raise KeyError(key)
+        value = headers_get(self._list, key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return headers_get(self._list, key, default)
 
     def __contains__(self, key: Any) -> bool:
-        name = key.lower().encode("latin-1")
-        return any(k == name for k, _ in self._list)
+        return headers_contains(self._list, key)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.keys())

@@ -1,0 +1,145 @@
+"""Form body parsers: `multipart/form-data` and `application/x-www-form-urlencoded`.
+
+The names, limits and error messages are Starlette's; the parsing is done in Rust by
+tachyon-core's streaming parsers, fed chunk by chunk from the request stream, so memory stays
+bounded and python-multipart is not needed. File parts go to `UploadFile`s over
+`SpooledTemporaryFile(max_size=spool_max_size)`, as in Starlette.
+
+One deliberate difference: a multipart body that ends before its closing boundary is rejected
+(`MultiPartException`, so a 400 inside an app), where Starlette drops the unfinished file.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator
+from tempfile import SpooledTemporaryFile
+from typing import Any
+
+from tachyon._tachyon import FormParseError, MultipartParser, UrlencodedParser
+from tachyon.datastructures import FormData, Headers, UploadFile
+
+__all__ = ["FormParser", "MultiPartException", "MultiPartParser"]
+
+
+class MultiPartException(Exception):
+    """A form body that cannot be accepted; `Request.form()` makes it an HTTP 400."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _limit(value: int | float) -> int:
+    """A limit as the native parser takes it: Starlette compares counts with `>`, so flooring
+    a float gives the same answers; `inf` (or anything huge) is `sys.maxsize`."""
+    if value != value or value >= sys.maxsize:  # NaN never trips `>` either.
+        return sys.maxsize
+    return max(int(value // 1), 0)
+
+
+def _exception(
+    exc: FormParseError, *, max_files: int | float, max_fields: int | float, max_part_size: int
+) -> MultiPartException:
+    """Starlette's message for a native parser error, worded with the caller's own limits."""
+    kind, message = exc.args
+    if kind == "too_many_files":
+        message = f"Too many files. Maximum number of files is {max_files}."
+    elif kind == "too_many_fields":
+        message = f"Too many fields. Maximum number of fields is {max_fields}."
+    elif kind == "part_too_large":
+        message = f"Part exceeded maximum size of {int(max_part_size / 1024)}KB."
+    elif kind == "field_too_large":
+        message = f"Field exceeded maximum size of {int(max_part_size / 1024)}KB."
+    elif kind == "invalid":
+        message = "Invalid multipart data."
+    # missing_boundary, missing_name: the core's text is Starlette's; truncated: ours.
+    return MultiPartException(message)
+
+
+class FormParser:
+    """Parses an `application/x-www-form-urlencoded` body."""
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncGenerator[bytes, None],
+        *,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.max_fields = max_fields
+        self.max_part_size = max_part_size
+
+    async def parse(self) -> FormData:
+        """Read the stream and return the fields."""
+        parser = UrlencodedParser(_limit(self.max_fields), _limit(self.max_part_size))
+        try:
+            async for chunk in self.stream:
+                parser.feed(chunk)
+            items: list[tuple[str, Any]] = parser.finish()
+        except FormParseError as exc:
+            raise _exception(exc, max_files=0, max_fields=self.max_fields, max_part_size=self.max_part_size) from None
+        return FormData(items)
+
+
+class MultiPartParser:
+    """Parses a `multipart/form-data` body, streaming file parts to `UploadFile`s."""
+
+    spool_max_size = 1024 * 1024  # 1MB
+    """The maximum size of the spooled temporary file used to store file data."""
+    max_part_size = 1024 * 1024  # 1MB
+    """The maximum size of a non-file part."""
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncGenerator[bytes, None],
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.max_files = max_files
+        self.max_fields = max_fields
+        self.max_part_size = max_part_size
+        self.items: list[tuple[str, str | UploadFile]] = []
+
+    def _new_upload(self, filename: str, headers: list[tuple[bytes, bytes]]) -> UploadFile:
+        file = SpooledTemporaryFile(max_size=self.spool_max_size)
+        return UploadFile(file=file, size=0, filename=filename, headers=Headers(raw=headers))  # type: ignore[arg-type]
+
+    def _exception(self, exc: FormParseError) -> MultiPartException:
+        return _exception(exc, max_files=self.max_files, max_fields=self.max_fields, max_part_size=self.max_part_size)
+
+    async def parse(self) -> FormData:
+        """Read the stream and return the fields and files."""
+        try:
+            parser = MultipartParser(
+                self.headers.get("content-type", ""),
+                _limit(self.max_files),
+                _limit(self.max_fields),
+                _limit(self.max_part_size),
+                self._new_upload,
+            )
+        except FormParseError as exc:
+            raise self._exception(exc) from None
+        try:
+            async for chunk in self.stream:
+                for upload, data in parser.feed(chunk):
+                    await upload.write(data)
+            self.items = parser.finish()
+            for _, value in self.items:
+                if isinstance(value, UploadFile):
+                    await value.seek(0)
+        except BaseException as exc:
+            # Close every file (in memory or spooled to disk) if parsing or reading fails.
+            for upload in parser.uploads:
+                upload.file.close()
+            if isinstance(exc, FormParseError):
+                raise self._exception(exc) from None
+            raise
+        return FormData(self.items)

@@ -1,0 +1,573 @@
+//! Glue over `tachyon-core` for `tachyon.datastructures`, `tachyon.requests` and
+//! `tachyon.formparsers`: query strings, header lookups over the ASGI scope's own list,
+//! cookies, `Set-Cookie` rendering and streaming form parsing.
+//!
+//! Each function is one Python→Rust crossing per operation and builds its Python result
+//! directly (no intermediate Rust collection that is then converted again).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PySequence, PyString, PyTuple};
+use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
+use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
+use tachyon_core::multipart::{
+    FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo, SinkFactory,
+    parse_options_header as core_parse_options_header,
+};
+use tachyon_core::query::{latin1_to_string, parse_qsl};
+
+use crate::error::{FormParseError, PyCookieError, PyFormError};
+
+/// Latin-1 bytes to a Python str, as `bytes.decode("latin-1")` (CPython's own decoder).
+fn latin1<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    let len = isize::try_from(raw.len()).unwrap_or(isize::MAX);
+    // SAFETY: the pointer and length describe `raw`, which outlives the call; a NULL
+    // result is turned into the pending Python exception.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            pyo3::ffi::PyUnicode_DecodeLatin1(raw.as_ptr().cast(), len, std::ptr::null()),
+        )
+        .map(|s| s.cast_into_unchecked())
+    }
+}
+
+/// Parses a query string (str, or bytes read as latin-1) exactly as Starlette's `QueryParams`
+/// does with `parse_qsl(..., keep_blank_values=True)`; returns its `(_list, _dict)`.
+///
+/// A str that is not valid UTF-8 (lone surrogates) raises UnicodeEncodeError; the caller
+/// then falls back to Python's parser.
+#[pyfunction]
+fn parse_query<'py>(
+    py: Python<'py>,
+    qs: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
+    let text = if let Ok(b) = qs.cast::<PyBytes>() {
+        latin1_to_string(b.as_bytes()).into_owned()
+    } else {
+        qs.cast::<PyString>()?.to_str()?.to_owned()
+    };
+    let pairs = parse_qsl(&text);
+    let list = PyList::empty(py);
+    let dict = PyDict::new(py);
+    for (k, v) in &pairs {
+        let k = PyString::new(py, k);
+        let v = PyString::new(py, v);
+        dict.set_item(&k, &v)?;
+        list.append(PyTuple::new(py, [k, v])?)?;
+    }
+    Ok((list, dict))
+}
+
+/// `key.lower().encode("latin-1")`: computed in Rust for ASCII keys, by Python otherwise
+/// (so a key that is not a str, or not latin-1, raises exactly as in Starlette).
+enum HeaderKey<'py> {
+    Ascii(smallvec_key::Key),
+    Python(Bound<'py, PyBytes>),
+}
+
+mod smallvec_key {
+    /// A lowercased ASCII header name, inline up to 64 bytes.
+    #[derive(Debug)]
+    pub enum Key {
+        Inline([u8; 64], usize),
+        Heap(Vec<u8>),
+    }
+
+    impl Key {
+        pub fn new(s: &[u8]) -> Self {
+            if s.len() <= 64 {
+                let mut buf = [0u8; 64];
+                for (d, c) in buf.iter_mut().zip(s) {
+                    *d = c.to_ascii_lowercase();
+                }
+                Key::Inline(buf, s.len())
+            } else {
+                Key::Heap(s.to_ascii_lowercase())
+            }
+        }
+
+        pub fn as_bytes(&self) -> &[u8] {
+            match self {
+                Key::Inline(buf, n) => &buf[..*n],
+                Key::Heap(v) => v,
+            }
+        }
+    }
+}
+
+impl<'py> HeaderKey<'py> {
+    fn new(key: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = key.cast::<PyString>() {
+            if let Ok(text) = s.to_str() {
+                if text.is_ascii() {
+                    return Ok(HeaderKey::Ascii(smallvec_key::Key::new(text.as_bytes())));
+                }
+            }
+        }
+        let lowered = key.call_method0("lower")?;
+        let encoded = lowered.call_method1("encode", ("latin-1",))?;
+        Ok(HeaderKey::Python(encoded.cast_into::<PyBytes>()?))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            HeaderKey::Ascii(k) => k.as_bytes(),
+            HeaderKey::Python(b) => b.as_bytes(),
+        }
+    }
+
+    /// `stored == key`, with Python's `==` for anything that is not exactly bytes.
+    fn matches(&self, stored: &Bound<'py, PyAny>) -> PyResult<bool> {
+        match stored.cast_exact::<PyBytes>() {
+            Ok(b) => Ok(b.as_bytes() == self.bytes()),
+            Err(_) => stored.eq(PyBytes::new(stored.py(), self.bytes())),
+        }
+    }
+}
+
+/// `value.decode("latin-1")`, in Rust for bytes.
+fn decode_value<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match value.cast_exact::<PyBytes>() {
+        Ok(b) => latin1(value.py(), b.as_bytes()).map(Bound::into_any),
+        Err(_) => value.call_method1("decode", ("latin-1",)),
+    }
+}
+
+/// One `(name, value)` pair of a header list; the value is fetched only when asked for.
+enum Pair<'a, 'py> {
+    Tuple(&'a Bound<'py, PyTuple>),
+    Owned(Bound<'py, PyAny>, Bound<'py, PyAny>),
+}
+
+impl<'py> Pair<'_, 'py> {
+    fn name(&self) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Pair::Tuple(t) => t.get_item(0),
+            Pair::Owned(k, _) => Ok(k.clone()),
+        }
+    }
+
+    fn value(&self) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Pair::Tuple(t) => t.get_item(1),
+            Pair::Owned(_, v) => Ok(v.clone()),
+        }
+    }
+}
+
+/// Walks a header list as Starlette's `for k, v in self._list` does, calling `f` per pair
+/// until it returns `false`.
+fn for_each_pair<'py>(
+    raw: &Bound<'py, PyAny>,
+    mut f: impl FnMut(&Pair<'_, 'py>) -> PyResult<bool>,
+) -> PyResult<()> {
+    let mut visit = |item: Bound<'py, PyAny>| -> PyResult<bool> {
+        if let Ok(t) = item.cast_exact::<PyTuple>() {
+            if t.len() == 2 {
+                return f(&Pair::Tuple(t));
+            }
+        }
+        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item
+            .cast::<PySequence>()?
+            .to_tuple()?
+            .extract()
+            .map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err("header pairs must have two items")
+            })?;
+        f(&Pair::Owned(k, v))
+    };
+    if let Ok(list) = raw.cast_exact::<PyList>() {
+        // Indexing (not a snapshot) so a list changed by a Python `__eq__` stays in bounds.
+        let mut i = 0;
+        while i < list.len() {
+            if !visit(list.get_item(i)?)? {
+                break;
+            }
+            i += 1;
+        }
+    } else {
+        for item in raw.try_iter()? {
+            if !visit(item?)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first value of header `key` in `raw`, or `default` (Starlette's `Headers.get`;
+/// `__getitem__` passes a sentinel default to raise its KeyError).
+#[pyfunction]
+#[pyo3(signature = (raw, key, default = None))]
+fn headers_get<'py>(
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+    default: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = HeaderKey::new(key)?;
+    let mut found = None;
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            found = Some(decode_value(&pair.value()?)?);
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    Ok(match (found, default) {
+        (Some(v), _) => v,
+        (None, Some(d)) => d,
+        (None, None) => raw.py().None().into_bound(raw.py()),
+    })
+}
+
+/// Every value of header `key` in `raw`, in order (Starlette's `Headers.getlist`).
+#[pyfunction]
+fn headers_getlist<'py>(
+    py: Python<'py>,
+    raw: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let key = HeaderKey::new(key)?;
+    let out = PyList::empty(py);
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            out.append(decode_value(&pair.value()?)?)?;
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Whether header `key` is in `raw` (Starlette's `Headers.__contains__`).
+#[pyfunction]
+fn headers_contains(raw: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let key = HeaderKey::new(key)?;
+    let mut found = false;
+    for_each_pair(raw, |pair| {
+        found = key.matches(&pair.name()?)?;
+        Ok(!found)
+    })?;
+    Ok(found)
+}
+
+fn insert_cookies(dict: &Bound<'_, PyDict>, header: &str) -> PyResult<()> {
+    for (k, v) in cookie_parser(header) {
+        dict.set_item(k, v)?;
+    }
+    Ok(())
+}
+
+/// Starlette's `cookie_parser`: a lenient Cookie header parse, later duplicates winning.
+#[pyfunction]
+fn parse_cookie<'py>(py: Python<'py>, cookie: &str) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    insert_cookies(&dict, cookie)?;
+    Ok(dict)
+}
+
+/// Starlette's `request.cookies`: every `cookie` header of the raw list, parsed in order
+/// into one dict.
+#[pyfunction]
+fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    let key = HeaderKey::Ascii(smallvec_key::Key::new(b"cookie"));
+    for_each_pair(raw, |pair| {
+        if key.matches(&pair.name()?)? {
+            let v = pair.value()?;
+            match v.cast_exact::<PyBytes>() {
+                Ok(b) => insert_cookies(&dict, &latin1_to_string(b.as_bytes()))?,
+                Err(_) => {
+                    let text = decode_value(&v)?;
+                    insert_cookies(&dict, text.cast::<PyString>()?.to_str()?)?;
+                }
+            }
+        }
+        Ok(true)
+    })?;
+    Ok(dict)
+}
+
+/// The `Set-Cookie` value Starlette's `Response.set_cookie` appends
+/// (`cookie.output(header="").strip()`), for the common argument types: `max_age` an int,
+/// `expires` an int (seconds from now) or a str (already formatted; format a datetime
+/// with `email.utils.format_datetime(dt, usegmt=True)` first). Other types raise TypeError,
+/// and the caller keeps `http.cookies`. Invalid cookies raise `http.cookies.CookieError`
+/// (bad key) or AssertionError (bad samesite), as Starlette does.
+#[pyfunction]
+#[pyo3(signature = (key, value = String::new(), max_age = None, expires = None, path = Some("/".to_owned()), domain = None, secure = false, httponly = false, samesite = Some("lax".to_owned()), partitioned = false))]
+#[pyo3(
+    text_signature = "(key, value='', max_age=None, expires=None, path='/', domain=None, secure=False, httponly=False, samesite='lax', partitioned=False)"
+)]
+#[allow(clippy::too_many_arguments)]
+fn render_set_cookie(
+    key: String,
+    value: String,
+    max_age: Option<&Bound<'_, PyAny>>,
+    expires: Option<&Bound<'_, PyAny>>,
+    path: Option<String>,
+    domain: Option<String>,
+    secure: bool,
+    httponly: bool,
+    samesite: Option<String>,
+    partitioned: bool,
+) -> PyResult<String> {
+    let mut cookie = SetCookie::new(key, value);
+    cookie.max_age = match max_age {
+        None => None,
+        Some(m) if m.is_exact_instance_of::<pyo3::types::PyInt>() => Some(m.extract::<i64>()?),
+        Some(_) => return Err(PyTypeError::new_err("max_age must be an int")),
+    };
+    cookie.expires = match expires {
+        None => None,
+        Some(e) if e.is_exact_instance_of::<pyo3::types::PyInt>() => {
+            Some(Expires::In(e.extract::<i64>()?))
+        }
+        Some(e) if e.is_exact_instance_of::<PyString>() => Some(Expires::Text(e.extract()?)),
+        Some(_) => return Err(PyTypeError::new_err("expires must be an int or a str")),
+    };
+    cookie.path = path;
+    cookie.domain = domain;
+    cookie.secure = secure;
+    cookie.httponly = httponly;
+    cookie.samesite = samesite;
+    cookie.partitioned = partitioned;
+    cookie.render().map_err(|e| PyCookieError(e).into())
+}
+
+/// python-multipart's `parse_options_header` on a str: the lowercased value and its
+/// parameters in order (later duplicates replace earlier ones).
+#[pyfunction]
+fn parse_options_header(value: &str) -> (String, Vec<(String, String)>) {
+    core_parse_options_header(value)
+}
+
+/// Limits from Python, where Starlette allows floats (`float("inf")` for "no limit"):
+/// the caller passes them already floored and clamped to `0..=sys.maxsize`.
+fn limits(max_files: usize, max_fields: usize, max_part_size: usize) -> Limits {
+    Limits {
+        max_files,
+        max_fields,
+        max_part_size,
+    }
+}
+
+/// What the sinks of one parser share: the Python upload objects created so far and the
+/// file bytes produced by the current `feed`, already as Python bytes (one copy of each
+/// piece: a Rust buffer first would add a chunk-sized copy to the peak memory).
+#[derive(Debug, Default)]
+struct Shared {
+    uploads: Vec<Py<PyAny>>,
+    pending: Vec<(usize, Py<PyBytes>)>,
+    /// The factory's exception, if creating an upload raised.
+    error: Option<PyErr>,
+}
+
+type SharedRef = Arc<Mutex<Shared>>;
+
+fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A file part's sink: its bytes are queued for Python, which writes them to the part's
+/// `UploadFile` (a `SpooledTemporaryFile`, as in Starlette) after each `feed`.
+#[derive(Debug)]
+struct UploadSink {
+    index: usize,
+    shared: SharedRef,
+}
+
+impl FileSink for UploadSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        // Called inside `feed`, so the thread is attached already: attaching is a check.
+        let bytes = Python::attach(|py| PyBytes::new(py, data).unbind());
+        lock(&self.shared).pending.push((self.index, bytes));
+        Ok(())
+    }
+}
+
+/// Creates each file part's Python `UploadFile` with `factory(filename, headers)`.
+#[derive(Debug)]
+struct UploadFactory {
+    factory: Py<PyAny>,
+    shared: SharedRef,
+}
+
+impl SinkFactory for UploadFactory {
+    type Sink = UploadSink;
+
+    fn create(&mut self, part: &PartInfo<'_>) -> std::io::Result<UploadSink> {
+        Python::attach(|py| {
+            let headers = PyList::empty(py);
+            for (k, v) in part.headers {
+                headers.append((PyBytes::new(py, k), PyBytes::new(py, v)))?;
+            }
+            let upload = self.factory.call1(py, (part.filename, headers))?;
+            let mut shared = lock(&self.shared);
+            shared.uploads.push(upload);
+            Ok(UploadSink {
+                index: shared.uploads.len() - 1,
+                shared: self.shared.clone(),
+            })
+        })
+        .map_err(|e: PyErr| {
+            lock(&self.shared).error = Some(e);
+            std::io::Error::other("the upload factory raised")
+        })
+    }
+}
+
+/// A streaming `multipart/form-data` parser for `Request.form()`.
+///
+/// `feed(chunk)` returns the file writes it produced as `[(upload, bytes)]`, which the
+/// caller awaits `upload.write(bytes)` for; `finish()` returns the form items in order,
+/// each `(name, str | upload)`. Errors raise `FormParseError(kind, message)`.
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug)]
+pub struct MultipartParser {
+    // Boxed: the parser holds a SIMD searcher aligned to 32 bytes, more than Python's
+    // allocator guarantees for the object itself (PyO3 aborts on the misaligned pointer).
+    parser: Option<Box<CoreMultipartParser<UploadFactory>>>,
+    shared: SharedRef,
+}
+
+impl MultipartParser {
+    fn form_error(&self, err: tachyon_core::FormError) -> PyErr {
+        match lock(&self.shared).error.take() {
+            Some(e) => e,
+            None => PyFormError(err).into(),
+        }
+    }
+}
+
+#[pymethods]
+impl MultipartParser {
+    /// A parser for a request's `content_type`; `factory(filename, raw_headers)` makes the
+    /// upload object of each file part.
+    #[new]
+    fn new(
+        content_type: &str,
+        max_files: usize,
+        max_fields: usize,
+        max_part_size: usize,
+        factory: Py<PyAny>,
+    ) -> PyResult<Self> {
+        let shared = SharedRef::default();
+        let factory = UploadFactory {
+            factory,
+            shared: shared.clone(),
+        };
+        let parser = CoreMultipartParser::from_content_type(
+            content_type,
+            limits(max_files, max_fields, max_part_size),
+            factory,
+        )
+        .map_err(PyFormError)?;
+        Ok(Self {
+            parser: Some(Box::new(parser)),
+            shared,
+        })
+    }
+
+    /// Parses the next chunk; returns the file writes it produced.
+    fn feed<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        let parser = self.parser.as_mut().ok_or_else(finished)?;
+        if let Err(e) = parser.feed(chunk) {
+            return Err(self.form_error(e));
+        }
+        let mut shared = lock(&self.shared);
+        let pending = std::mem::take(&mut shared.pending);
+        let out = PyList::empty(py);
+        for (index, data) in pending {
+            out.append((shared.uploads[index].bind(py), data))?;
+        }
+        Ok(out)
+    }
+
+    /// Ends the body; returns the items `[(name, str | upload)]` in body order.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let parser = self.parser.take().ok_or_else(finished)?;
+        let form = parser.finish().map_err(|e| self.form_error(e))?;
+        let shared = lock(&self.shared);
+        let out = PyList::empty(py);
+        for (name, value) in form.items {
+            let value = match value {
+                FormValue::Field(text) => PyString::new(py, &text).into_any(),
+                FormValue::File(part) => shared.uploads[part.sink.index].bind(py).clone(),
+            };
+            out.append((name, value))?;
+        }
+        Ok(out)
+    }
+
+    /// Every upload object created so far (for closing them on error).
+    #[getter]
+    fn uploads<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>> {
+        lock(&self.shared)
+            .uploads
+            .iter()
+            .map(|u| u.bind(py).clone())
+            .collect()
+    }
+}
+
+fn finished() -> PyErr {
+    FormParseError::new_err(("invalid", "the parser has already finished"))
+}
+
+/// A chunked `application/x-www-form-urlencoded` parser with Starlette's limits.
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug)]
+pub struct UrlencodedParser {
+    parser: Option<CoreUrlencodedParser>,
+}
+
+#[pymethods]
+impl UrlencodedParser {
+    /// A parser refusing more than `max_fields` fields or a field over `max_part_size` bytes.
+    #[new]
+    fn new(max_fields: usize, max_part_size: usize) -> Self {
+        Self {
+            parser: Some(CoreUrlencodedParser::new(limits(
+                usize::MAX,
+                max_fields,
+                max_part_size,
+            ))),
+        }
+    }
+
+    /// Parses the next chunk.
+    fn feed(&mut self, chunk: &[u8]) -> PyResult<()> {
+        let parser = self.parser.as_mut().ok_or_else(finished)?;
+        parser.feed(chunk).map_err(|e| PyFormError(e).into())
+    }
+
+    /// Ends the body; returns the fields `[(name, value)]` in order.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let parser = self.parser.take().ok_or_else(finished)?;
+        let items = parser.finish().map_err(PyFormError)?;
+        let out = PyList::empty(py);
+        for (k, v) in items {
+            out.append((k, v))?;
+        }
+        Ok(out)
+    }
+}
+
+/// Registers the core functions and classes on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_query, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_get, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_getlist, m)?)?;
+    m.add_function(wrap_pyfunction!(headers_contains, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_cookie, m)?)?;
+    m.add_function(wrap_pyfunction!(request_cookies, m)?)?;
+    m.add_function(wrap_pyfunction!(render_set_cookie, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_options_header, m)?)?;
+    m.add_class::<MultipartParser>()?;
+    m.add_class::<UrlencodedParser>()?;
+    m.add("FormParseError", m.py().get_type::<FormParseError>())?;
+    Ok(())
+}
