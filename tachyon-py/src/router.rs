@@ -49,6 +49,9 @@ struct Entry {
     direct: Py<PyAny>,
 }
 
+/// What `resolve` returns for a match: (route, full, direct endpoint or None).
+type Resolved = (Py<PyAny>, bool, Py<PyAny>);
+
 /// One route's Python objects as handed over: (route, endpoint, param_convertors, direct).
 type EntrySpec = (Py<PyAny>, Py<PyAny>, Py<PyDict>, Py<PyAny>);
 
@@ -280,7 +283,7 @@ impl RouteTable {
         py: Python<'py>,
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
-    ) -> PyResult<Option<(Py<PyAny>, bool, Py<PyAny>)>> {
+    ) -> PyResult<Option<Resolved>> {
         let kind = get_str(scope, intern!(scope.py(), "type"))?
             .ok_or_else(|| PyAssertionError::new_err("type"))?;
         let path_obj = get_str(scope, intern!(scope.py(), "path"))?
