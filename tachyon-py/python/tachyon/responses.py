@@ -21,7 +21,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from tachyon._tachyon import json_dumps
+from tachyon._tachyon import json_dumps, render_set_cookie
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -143,31 +143,20 @@ class Response:
         partitioned: bool = False,
     ) -> None:
         """Add a Set-Cookie header."""
-        cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
-        cookie[key] = value
-        morsel = cookie[key]
-        if max_age is not None:
-            morsel["max-age"] = max_age  # type: ignore[assignment]
-        if expires is not None:
-            morsel["expires"] = (
-                format_datetime(expires, usegmt=True) if isinstance(expires, datetime) else expires  # type: ignore[assignment]
-            )
-        if path is not None:
-            morsel["path"] = path
-        if domain is not None:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True  # type: ignore[assignment]
-        if httponly:
-            morsel["httponly"] = True  # type: ignore[assignment]
-        if samesite is not None:
-            assert samesite.lower() in ("strict", "lax", "none"), "samesite must be either 'strict', 'lax' or 'none'"
-            morsel["samesite"] = samesite
-        if partitioned:
-            if sys.version_info < (3, 14):
-                raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
-            morsel["partitioned"] = True  # type: ignore[assignment]  # pragma: no cover
-        self.raw_headers.append((b"set-cookie", cookie.output(header="").strip().encode("latin-1")))
+        if isinstance(expires, datetime):
+            expires = format_datetime(expires, usegmt=True)
+        args = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
+        try:
+            if partitioned:  # needs Python 3.14's http.cookies; the reference path says so
+                raise TypeError
+            # Rendered in Rust with http.cookies' exact rules (quoting, attribute order).
+            text = render_set_cookie(*args)
+        except Exception:
+            # Anything the native renderer refuses goes through http.cookies, the reference:
+            # it renders the types only it knows (a float max_age) and raises Starlette's
+            # exact errors, in Starlette's order.
+            text = _simple_cookie(*args)
+        self.raw_headers.append((b"set-cookie", text.encode("latin-1")))
 
     def delete_cookie(
         self,
@@ -199,6 +188,44 @@ class Response:
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
+
+
+def _simple_cookie(
+    key: str,
+    value: str,
+    max_age: Any,
+    expires: Any,
+    path: str | None,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+) -> str:
+    """A Set-Cookie value through http.cookies (the reference the native renderer matches)."""
+    cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
+    cookie[key] = value
+    morsel = cookie[key]
+    if max_age is not None:
+        morsel["max-age"] = max_age
+    if expires is not None:
+        morsel["expires"] = expires
+    if path is not None:
+        morsel["path"] = path
+    if domain is not None:
+        morsel["domain"] = domain
+    if secure:
+        morsel["secure"] = True  # type: ignore[assignment]
+    if httponly:
+        morsel["httponly"] = True  # type: ignore[assignment]
+    if samesite is not None:
+        assert samesite.lower() in ("strict", "lax", "none"), "samesite must be either 'strict', 'lax' or 'none'"
+        morsel["samesite"] = samesite
+    if partitioned:
+        if sys.version_info < (3, 14):
+            raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
+        morsel["partitioned"] = True  # type: ignore[assignment]  # pragma: no cover
+    return cookie.output(header="").strip()
 
 
 def _websocket_denial_send(send: Send) -> Send:
