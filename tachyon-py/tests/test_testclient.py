@@ -275,3 +275,15 @@ def test_module_exports_starlettes_type_aliases() -> None:
         TACHYON.testclient.ASGI2App,
         TACHYON.testclient.ASGI3App,
     )
+
+
+def test_timeout_argument_warns_like_starlette() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await TACHYON.responses.PlainTextResponse("ok")(scope, receive, send)
+
+    messages = []
+    for framework in (STARLETTE, TACHYON):
+        with pytest.warns(framework.exceptions.StarletteDeprecationWarning) as record:
+            assert framework.testclient.TestClient(app).get("/", timeout=1).text == "ok"
+        messages.append([str(warning.message) for warning in record])
+    assert messages[1] == messages[0]

@@ -512,7 +512,8 @@ class TestClient(httpx.Client):
     ) -> httpx.Response:
         if timeout is not httpx.USE_CLIENT_DEFAULT:
             warnings.warn(
-                "You should not use the 'timeout' argument with the TestClient.",
+                "You should not use the 'timeout' argument with the TestClient. "
+                "See https://github.com/Kludex/starlette/issues/1108 for more information.",
                 TachyonDeprecationWarning,
                 stacklevel=2,
             )
