@@ -245,3 +245,45 @@ def test_client_app_can_be_asgi2() -> None:
             await send({"type": "http.response.body", "body": self.scope["path"].encode()})
 
     assert differential(ASGI2, lambda client: client.get("/p").content) == ("returned", b"/p")
+
+
+def test_disconnect_is_seen_once_the_response_is_complete() -> None:
+    # Regression (Starlette's tests/test_requests.py::test_request_is_disconnected): after the
+    # response, receive() must answer http.disconnect without a checkpoint, or
+    # Request.is_disconnected() (which receives in a cancelled scope) reports False.
+    seen: list[tuple[bool, bool]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        request = TACHYON.requests.Request(scope, receive)
+        await request.body()
+        before = await request.is_disconnected()
+        await TACHYON.responses.PlainTextResponse("ok")(scope, receive, send)
+        seen.append((before, await request.is_disconnected()))
+
+    assert differential(app, lambda client: client.post("/", content="foo").text) == ("returned", "ok")
+    assert seen == [(False, True), (False, True)]
+
+
+def test_module_exports_starlettes_type_aliases() -> None:
+    # Starlette's own tests do `from starlette.testclient import ASGIInstance, TestClient`.
+    from tachyon.testclient import ASGI2App, ASGI3App, ASGIInstance
+
+    for name in ("ASGIInstance", "ASGI2App", "ASGI3App"):
+        assert hasattr(STARLETTE.testclient, name)
+    assert (ASGIInstance, ASGI2App, ASGI3App) == (
+        TACHYON.testclient.ASGIInstance,
+        TACHYON.testclient.ASGI2App,
+        TACHYON.testclient.ASGI3App,
+    )
+
+
+def test_timeout_argument_warns_like_starlette() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await TACHYON.responses.PlainTextResponse("ok")(scope, receive, send)
+
+    messages = []
+    for framework in (STARLETTE, TACHYON):
+        with pytest.warns(framework.exceptions.StarletteDeprecationWarning) as record:
+            assert framework.testclient.TestClient(app).get("/", timeout=1).text == "ok"
+        messages.append([str(warning.message) for warning in record])
+    assert messages[1] == messages[0]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
+from tachyon.exceptions import StarletteDeprecationWarning
+
 __all__ = [
     "HTTP_100_CONTINUE",
     "HTTP_101_SWITCHING_PROTOCOLS",
@@ -40,17 +44,13 @@ __all__ = [
     "HTTP_411_LENGTH_REQUIRED",
     "HTTP_412_PRECONDITION_FAILED",
     "HTTP_413_CONTENT_TOO_LARGE",
-    "HTTP_413_REQUEST_ENTITY_TOO_LARGE",
-    "HTTP_414_REQUEST_URI_TOO_LONG",
     "HTTP_414_URI_TOO_LONG",
     "HTTP_415_UNSUPPORTED_MEDIA_TYPE",
     "HTTP_416_RANGE_NOT_SATISFIABLE",
-    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE",
     "HTTP_417_EXPECTATION_FAILED",
     "HTTP_418_IM_A_TEAPOT",
     "HTTP_421_MISDIRECTED_REQUEST",
     "HTTP_422_UNPROCESSABLE_CONTENT",
-    "HTTP_422_UNPROCESSABLE_ENTITY",
     "HTTP_423_LOCKED",
     "HTTP_424_FAILED_DEPENDENCY",
     "HTTP_425_TOO_EARLY",
@@ -122,14 +122,10 @@ HTTP_409_CONFLICT = 409
 HTTP_410_GONE = 410
 HTTP_411_LENGTH_REQUIRED = 411
 HTTP_412_PRECONDITION_FAILED = 412
-HTTP_413_REQUEST_ENTITY_TOO_LARGE = 413
-HTTP_414_REQUEST_URI_TOO_LONG = 414
 HTTP_415_UNSUPPORTED_MEDIA_TYPE = 415
-HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE = 416
 HTTP_417_EXPECTATION_FAILED = 417
 HTTP_418_IM_A_TEAPOT = 418
 HTTP_421_MISDIRECTED_REQUEST = 421
-HTTP_422_UNPROCESSABLE_ENTITY = 422
 HTTP_423_LOCKED = 423
 HTTP_424_FAILED_DEPENDENCY = 424
 HTTP_425_TOO_EARLY = 425
@@ -170,3 +166,35 @@ HTTP_414_URI_TOO_LONG = 414
 HTTP_416_RANGE_NOT_SATISFIABLE = 416
 HTTP_422_UNPROCESSABLE_CONTENT = 422
 WS_1014_BAD_GATEWAY = 1014
+
+
+# Starlette keeps the pre-RFC 9110 names importable, with a deprecation warning on access.
+__deprecated__ = {
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE": 413,
+    "HTTP_414_REQUEST_URI_TOO_LONG": 414,
+    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE": 416,
+    "HTTP_422_UNPROCESSABLE_ENTITY": 422,
+}
+
+_DEPRECATION_CHANGES = {
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE": "HTTP_413_CONTENT_TOO_LARGE",
+    "HTTP_414_REQUEST_URI_TOO_LONG": "HTTP_414_URI_TOO_LONG",
+    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE": "HTTP_416_RANGE_NOT_SATISFIABLE",
+    "HTTP_422_UNPROCESSABLE_ENTITY": "HTTP_422_UNPROCESSABLE_CONTENT",
+}
+
+
+def __getattr__(name: str) -> int:
+    deprecated = __deprecated__.get(name)
+    if deprecated:
+        warnings.warn(
+            f"'{name}' is deprecated. Use '{_DEPRECATION_CHANGES[name]}' instead.",
+            category=StarletteDeprecationWarning,
+            stacklevel=3,
+        )
+        return deprecated
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(__all__) + list(__deprecated__.keys()))

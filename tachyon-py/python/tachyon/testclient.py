@@ -13,7 +13,7 @@ import inspect
 import json
 import math
 import warnings
-from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from typing import Any, Literal, TypedDict, cast
@@ -51,6 +51,12 @@ __all__ = ["TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
 
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
+# The type aliases Starlette's testclient module exports (tests and users import them from here).
+ASGIInstance = Callable[[Receive, Send], Awaitable[None]]
+ASGI2App = Callable[[Scope], ASGIInstance]
+ASGI3App = Callable[[Scope, Receive, Send], Awaitable[None]]
+_RequestData = Mapping[str, str | Iterable[str] | bytes]
+
 
 def _is_asgi3(app: Any) -> bool:
     if inspect.isclass(app):
@@ -75,6 +81,9 @@ class _AsyncBackend(TypedDict):
 
 
 _PortalFactory = Callable[[], contextlib.AbstractContextManager[anyio.from_thread.BlockingPortal]]
+
+
+_PortalFactoryType = _PortalFactory  # Starlette's name for it
 
 
 class _Upgrade(Exception):
@@ -218,6 +227,9 @@ class _ResponseStream(httpx.SyncByteStream):
         self._exit_stack.close()
 
 
+_TestClientResponseStream = _ResponseStream  # Starlette's name for it
+
+
 class _Exchange:
     """One HTTP request/response with the app, running as a task in the portal.
 
@@ -255,7 +267,10 @@ class _Exchange:
     async def receive(self) -> Message:
         if self.request_complete:
             # Past the body, the next thing a client reports is the disconnect after the response.
-            await self.response_complete.wait()
+            # Once the response is complete the disconnect is immediate, with no checkpoint, so
+            # `Request.is_disconnected()` (which receives in a cancelled scope) sees it.
+            if not self.response_complete.is_set():
+                await self.response_complete.wait()
             return {"type": "http.disconnect"}
         self.request_complete = True
         return {"type": "http.request", "body": self.request.read()}
@@ -497,7 +512,8 @@ class TestClient(httpx.Client):
     ) -> httpx.Response:
         if timeout is not httpx.USE_CLIENT_DEFAULT:
             warnings.warn(
-                "You should not use the 'timeout' argument with the TestClient.",
+                "You should not use the 'timeout' argument with the TestClient. "
+                "See https://github.com/Kludex/starlette/issues/1108 for more information.",
                 TachyonDeprecationWarning,
                 stacklevel=2,
             )
