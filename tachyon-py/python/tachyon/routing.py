@@ -702,18 +702,16 @@ class Router:
         if lifespan is None:
             self.lifespan_context: Lifespan[Any] = _DefaultLifespan()
         elif inspect.isasyncgenfunction(lifespan):
-            warnings.warn(
+            warnings.warn(  # noqa: B028 - attributed to tachyon.routing, as Starlette does
                 "async generator function lifespans are deprecated, "
                 "use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
-                stacklevel=2,
             )
             self.lifespan_context = asynccontextmanager(lifespan)
         elif inspect.isgeneratorfunction(lifespan):
-            warnings.warn(
+            warnings.warn(  # noqa: B028 - attributed to tachyon.routing, as Starlette does
                 "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
-                stacklevel=2,
             )
             self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
         else:
