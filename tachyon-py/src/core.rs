@@ -424,7 +424,7 @@ impl SinkFactory for UploadFactory {
 /// `feed(chunk)` returns the file writes it produced as `[(upload, bytes)]`, which the
 /// caller awaits `upload.write(bytes)` for; `finish()` returns the form items in order,
 /// each `(name, str | upload)`. Errors raise `FormParseError(kind, message)`.
-#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[pyclass(module = "tachyon._tachyon")]
 #[derive(Debug)]
 pub struct MultipartParser {
     // Boxed: the parser holds a SIMD searcher aligned to 32 bytes, more than Python's
@@ -518,7 +518,7 @@ fn finished() -> PyErr {
 }
 
 /// A chunked `application/x-www-form-urlencoded` parser with Starlette's limits.
-#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[pyclass(module = "tachyon._tachyon")]
 #[derive(Debug)]
 pub struct UrlencodedParser {
     parser: Option<CoreUrlencodedParser>,

@@ -13,13 +13,35 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncGenerator
+from enum import Enum
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
 from tachyon._tachyon import FormParseError, MultipartParser, UrlencodedParser
 from tachyon.datastructures import FormData, Headers, UploadFile
+from tachyon.exceptions import TachyonDeprecationWarning
 
-__all__ = ["FormParser", "MultiPartException", "MultiPartParser"]
+if sys.version_info >= (3, 13):  # pragma: no cover
+    from warnings import deprecated
+else:  # pragma: no cover
+    from typing_extensions import deprecated
+
+__all__ = ["FormMessage", "FormParser", "MultiPartException", "MultiPartParser"]
+
+
+@deprecated(
+    "`FormMessage` is deprecated and will be removed in a future version.",
+    category=TachyonDeprecationWarning,
+    stacklevel=2,
+)
+class FormMessage(Enum):
+    """The events of Starlette's old form parser callbacks (kept for compatibility)."""
+
+    FIELD_START = 1
+    FIELD_NAME = 2
+    FIELD_DATA = 3
+    FIELD_END = 4
+    END = 5
 
 
 class MultiPartException(Exception):

@@ -145,6 +145,10 @@ class Response:
         """Add a Set-Cookie header."""
         if isinstance(expires, datetime):
             expires = format_datetime(expires, usegmt=True)
+        elif type(expires) is int:
+            # Seconds from now, dated with Python's clock (as http.cookies does), so code
+            # that freezes time.time() in tests sees the same header.
+            expires = http.cookies._getdate(expires)  # type: ignore[attr-defined]
         args = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
         try:
             if partitioned:  # needs Python 3.14's http.cookies; the reference path says so
