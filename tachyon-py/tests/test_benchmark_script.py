@@ -19,6 +19,7 @@ EXPECTED_ROWS = {
     "JSON response (small dict)",
     "Route addition (10 routes)",
     "Path matching (int param)",
+    "Path matching (last of 1000 routes)",
     "Header lookup (20 headers)",
     "Query params (10 pairs)",
     "Cookies (10 cookies)",

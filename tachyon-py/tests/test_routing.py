@@ -86,3 +86,38 @@ def test_mounts_hosts_and_first_match_agree_with_starlette(
     both: Any, method: str, url: str, headers: dict[str, str]
 ) -> None:
     both(mounted_app)(method, url, headers=headers, follow_redirects=False)
+
+
+def test_hostile_paths_get_a_4xx_never_a_crash() -> None:
+    import asyncio
+
+    from tachyon import PlainTextResponse, TachyonEngine
+
+    async def echo(request: Any) -> Any:
+        return PlainTextResponse(request.path_params["x"])
+
+    app = TachyonEngine(routes=[Route("/{x}", echo), Route("/n/{n:int}", echo)])
+    paths = ["/\udcff", "/n/" + "9" * 5000, "/\x00", "/a\nb", "/%zz", "/" + "a/" * 10_000]
+    for path in paths:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "raw_path": b"/",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"x")],
+            "scheme": "http",
+            "server": ("x", 80),
+        }
+        messages: list[Any] = []
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any, messages: list[Any] = messages) -> None:
+            messages.append(message)
+
+        asyncio.run(app(scope, receive, send))
+        status = messages[0]["status"]
+        assert status == 200 or 400 <= status < 500, (path[:20], status)

@@ -118,14 +118,16 @@ def build(fw: SimpleNamespace, table: list[tuple[str, Any, Any]]) -> Any:
     routes = []
     for i, (kind, template, extra) in enumerate(table):
         if kind == "route":
-            routes.append(Route(template, endpoint_for(f"r{i}"), methods=extra))
+            routes.append(Route(template, endpoint_for(f"r{i}"), methods=extra, name=f"r{i % 3}"))
         elif kind == "custom":
-            routes.append(CustomRoute(template, endpoint_for(f"c{i}"), methods=extra))
+            routes.append(CustomRoute(template, endpoint_for(f"c{i}"), methods=extra, name=f"c{i}"))
         elif kind == "mount":
-            children = [Route(t, endpoint_for(f"m{i}.{j}"), methods=m) for j, (t, m) in enumerate(extra)]
-            routes.append(Mount(template, routes=children))
+            children = [Route(t, endpoint_for(f"m{i}.{j}"), methods=m, name=f"k{j}") for j, (t, m) in enumerate(extra)]
+            routes.append(Mount(template, routes=children, name=None if i % 2 else f"m{i}"))
         else:
-            routes.append(Host(template, app=Router(routes=[Route("/", endpoint_for(f"h{i}"))])))
+            routes.append(
+                Host(template, app=Router(routes=[Route("/", endpoint_for(f"h{i}"), name="home")]), name=f"h{i}")
+            )
     return fw.applications.Starlette(routes=routes)
 
 
@@ -182,3 +184,37 @@ def test_random_tables_route_like_starlette(table: list[tuple[str, Any, Any]], r
             assert got == expected, (method, path, host)
 
     asyncio.run(run())
+
+
+NAMES = ["r0", "r1", "r2", "c0", "c1", "k0", "k1", "m0", "m2", "m0:k0", "m2:k1", "h1:home", "h2", "home", "nope"]
+PARAM_VALUES: list[Any] = [1, 0, "a", "x/y", "", 1.5, uuid.UUID(int=3), "é"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=tables(),
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(NAMES),
+            st.dictionaries(
+                st.sampled_from(["p1", "p2", "p3", "path", "tenant", "n", "sub"]),
+                st.sampled_from(PARAM_VALUES),
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_url_path_for_like_starlette(table: list[tuple[str, Any, Any]], calls: list[Any]) -> None:
+    theirs, ours = build(STARLETTE, table), build(TACHYON, table)
+
+    def outcome(app: Any, name: str, params: dict[str, Any]) -> Any:
+        try:
+            url = app.url_path_for(name, **params)
+        except Exception as exc:  # the same exception type and text
+            return type(exc).__name__, str(exc)
+        return str(url), url.protocol, url.host
+
+    for name, params in calls:
+        assert outcome(ours, name, dict(params)) == outcome(theirs, name, dict(params)), (name, params)
