@@ -198,17 +198,6 @@ async def empty_send(message: Message) -> NoReturn:
     raise RuntimeError("Send channel has not been made available")
 
 
-def new_request(scope: Scope, receive: Receive, send: Send) -> Request:
-    """`Request(scope, receive, send)` for a scope known to be http, without `__init__`'s
-    checks: the per-request path of the app's own dispatch (about half the cost)."""
-    request = _new_object(Request)
-    request.__dict__.update(scope=scope, _receive=receive, _send=send)
-    return request
-
-
-_new_object = object.__new__
-
-
 class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus method and body."""
 

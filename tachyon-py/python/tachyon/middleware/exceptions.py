@@ -14,7 +14,7 @@ from tachyon._exception_handler import (
     wrap_app_handling_exceptions,
 )
 from tachyon.exceptions import HTTPException, WebSocketException
-from tachyon.requests import Request, new_request
+from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
 from tachyon.routing import Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
@@ -117,22 +117,12 @@ class ExceptionMiddleware:
                     route, _, direct = found
                     # `direct` stands only while the route's app is the one it was built with.
                     if direct is not None and route.app is route._direct_app:  # type: ignore[attr-defined]
-                        request = new_request(scope, receive, send)
+                        request = Request(scope, receive, send)
                         response = await direct(request)
                         if type(response).__call__ is _PLAIN_RESPONSE_CALL:
                             started_if_failed = True
                             if send_response is None:
-                                # Response.__call__'s two messages, without its frame.
-                                await send(
-                                    {
-                                        "type": "http.response.start",
-                                        "status": response.status_code,
-                                        "headers": response.raw_headers,
-                                    }
-                                )
-                                await send({"type": "http.response.body", "body": response.body})
-                                if response.background is not None:
-                                    await response.background()
+                                await response(scope, receive, send)
                             else:
                                 send_response(response)
                                 if response.background is not None:
