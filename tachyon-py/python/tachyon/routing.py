@@ -145,8 +145,6 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
     duplicated parameter name, or a parameter whose closing brace is missing.
     """
     is_host = not path.startswith("/")
-    if UNCLOSED_PARAM_REGEX.search(path):
-        raise RouteTemplateError(f"invalid path template {path!r}: unclosed brace")
     regex_parts = ["^"]
     format_parts: list[str] = []
     convertors: dict[str, Convertor[Any]] = {}
@@ -173,6 +171,9 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
         raise RouteTemplateError(f"Duplicated param name{plural} {names} at path {path}")
 
     tail = path[end:]
+    # An unclosed parameter can only be at the very end, after the last complete one.
+    if "{" in tail and UNCLOSED_PARAM_REGEX.search(tail):
+        raise RouteTemplateError(f"invalid path template {path!r}: unclosed brace")
     if is_host and not tail.endswith("]"):
         # Host matching ignores the port, so a port in the template is dropped too.
         regex_parts.append(re.escape(tail.rsplit(":", 1)[0]))
@@ -251,18 +252,15 @@ class Route(BaseRoute):
         self.name = get_name(endpoint) if name is None else name
         self.include_in_schema = include_in_schema
 
-        # Set when the endpoint is a plain function with no route middleware: the app's
-        # exception layer may then call it directly instead of through `self.app`.
-        self.direct_endpoint: Callable[[Request], Awaitable[Response]] | None = None
+        # The app built for a plain function endpoint with no route middleware: while
+        # `self.app` is still it, the app's exception layer may call the endpoint directly.
+        self._direct_app: ASGIApp | None = None
         if _endpoint_is_function(endpoint):
             self.app = request_response(endpoint)
             if methods is None:
                 methods = ["GET"]
             if middleware is None:
                 self._direct_app = self.app
-                self.direct_endpoint = (
-                    endpoint if is_async_callable(endpoint) else functools.partial(run_in_threadpool, endpoint)
-                )
         else:
             self.app = endpoint
 
@@ -658,9 +656,21 @@ def _native_entry(route: BaseRoute) -> tuple[Any, Any, dict[str, Any], Any]:
     else:
         endpoint = getattr(route, "endpoint", None)
     direct = None
-    if isinstance(route, Route) and type(route).handle is Route.handle:
-        direct = route.direct_endpoint
+    if isinstance(route, Route) and type(route).handle is Route.handle and route._direct_app is not None:
+        fn = route.endpoint
+        direct = fn if is_async_callable(fn) else functools.partial(run_in_threadpool, fn)
     return route, endpoint, getattr(route, "param_convertors", None) or {}, direct
+
+
+@functools.cache
+def _standard_dispatch(cls: type) -> bool:
+    """Whether a Router class dispatches as Router does (no override an outer layer would skip)."""
+    return (
+        cls.__call__ is Router.__call__  # type: ignore[attr-defined]
+        and cls.app is Router.app  # type: ignore[attr-defined]
+        and cls.handle_routes is Router.handle_routes  # type: ignore[attr-defined]
+        and cls.not_found is Router.not_found  # type: ignore[attr-defined]
+    )
 
 
 def _request_host(scope: Scope) -> str | None:
@@ -723,14 +733,7 @@ class Router:
                 self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
         if max_body_size is not None:
             self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
-        self._plain_stack: ASGIApp | None = self.middleware_stack if self.middleware_stack == self.app else None
-        cls = type(self)
-        self._dispatch_is_standard = (
-            cls.__call__ is Router.__call__
-            and cls.app is Router.app
-            and cls.handle_routes is Router.handle_routes
-            and cls.not_found is Router.not_found
-        )
+        self._plain_stack: ASGIApp | None = None if middleware or max_body_size is not None else self.middleware_stack
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The default app for a request no route matched."""
@@ -940,7 +943,7 @@ class Router:
         True while nothing sits between `__call__` and `app` (no router middleware) and
         no subclass changed how dispatching works.
         """
-        return self.middleware_stack is self._plain_stack and self._dispatch_is_standard
+        return self.middleware_stack is self._plain_stack and _standard_dispatch(type(self))
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Router) and self.routes == other.routes
