@@ -345,3 +345,25 @@ def test_module_names_match_starlette() -> None:
         assert hasattr(sf, name) and hasattr(tf, name)
     assert tf.MultiPartParser.spool_max_size == sf.MultiPartParser.spool_max_size
     assert tf.MultiPartException("m").message == "m"
+
+
+@pytest.mark.parametrize("charset", ["cp1252", "utf-16", "UTF8", "utf-8", "latin-1", "shift_jis", "bogus", "koi8-r"])
+@pytest.mark.parametrize(
+    "value", ["é€".encode("cp1252"), "ü".encode(), "日本".encode("shift_jis"), b"\xff\xfe\x41\x00"]
+)
+def test_multipart_charsets_decode_like_starlette(both: Any, charset: str, value: bytes) -> None:
+    def build(fw: Any) -> Any:
+        async def endpoint(request: Any) -> Any:
+            async with request.form() as form:
+                items = [(k, v if isinstance(v, str) else v.filename) for k, v in form.multi_items()]
+            return fw.responses.JSONResponse(items)
+
+        return fw.applications.Starlette(routes=[fw.routing.Route("/", endpoint, methods=["POST"])])
+
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="f\xe9"\r\n\r\n' + value + b"\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="n\xe9.txt"\r\n\r\ndata\r\n--b--\r\n'
+    )
+    both(build)(
+        "POST", "/", content=body, headers={"content-type": f"multipart/form-data; charset={charset}; boundary=b"}
+    )

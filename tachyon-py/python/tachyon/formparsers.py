@@ -11,13 +11,14 @@ One deliberate difference: a multipart body that ends before its closing boundar
 
 from __future__ import annotations
 
+import codecs
 import sys
 from collections.abc import AsyncGenerator
 from enum import Enum
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from tachyon._tachyon import FormParseError, MultipartParser, UrlencodedParser
+from tachyon._tachyon import FormParseError, MultipartParser, UrlencodedParser, parse_options_header
 from tachyon.datastructures import FormData, Headers, UploadFile
 from tachyon.exceptions import TachyonDeprecationWarning
 
@@ -106,6 +107,39 @@ class FormParser:
         return FormData(items)
 
 
+# Labels the native parser itself decodes as UTF-8 (tachyon-core's Charset::from_label).
+_NATIVE_UTF8 = frozenset({"utf-8", "utf8", "u8", "utf", "cp65001"})
+
+
+def _charset_to_redecode(content_type: str) -> str | None:
+    """The codec to re-decode names and values with, when the native parser could not.
+
+    Starlette resolves the `charset` parameter once with `codecs.lookup` (unknown: latin-1)
+    and decodes each part's name, filename and value with it, falling back to latin-1 for
+    bytes that do not decode. The native parser decodes UTF-8 itself and reads every other
+    charset as latin-1, which keeps the raw bytes recoverable: `text.encode("latin-1")`.
+    """
+    params = dict(parse_options_header(content_type)[1])
+    label = params.get("charset")
+    if label is None:
+        return None
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None  # Starlette falls back to latin-1, which is what the parser read.
+    if name == "iso8859-1" or label.strip().lower().replace("_", "-") in _NATIVE_UTF8:
+        return None
+    return name
+
+
+def _redecode(text: str, codec: str) -> str:
+    raw = text.encode("latin-1")
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError:
+        return text  # latin-1, Starlette's fallback
+
+
 class MultiPartParser:
     """Parses a `multipart/form-data` body, streaming file parts to `UploadFile`s."""
 
@@ -134,6 +168,14 @@ class MultiPartParser:
         file = SpooledTemporaryFile(max_size=self.spool_max_size)
         return UploadFile(file=file, size=0, filename=filename, headers=Headers(raw=headers))  # type: ignore[arg-type]
 
+    @staticmethod
+    def _redecode_value(value: str | UploadFile, codec: str) -> str | UploadFile:
+        if isinstance(value, str):
+            return _redecode(value, codec)
+        if value.filename is not None:
+            value.filename = _redecode(value.filename, codec)
+        return value
+
     def _exception(self, exc: FormParseError) -> MultiPartException:
         return _exception(exc, max_files=self.max_files, max_fields=self.max_fields, max_part_size=self.max_part_size)
 
@@ -149,11 +191,16 @@ class MultiPartParser:
             )
         except FormParseError as exc:
             raise self._exception(exc) from None
+        codec = _charset_to_redecode(self.headers.get("content-type", ""))
         try:
             async for chunk in self.stream:
                 for upload, data in parser.feed(chunk):
                     await upload.write(data)
             self.items = parser.finish()
+            if codec is not None:
+                self.items = [
+                    (_redecode(name, codec), self._redecode_value(value, codec)) for name, value in self.items
+                ]
             for _, value in self.items:
                 if isinstance(value, UploadFile):
                     await value.seek(0)
