@@ -135,3 +135,36 @@ def body_limited(fw: SimpleNamespace) -> Any:
 @pytest.mark.parametrize("size", [0, 4, 5, 7, 9, 11])
 def test_max_body_size_at_every_level_matches_starlette(both: Any, url: str, size: int) -> None:
     both(body_limited)("POST", url, content=b"x" * size)
+
+
+def not_found_variants(fw: SimpleNamespace, variant: str) -> Any:
+    Route, Router = fw.routing.Route, fw.routing.Router
+    PlainTextResponse = fw.responses.PlainTextResponse
+    HTTPException = fw.exceptions.HTTPException
+
+    async def endpoint(request: Any) -> Any:
+        return PlainTextResponse("ok")
+
+    async def on_http(request: Any, exc: Any) -> Any:
+        return PlainTextResponse(f"handled {exc.status_code}", status_code=exc.status_code)
+
+    async def default(scope: Any, receive: Any, send: Any) -> None:
+        await PlainTextResponse("my default", status_code=410)(scope, receive, send)
+
+    routes = [Route("/", endpoint)]
+    if variant == "plain":
+        return fw.applications.Starlette(routes=routes)
+    if variant == "class-handler":
+        return fw.applications.Starlette(routes=routes, exception_handlers={HTTPException: on_http})
+    if variant == "status-handler":
+        return fw.applications.Starlette(routes=routes, exception_handlers={404: on_http})
+    app = fw.applications.Starlette()
+    app.router = Router(routes=routes, default=default)
+    return app
+
+
+@pytest.mark.parametrize("variant", ["plain", "class-handler", "status-handler", "router-default"])
+def test_misses_answer_like_starlette(both: Any, variant: str) -> None:
+    request = both(lambda fw: not_found_variants(fw, variant))
+    request("GET", "/missing")
+    request("POST", "/missing/")

@@ -138,6 +138,10 @@ class ExceptionMiddleware:
                 redirect = router.redirect_for(scope)
                 if redirect is not None:
                     await redirect(scope, receive, tracker)
+                elif self._plain_not_found(router):
+                    # What raising HTTPException(404) from Router.not_found and answering it
+                    # with the default handler produces, without the raise.
+                    await PlainTextResponse("Not Found", status_code=404)(scope, receive, tracker)
                 else:
                     await router.default(scope, receive, tracker)
             except Exception as exc:
@@ -151,6 +155,16 @@ class ExceptionMiddleware:
                 raise
             assert tracker is not None
             await server_errors.respond_and_reraise(exc, scope, receive, send, tracker.started)
+
+    def _plain_not_found(self, router: Router) -> bool:
+        """Whether a miss would end in the default handler's plain 404 (nothing registered
+        for 404 or HTTPException, the router's own not_found, no subclass overrides)."""
+        return (
+            404 not in self._status_handlers
+            and self._exception_handlers.get(HTTPException) == self.http_exception
+            and type(self).http_exception is ExceptionMiddleware.http_exception
+            and router.default == router.not_found
+        )
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default HTTPException handler: a plain-text response with the detail."""
