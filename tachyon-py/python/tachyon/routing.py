@@ -145,21 +145,20 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
     duplicated parameter name, or a parameter whose closing brace is missing.
     """
     is_host = not path.startswith("/")
-    regex_parts = ["^"]
-    format_parts: list[str] = []
+    regex = "^"
+    path_format = ""
     convertors: dict[str, Convertor[Any]] = {}
     duplicated: set[str] = set()
     end = 0
     for found in PARAM_REGEX.finditer(path):
-        name, kind = found.group(1), (found.group(2) or ":str")[1:]
+        name, kind = found.groups("str")
+        kind = kind.lstrip(":")
         convertor = CONVERTOR_TYPES.get(kind)
         if convertor is None:
             raise RouteTemplateError(f"Unknown path convertor '{kind}' in path template {path!r}")
         literal = path[end : found.start()]
-        regex_parts.append(re.escape(literal))
-        regex_parts.append(f"(?P<{name}>{convertor.regex})")
-        format_parts.append(literal)
-        format_parts.append("{" + name + "}")
+        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
+        path_format += literal + "{" + name + "}"
         if name in convertors:
             duplicated.add(name)
         convertors[name] = convertor
@@ -176,14 +175,13 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
         raise RouteTemplateError(f"invalid path template {path!r}: unclosed brace")
     if is_host and not tail.endswith("]"):
         # Host matching ignores the port, so a port in the template is dropped too.
-        regex_parts.append(re.escape(tail.rsplit(":", 1)[0]))
+        regex += re.escape(tail.rsplit(":", 1)[0]) + "$"
     else:
-        regex_parts.append(re.escape(tail))
-    regex_parts.append("$")
-    format_parts.append(tail)
+        regex += re.escape(tail) + "$"
+    path_format += tail
     # Host names are case-insensitive (RFC 9110, 4.2.3).
     flags = re.IGNORECASE if is_host else 0
-    return re.compile("".join(regex_parts), flags), "".join(format_parts), convertors
+    return re.compile(regex, flags), path_format, convertors
 
 
 def _convert_params(convertors: dict[str, Convertor[Any]], matched: dict[str, str]) -> dict[str, Any]:
