@@ -157,7 +157,7 @@ def not_found_variants(fw: SimpleNamespace, variant: str) -> Any:
     if variant == "class-handler":
         return fw.applications.Starlette(routes=routes, exception_handlers={HTTPException: on_http})
     if variant == "status-handler":
-        return fw.applications.Starlette(routes=routes, exception_handlers={404: on_http})
+        return fw.applications.Starlette(routes=routes, exception_handlers={404: on_http, 405: on_http})
     app = fw.applications.Starlette()
     app.router = Router(routes=routes, default=default)
     return app
@@ -168,3 +168,5 @@ def test_misses_answer_like_starlette(both: Any, variant: str) -> None:
     request = both(lambda fw: not_found_variants(fw, variant))
     request("GET", "/missing")
     request("POST", "/missing/")
+    request("POST", "/")
+    request("DELETE", "/")

@@ -16,7 +16,7 @@ from tachyon._exception_handler import (
 from tachyon.exceptions import HTTPException, WebSocketException
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
-from tachyon.routing import Router
+from tachyon.routing import BaseRoute, Route, Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class ExceptionMiddleware:
             try:
                 found = router.resolve(scope)
                 if found is not None:
-                    route, _, direct = found
+                    route, full, direct = found
                     # `direct` stands only while the route's app is the one it was built with.
                     if direct is not None and route.app is route._direct_app:  # type: ignore[attr-defined]
                         request = Request(scope, receive, send)
@@ -132,6 +132,13 @@ class ExceptionMiddleware:
                             await response(scope, receive, tracker)
                         return
                     tracker = ResponseTracker(send)
+                    if not full and self._plain_method_not_allowed(route):
+                        # What Route.handle's HTTPException(405) and the default handler
+                        # produce, without the raise.
+                        allow = {"Allow": ", ".join(route.methods)}  # type: ignore[attr-defined]
+                        response = PlainTextResponse("Method Not Allowed", status_code=405, headers=allow)
+                        await response(scope, receive, tracker)
+                        return
                     await route.handle(scope, receive, tracker)
                     return
                 tracker = ResponseTracker(send)
@@ -156,15 +163,27 @@ class ExceptionMiddleware:
             assert tracker is not None
             await server_errors.respond_and_reraise(exc, scope, receive, send, tracker.started)
 
+    def _default_http_exception(self, status_code: int) -> bool:
+        """Whether an HTTPException with this status gets the default handler's response."""
+        return (
+            status_code not in self._status_handlers
+            and self._exception_handlers.get(HTTPException) == self.http_exception
+            and type(self).http_exception is ExceptionMiddleware.http_exception
+        )
+
+    def _plain_method_not_allowed(self, route: BaseRoute) -> bool:
+        """Whether a wrong method on `route` ends in the default handler's plain 405."""
+        return (
+            isinstance(route, Route)
+            and type(route).handle is Route.handle
+            and bool(route.methods)
+            and self._default_http_exception(405)
+        )
+
     def _plain_not_found(self, router: Router) -> bool:
         """Whether a miss would end in the default handler's plain 404 (nothing registered
         for 404 or HTTPException, the router's own not_found, no subclass overrides)."""
-        return (
-            404 not in self._status_handlers
-            and self._exception_handlers.get(HTTPException) == self.http_exception
-            and type(self).http_exception is ExceptionMiddleware.http_exception
-            and router.default == router.not_found
-        )
+        return self._default_http_exception(404) and router.default == router.not_found
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default HTTPException handler: a plain-text response with the detail."""
