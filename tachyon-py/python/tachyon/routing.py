@@ -192,6 +192,22 @@ def _convert_params(convertors: dict[str, Convertor[Any]], matched: dict[str, st
         raise HTTPException(status_code=404) from exc
 
 
+def _merged_params(scope: Scope, matched: dict[str, Any]) -> dict[str, Any]:
+    """A child scope's path_params: the enclosing routers' params, then this route's."""
+    path_params = dict(scope.get("path_params", {}))
+    path_params.update(matched)
+    return path_params
+
+
+def _endpoint_url_path(route: Route | WebSocketRoute, name: str, path_params: dict[str, Any], protocol: str) -> URLPath:
+    """url_path_for of an endpoint route: its name and exactly its parameters, or NoMatchFound."""
+    if name != route.name or set(path_params) != set(route.param_convertors):
+        raise NoMatchFound(name, path_params)
+    path, remaining = replace_params(route.path_format, route.param_convertors, path_params)
+    assert not remaining
+    return URLPath(path=path, protocol=protocol)  # type: ignore[arg-type]
+
+
 def _endpoint_is_function(endpoint: Any) -> bool:
     while isinstance(endpoint, functools.partial):
         endpoint = endpoint.func
@@ -281,8 +297,7 @@ class Route(BaseRoute):
         if scope["type"] == "http":
             found = self.path_regex.match(get_route_path(scope))
             if found:
-                path_params = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
                 child_scope = {"endpoint": self.endpoint, "path_params": path_params}
                 if self.methods and scope["method"] not in self.methods:
                     return Match.PARTIAL, child_scope
@@ -290,11 +305,7 @@ class Route(BaseRoute):
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or set(path_params) != set(self.param_convertors):
-            raise NoMatchFound(name, path_params)
-        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining
-        return URLPath(path=path, protocol="http")
+        return _endpoint_url_path(self, name, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.methods and scope["method"] not in self.methods:
@@ -345,17 +356,12 @@ class WebSocketRoute(BaseRoute):
         if scope["type"] == "websocket":
             found = self.path_regex.match(get_route_path(scope))
             if found:
-                path_params = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
                 return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or set(path_params) != set(self.param_convertors):
-            raise NoMatchFound(name, path_params)
-        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining
-        return URLPath(path=path, protocol="websocket")
+        return _endpoint_url_path(self, name, path_params, "websocket")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -409,10 +415,8 @@ class Mount(BaseRoute):
                 matched = _convert_params(self.param_convertors, found.groupdict())
                 remaining_path = "/" + matched.pop("path")
                 matched_path = route_path[: -len(remaining_path)]
-                path_params = dict(scope.get("path_params", {}))
-                path_params.update(matched)
                 return Match.FULL, {
-                    "path_params": path_params,
+                    "path_params": _merged_params(scope, matched),
                     # app_root_path is set once, at the top, so url_for inside mounts can
                     # still build URLs from the application's root.
                     "app_root_path": scope.get("app_root_path", root_path),
@@ -477,8 +481,7 @@ class Host(BaseRoute):
                 return Match.NONE, {}
             found = self.host_regex.match(parsed.host.lower())
             if found:
-                path_params = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+                path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
                 return Match.FULL, {"path_params": path_params, "endpoint": self.app}
         return Match.NONE, {}
 
@@ -846,18 +849,17 @@ class Router:
         return found
 
     def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
+        """The child scope `route.matches` would give, from a native match's raw params."""
         matched = _convert_params(route.param_convertors, dict(params)) if params else {}  # type: ignore[attr-defined]
-        path_params = dict(scope.get("path_params", {}))
         if mount is None:
-            path_params.update(matched)
+            path_params = _merged_params(scope, matched)
             if isinstance(route, Host):
                 return {"path_params": path_params, "endpoint": route.app}
             return {"endpoint": route.endpoint, "path_params": path_params}  # type: ignore[attr-defined]
         matched.pop("path", None)
-        path_params.update(matched)
         root_path = scope.get("root_path", "")
         return {
-            "path_params": path_params,
+            "path_params": _merged_params(scope, matched),
             "app_root_path": scope.get("app_root_path", root_path),
             "root_path": root_path + mount[1],
             "endpoint": route.app,  # type: ignore[attr-defined]
