@@ -7,6 +7,7 @@ mod core;
 mod error;
 mod json;
 mod router;
+mod rsgi;
 
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
@@ -15,5 +16,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     router::register(m)?;
     json::register(m)?;
     core::register(m)?;
+    rsgi::register(m)?;
     Ok(())
 }

@@ -22,8 +22,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
+from tachyon._tachyon import ScopeConverter, str_headers
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Scope
@@ -47,8 +47,6 @@ _WS_ASGI = {"version": "3.0", "spec_version": "2.4"}
 _LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
 # Granian serves a file named by an `http.response.pathsend` message with `response_file`.
 _EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
-# Characters left as they are when re-encoding the decoded path into `raw_path`.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_HEADERS = [("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(_ERROR_BODY)))]
@@ -56,56 +54,24 @@ _ERROR_HEADERS = [("content-type", "text/plain; charset=utf-8"), ("content-lengt
 
 # --- scope ---------------------------------------------------------------------------------
 
-_address_cache: dict[str, tuple[str, int] | None] = {}
-
-
-def _address(value: str) -> tuple[str, int] | None:
-    # "127.0.0.1:8000" / "[::1]:8000" -> ("127.0.0.1", 8000) / ("::1", 8000). A keep-alive
-    # connection repeats its client string, so the parse is cached (bounded).
-    try:
-        return _address_cache[value]
-    except KeyError:
-        pass
-    host, sep, port = value.rpartition(":")
-    parsed = (host.strip("[]"), int(port)) if sep and port.isdigit() else None
-    if len(_address_cache) >= 4096:
-        _address_cache.clear()
-    _address_cache[value] = parsed
-    return parsed
+_to_asgi = ScopeConverter(_HTTP_ASGI, _WS_ASGI, _EXTENSIONS).convert
 
 
 def asgi_scope(scope: Any, state: dict[str, Any] | None = None) -> Scope:
-    """The ASGI scope equivalent to an RSGI scope (http or ws).
+    """The ASGI scope equivalent to an RSGI scope (http or ws), built natively in one call.
 
     Granian hands over the path already percent-decoded, so `raw_path` is re-encoded from it
     (an encoded `%2F` comes back as `/`), and drops header values that are not valid text.
     """
-    path: str = scope.path
-    headers = scope.headers.items()
-    asgi: Scope = {
-        "type": "http",
-        "asgi": _HTTP_ASGI,
-        "http_version": scope.http_version,
-        "server": _address(scope.server),
-        "client": _address(scope.client),
-        "scheme": scope.scheme,
-        "method": scope.method,
-        "root_path": "",
-        "path": path,
-        "raw_path": (path if path.isascii() and "%" not in path else quote(path, safe=_PATH_SAFE)).encode("ascii"),
-        "query_string": scope.query_string.encode("utf-8"),
-        "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers],
-        "state": {} if state is None else state.copy(),
-        "extensions": _EXTENSIONS,
-    }
-    if scope.proto == "ws":
-        del asgi["method"]
-        asgi["type"] = "websocket"
-        asgi["asgi"] = _WS_ASGI
-        asgi["scheme"] = "wss" if asgi["scheme"] == "https" else "ws"
-        offered = [value for name, value in headers if name == "sec-websocket-protocol"]
-        asgi["subprotocols"] = [item.strip() for value in offered for item in value.split(",")]
+    asgi = _to_asgi(scope, state)
+    if asgi["type"] == "websocket":
+        _add_subprotocols(asgi)
     return asgi
+
+
+def _add_subprotocols(asgi: Scope) -> None:
+    offered = [value.decode("latin-1") for name, value in asgi["headers"] if name == b"sec-websocket-protocol"]
+    asgi["subprotocols"] = [item.strip() for value in offered for item in value.split(",")]
 
 
 # --- http: ASGI receive / send over the RSGI protocol ---------------------------------------
@@ -147,7 +113,7 @@ class HTTPChannel:
                 raise RuntimeError('Unexpected ASGI message "http.response.start": the response has already started.')
             self.started = True
             self.status = message["status"]
-            self.headers = [(key.decode("latin-1"), val.decode("latin-1")) for key, val in message.get("headers", ())]
+            self.headers = str_headers(message.get("headers", ()))
         elif kind == "http.response.body":
             if not self.started or self.done:
                 when = "after the response" if self.started else "before http.response.start"
@@ -178,7 +144,7 @@ class HTTPChannel:
         self.started = self.done = True
         self.protocol.response_bytes(
             response.status_code,
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers],
+            str_headers(response.raw_headers),
             body if type(body) is bytes else bytes(body),
         )
 
@@ -229,9 +195,10 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
     """
     state = _app_state(app)
     lifespan = state.lifespan
-    asgi = asgi_scope(scope, None if lifespan is None else lifespan.state)
+    asgi = _to_asgi(scope, None if lifespan is None else lifespan.state)
     asgi["app"] = app
     if asgi["type"] == "websocket":
+        _add_subprotocols(asgi)
         await serve_websocket(state.stack, asgi, protocol)
         return
     channel = HTTPChannel(protocol)

@@ -1,0 +1,292 @@
+//! Glue for `tachyon.rsgi`: Granian's RSGI scope turned into an ASGI scope dict, and
+//! ASGI's byte header pairs turned into the str pairs RSGI responses take, in one crossing
+//! each. In Python these two conversions were most of what RSGI cost per request.
+
+use std::sync::{Mutex, PoisonError};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+/// Python `str.encode("latin-1")` (CPython's own encoder: the same UnicodeEncodeError for a
+/// character past U+00FF).
+fn latin1_bytes<'py>(text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = text.py();
+    if !text.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("header names and values must be str"));
+    }
+    // SAFETY: `text` is a live str (checked above); a NULL result is turned into the pending
+    // Python exception.
+    unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_AsLatin1String(text.as_ptr())) }
+}
+
+/// Python `bytes.decode("latin-1")` (any other object: its own `decode("latin-1")`).
+fn latin1_str<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = raw.py();
+    let Ok(bytes) = raw.cast::<PyBytes>() else {
+        return raw.call_method1(intern!(py, "decode"), (intern!(py, "latin-1"),));
+    };
+    let bytes = bytes.as_bytes();
+    let len = isize::try_from(bytes.len()).unwrap_or(isize::MAX);
+    // SAFETY: the pointer and length describe `bytes`, which `raw` keeps alive for the
+    // call; a NULL result is turned into the pending Python exception.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            pyo3::ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), len, std::ptr::null()),
+        )
+    }
+}
+
+/// `"127.0.0.1:8000"` / `"[::1]:8000"` → `("127.0.0.1", 8000)` / `("::1", 8000)`; None when
+/// there is no `:port` (as `rpartition(":")` + `str.isdigit` would decide, for ASCII ports).
+fn address<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let text = value.cast::<PyString>()?.to_str()?;
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Ok(py.None().into_bound(py));
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(py.None().into_bound(py));
+    }
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let port = match port.parse::<u64>() {
+        Ok(n) => n.into_pyobject(py)?.into_any(),
+        // Longer than any u64: Python's int() still takes it.
+        Err(_) => py
+            .get_type::<pyo3::types::PyInt>()
+            .call1((port,))?
+            .into_any(),
+    };
+    Ok(PyTuple::new(py, [PyString::new(py, host).into_any(), port])?.into_any())
+}
+
+/// Characters `urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")` leaves as they are.
+fn path_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"/:@!$&'()*+,;=-._~".contains(&b)
+}
+
+/// `raw_path` from the decoded path Granian gives, re-encoded as `quote(path, safe=...)`
+/// does (UTF-8, `%XX` upper-case); a path of safe characters only is its own encoding.
+fn raw_path<'py>(py: Python<'py>, path: &str) -> Bound<'py, PyBytes> {
+    if path.bytes().all(path_safe) {
+        return PyBytes::new(py, path.as_bytes());
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(path.len() * 3);
+    for &b in path.as_bytes() {
+        if path_safe(b) {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
+    PyBytes::new(py, &out)
+}
+
+/// The keys of an ASGI http scope built from an RSGI one, in the order servers write them.
+const HTTP_KEYS: [&str; 14] = [
+    "type",
+    "asgi",
+    "http_version",
+    "server",
+    "client",
+    "scheme",
+    "method",
+    "root_path",
+    "path",
+    "raw_path",
+    "query_string",
+    "headers",
+    "state",
+    "extensions",
+];
+
+/// A scope dict with every key in place: the constant values set, the others None. Each
+/// request's scope starts as a copy of it (one block copy, no inserts or resizes), and then
+/// only replaces values.
+fn template<'py>(
+    py: Python<'py>,
+    kind: &str,
+    asgi: &Bound<'py, PyDict>,
+    extensions: &Bound<'py, PyDict>,
+) -> PyResult<Py<PyDict>> {
+    let out = PyDict::new(py);
+    for key in HTTP_KEYS {
+        if kind == "websocket" && key == "method" {
+            continue;
+        }
+        // Interned, so a request's `intern!` key finds the slot by identity.
+        out.set_item(PyString::intern(py, key), py.None())?;
+    }
+    out.set_item(intern!(py, "type"), kind)?;
+    out.set_item(intern!(py, "asgi"), asgi)?;
+    out.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    out.set_item(intern!(py, "extensions"), extensions)?;
+    Ok(out.unbind())
+}
+
+/// The last `"host:port"` string parsed and its tuple: a server's own address repeats on
+/// every request, so it is parsed once.
+#[derive(Debug, Default)]
+struct AddressCache(Mutex<Option<(String, Py<PyAny>)>>);
+
+impl AddressCache {
+    fn get<'py>(&self, py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let text = value.cast::<PyString>()?.to_str()?;
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((key, parsed)) = last.as_ref()
+            && key == text
+        {
+            return Ok(parsed.bind(py).clone());
+        }
+        let parsed = address(py, value)?;
+        *last = Some((text.to_owned(), parsed.clone().unbind()));
+        Ok(parsed)
+    }
+}
+
+/// Builds ASGI scope dicts from RSGI scopes; holds the constant parts every scope shares.
+#[pyclass(frozen, module = "tachyon._tachyon")]
+#[derive(Debug)]
+pub struct ScopeConverter {
+    http: Py<PyDict>,
+    websocket: Py<PyDict>,
+    server: AddressCache,
+}
+
+#[pymethods]
+impl ScopeConverter {
+    /// `http_asgi` / `ws_asgi` become the scopes' `"asgi"` entries, `extensions` their
+    /// `"extensions"` (shared, as a server shares them).
+    #[new]
+    fn new(
+        http_asgi: &Bound<'_, PyDict>,
+        ws_asgi: &Bound<'_, PyDict>,
+        extensions: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        let py = http_asgi.py();
+        Ok(Self {
+            http: template(py, "http", http_asgi, extensions)?,
+            websocket: template(py, "websocket", ws_asgi, extensions)?,
+            server: AddressCache::default(),
+        })
+    }
+
+    /// The ASGI scope for an RSGI `scope` (http or ws), with a copy of `state` (or `{}`).
+    ///
+    /// Granian hands over the path already percent-decoded, so `raw_path` is re-encoded from
+    /// it. A websocket scope gets type "websocket", scheme ws/wss and no method; its
+    /// `subprotocols` are the caller's to add. Header names and values are encoded as
+    /// latin-1 (UnicodeEncodeError past U+00FF), the query string as UTF-8.
+    #[pyo3(signature = (scope, state = None))]
+    fn convert<'py>(
+        &self,
+        scope: &Bound<'py, PyAny>,
+        state: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let py = scope.py();
+        let websocket = scope
+            .getattr(intern!(py, "proto"))?
+            .cast::<PyString>()?
+            .to_str()?
+            == "ws";
+        let out = if websocket {
+            self.websocket.bind(py).copy()?
+        } else {
+            self.http.bind(py).copy()?
+        };
+        out.set_item(
+            intern!(py, "http_version"),
+            scope.getattr(intern!(py, "http_version"))?,
+        )?;
+        out.set_item(
+            intern!(py, "server"),
+            self.server
+                .get(py, &scope.getattr(intern!(py, "server"))?)?,
+        )?;
+        out.set_item(
+            intern!(py, "client"),
+            address(py, &scope.getattr(intern!(py, "client"))?)?,
+        )?;
+        let scheme = scope.getattr(intern!(py, "scheme"))?;
+        if websocket {
+            let secure = scheme.cast::<PyString>()?.to_str()? == "https";
+            out.set_item(
+                intern!(py, "scheme"),
+                if secure {
+                    intern!(py, "wss")
+                } else {
+                    intern!(py, "ws")
+                },
+            )?;
+        } else {
+            out.set_item(intern!(py, "scheme"), scheme)?;
+            out.set_item(intern!(py, "method"), scope.getattr(intern!(py, "method"))?)?;
+        }
+        let path = scope.getattr(intern!(py, "path"))?;
+        out.set_item(
+            intern!(py, "raw_path"),
+            raw_path(py, path.cast::<PyString>()?.to_str()?),
+        )?;
+        out.set_item(intern!(py, "path"), path)?;
+        let query = scope.getattr(intern!(py, "query_string"))?;
+        out.set_item(
+            intern!(py, "query_string"),
+            PyBytes::new(py, query.cast::<PyString>()?.to_str()?.as_bytes()),
+        )?;
+
+        let items = scope
+            .getattr(intern!(py, "headers"))?
+            .call_method0(intern!(py, "items"))?;
+        let headers = PyList::empty(py);
+        for item in items.try_iter()? {
+            let item = item?;
+            let pair = item.cast::<PyTuple>()?;
+            if pair.len() != 2 {
+                return Err(PyTypeError::new_err(
+                    "header items must be (name, value) pairs",
+                ));
+            }
+            let name = latin1_bytes(&*pair.get_borrowed_item(0)?)?;
+            let value = latin1_bytes(&*pair.get_borrowed_item(1)?)?;
+            headers.append(PyTuple::new(py, [name, value])?)?;
+        }
+        out.set_item(intern!(py, "headers"), headers)?;
+        let state = match state {
+            Some(state) => state.copy()?,
+            None => PyDict::new(py),
+        };
+        out.set_item(intern!(py, "state"), state)?;
+        Ok(out)
+    }
+}
+
+/// ASGI response headers (`(bytes, bytes)` pairs) as the `(str, str)` pairs RSGI's
+/// `response_*` methods take, decoded as latin-1.
+#[pyfunction]
+fn str_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let py = headers.py();
+    let out = PyList::empty(py);
+    for item in headers.try_iter()? {
+        let item = item?;
+        let (name, value) = match item.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+            _ => {
+                let parts = item.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+                let [name, value] = <[_; 2]>::try_from(parts)
+                    .map_err(|_| PyTypeError::new_err("headers must be (name, value) pairs"))?;
+                (name, value)
+            }
+        };
+        out.append(PyTuple::new(py, [latin1_str(&name)?, latin1_str(&value)?])?)?;
+    }
+    Ok(out)
+}
+
+/// Registers the RSGI helpers on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ScopeConverter>()?;
+    m.add_function(wrap_pyfunction!(str_headers, m)?)?;
+    Ok(())
+}
