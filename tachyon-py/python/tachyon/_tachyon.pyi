@@ -7,6 +7,7 @@ __all__ = [
     "FormParseError",
     "MultipartParser",
     "RouteTable",
+    "ScopeConverter",
     "UrlencodedParser",
     "__version__",
     "headers_contains",
@@ -19,6 +20,7 @@ __all__ = [
     "parse_query",
     "render_set_cookie",
     "request_cookies",
+    "str_headers",
 ]
 
 __version__: str
