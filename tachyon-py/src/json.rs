@@ -219,7 +219,10 @@ impl Output for BytesOut {
     }
 }
 
-unsafe extern "C" fn dumps_raw(_module: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn dumps_raw(
+    _module: *mut PyObject,
+    obj: *mut PyObject,
+) -> *mut PyObject {
     // SAFETY: called by the interpreter with the GIL held and a valid `obj`.
     unsafe {
         guard(|| {

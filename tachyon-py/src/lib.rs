@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod core;
 mod error;
 mod json;
+mod responses;
 mod router;
 mod rsgi;
 
@@ -17,5 +18,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json::register(m)?;
     core::register(m)?;
     rsgi::register(m)?;
+    responses::register(m)?;
     Ok(())
 }

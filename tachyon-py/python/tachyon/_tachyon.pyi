@@ -6,6 +6,7 @@ from typing import Any, final
 __all__ = [
     "FormParseError",
     "MultipartParser",
+    "NativeMethod",
     "RouteTable",
     "ScopeConverter",
     "UrlencodedParser",
@@ -15,11 +16,13 @@ __all__ = [
     "headers_getlist",
     "json_dumps",
     "json_loads",
+    "json_response_init",
     "parse_cookie",
     "parse_options_header",
     "parse_query",
     "render_set_cookie",
     "request_cookies",
+    "setup_json_response",
     "str_headers",
 ]
 
@@ -116,3 +119,22 @@ class ScopeConverter:
     def convert(self, scope: Any, state: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 def str_headers(headers: Any) -> list[tuple[str, str]]: ...
+
+# responses
+
+@final
+class NativeMethod:
+    """A native function bound to instances as a method; a Python function on the class."""
+
+    def __new__(cls, native: Callable[..., Any], python: Callable[..., Any]) -> NativeMethod: ...
+    def __get__(self, obj: Any, owner: Any = None, /) -> Any: ...
+
+def setup_json_response(cls: type, response_init: Callable[..., None], content_type: tuple[bytes, bytes]) -> None: ...
+def json_response_init(
+    slf: Any,
+    content: Any,
+    status_code: int | None = None,
+    headers: Any = None,
+    media_type: str | None = None,
+    background: Any = None,
+) -> None: ...

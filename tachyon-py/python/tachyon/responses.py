@@ -14,14 +14,14 @@ from datetime import datetime
 from email.utils import format_datetime, formatdate
 from mimetypes import guess_type
 from secrets import token_hex
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import anyio
 import anyio.abc
 import anyio.to_thread
 
-from tachyon._tachyon import json_dumps, render_set_cookie
+from tachyon._tachyon import NativeMethod, json_dumps, json_response_init, render_set_cookie, setup_json_response
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -262,26 +262,16 @@ class JSONResponse(Response):
 
     media_type = "application/json"
 
-    def __init__(
-        self,
-        content: Any,
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-        background: BackgroundTask | None = None,
-    ) -> None:
-        if headers is None and media_type is None and type(self) is JSONResponse:
-            # The common case, with nothing to merge: the same attributes Response.__init__
-            # sets, in one frame (measured: a third of the cost of the general path).
-            self.status_code = status_code
-            self.background = background
-            self.body = body = json_dumps(content)
-            if status_code < 200 or status_code in _NO_BODY_STATUSES:
-                self.raw_headers = [_JSON_CONTENT_TYPE]
-            else:
-                self.raw_headers = [(b"content-length", b"%d" % len(body)), _JSON_CONTENT_TYPE]
-            return
-        super().__init__(content, status_code, headers, media_type, background)
+    if TYPE_CHECKING:  # at run time, the native __init__ set below
+
+        def __init__(
+            self,
+            content: Any,
+            status_code: int = 200,
+            headers: Mapping[str, str] | None = None,
+            media_type: str | None = None,
+            background: BackgroundTask | None = None,
+        ) -> None: ...
 
     def render(self, content: Any) -> bytes:
         """Serialize `content` compactly, non-ASCII kept, NaN and infinities refused.
@@ -290,6 +280,26 @@ class JSONResponse(Response):
         ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()`, in Rust.
         """
         return json_dumps(content)
+
+
+# `JSONResponse(content)` with nothing else is on nearly every request: its __init__ is
+# native (same attributes, same bytes, same exceptions; anything else goes to
+# Response.__init__). In Python, the frame and `b"%d" % len(body)` cost more than the
+# JSON encoding (see docs/performance.md, "JSON response").
+def _json_response_init(
+    self: JSONResponse,
+    content: Any,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    media_type: str | None = None,
+    background: BackgroundTask | None = None,
+) -> None:
+    """A JSON response: `content` rendered as `json.dumps` would (compact, non-ASCII kept)."""
+    json_response_init(self, content, status_code, headers, media_type, background)
+
+
+setup_json_response(JSONResponse, Response.__init__, _JSON_CONTENT_TYPE)
+JSONResponse.__init__ = NativeMethod(json_response_init, _json_response_init)  # type: ignore[assignment,method-assign]
 
 
 class RedirectResponse(Response):
