@@ -2,18 +2,22 @@
 //!
 //! Building a small JSONResponse is on nearly every request. As a Python `__init__` its
 //! own frame, argument binding and the `b"%d" % len(body)` formatting cost several times
-//! the JSON encoding itself; here the common case (no extra headers, no media type, the
-//! class itself) sets the same four attributes in one native call, and everything else is
-//! handed to `Response.__init__` as the Python code did.
+//! the JSON encoding itself. Here `__init__` is a method descriptor (what a C type's
+//! methods are), so the interpreter calls it with no bound-method object in between; the
+//! common case (no extra headers, no media type, the class itself) sets the same four
+//! attributes in one call, and everything else is handed to `Response.__init__` as the
+//! Python code did.
 
-use pyo3::exceptions::PyRuntimeError;
-use pyo3::ffi;
+use core::ptr;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
-/// What `json_response_init` needs from `tachyon.responses`, given once at import.
+/// What the native `__init__` needs from `tachyon.responses`, given once at import.
 struct Setup {
     /// `JSONResponse` itself: subclasses take the general path (they may override render).
     cls: Py<PyType>,
@@ -23,114 +27,158 @@ struct Setup {
     content_type: Py<PyTuple>,
     /// `b"content-length"`.
     content_length: Py<PyBytes>,
+    /// The parameter names, interned, in order.
+    names: [Py<PyString>; PARAMS],
 }
 
 static SETUP: PyOnceLock<Setup> = PyOnceLock::new();
 
-unsafe extern "C" {
-    // Part of CPython's C API (not of the limited API), missing from pyo3-ffi: a bound
-    // method of `func` on `obj`, as a Python function's `__get__` makes.
-    fn PyMethod_New(func: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject;
-}
+/// `content, status_code, headers, media_type, background`.
+const PARAMS: usize = 5;
+const NAMES: [&str; PARAMS] = [
+    "content",
+    "status_code",
+    "headers",
+    "media_type",
+    "background",
+];
 
-/// A native function that binds to instances as a method, so it can be a class's
-/// `__init__`; read on the class itself it is `python` instead, a Python function with
-/// the same behaviour, so `inspect.signature`, `help()` and explicit
-/// `Class.__init__(self, ...)` calls see an ordinary function.
-#[pyclass(frozen, module = "tachyon._tachyon")]
-#[derive(Debug)]
-pub struct NativeMethod {
-    native: Py<PyAny>,
-    python: Py<PyAny>,
-}
+/// The method table of the descriptor: it must outlive it, so it is static.
+struct MethodDef(ffi::PyMethodDef);
+// SAFETY: the definition is immutable after construction and only read by the interpreter.
+unsafe impl Sync for MethodDef {}
 
-#[pymethods]
-impl NativeMethod {
-    /// `native` is bound to instances; `python` is what the class attribute reads as.
-    #[new]
-    fn new(native: Py<PyAny>, python: Py<PyAny>) -> Self {
-        Self { native, python }
-    }
+static INIT_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
+    ml_name: c"__init__".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunctionFastWithKeywords: init_raw,
+    },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"__init__($self, /, content, status_code=200, headers=None, media_type=None, background=None)\n--\n\nA JSON response: content rendered as json.dumps would (compact, non-ASCII kept).".as_ptr(),
+});
 
-    fn __get__<'py>(
-        &self,
-        py: Python<'py>,
-        obj: Option<&Bound<'py, PyAny>>,
-        _owner: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        match obj {
-            // SAFETY: both objects are live; a NULL result is turned into the pending
-            // Python exception.
-            Some(obj) => unsafe {
-                Bound::from_owned_ptr_or_err(py, PyMethod_New(self.native.as_ptr(), obj.as_ptr()))
-            },
-            None => Ok(self.python.bind(py).clone()),
-        }
-    }
-}
-
-/// Gives `json_response_init` the JSONResponse class, `Response.__init__` and the
-/// content-type header pair. Called once, by `tachyon.responses`.
+/// Returns the native `__init__` for `cls` (JSONResponse): a method descriptor to set as
+/// `cls.__init__`. `response_init` (`Response.__init__`) serves every call the native
+/// path does not; `content_type` is the header pair it appends.
 #[pyfunction]
-fn setup_json_response(
-    cls: Py<PyType>,
+fn json_response_init<'py>(
+    cls: &Bound<'py, PyType>,
     response_init: Py<PyAny>,
     content_type: Py<PyTuple>,
-    py: Python<'_>,
-) -> PyResult<()> {
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let setup = Setup {
+        cls: cls.clone().unbind(),
+        response_init,
+        content_type,
+        content_length: PyBytes::new(py, b"content-length").unbind(),
+        names: NAMES.map(|name| PyString::intern(py, name).unbind()),
+    };
     SETUP
-        .set(
+        .set(py, setup)
+        .map_err(|_| PyRuntimeError::new_err("json_response_init was already called"))?;
+    // SAFETY: `INIT_DEF` is static and its pointer is only read; `cls` is a live type; a
+    // NULL result is turned into the pending Python exception.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
             py,
-            Setup {
-                cls,
-                response_init,
-                content_type,
-                content_length: PyBytes::new(py, b"content-length").unbind(),
-            },
+            ffi::PyDescr_NewMethod(cls.as_type_ptr(), ptr::from_ref(&INIT_DEF.0).cast_mut()),
         )
-        .map_err(|_| PyRuntimeError::new_err("setup_json_response was already called"))
+    }
+}
+
+/// The arguments of one call, by parameter (borrowed from the caller's vector).
+type Args = [*mut PyObject; PARAMS];
+
+/// Sorts the vectorcall arguments into parameters, raising TypeError as a Python
+/// function with this signature would.
+///
+/// # Safety
+/// `args` holds `nargs` positional objects followed by one per name in `kwnames` (a
+/// tuple of str, or NULL), as the vectorcall protocol gives them.
+unsafe fn bind(
+    py: Python<'_>,
+    setup: &Setup,
+    args: *const *mut PyObject,
+    nargs: usize,
+    kwnames: *mut PyObject,
+) -> PyResult<Args> {
+    let mut bound: Args = [ptr::null_mut(); PARAMS];
+    if nargs > PARAMS {
+        return Err(PyTypeError::new_err(format!(
+            "__init__() takes from 2 to 6 positional arguments but {} were given",
+            nargs + 1
+        )));
+    }
+    for (i, slot) in bound.iter_mut().enumerate().take(nargs) {
+        // SAFETY: i < nargs, within the caller's vector.
+        *slot = unsafe { *args.add(i) };
+    }
+    if !kwnames.is_null() {
+        // SAFETY: `kwnames` is a tuple of str (vectorcall protocol).
+        let names = unsafe { Bound::from_borrowed_ptr(py, kwnames) };
+        let names = names.cast::<PyTuple>()?;
+        for (k, name) in names.iter().enumerate() {
+            let index = setup
+                .names
+                .iter()
+                .position(|n| n.as_ptr() == name.as_ptr())
+                .or_else(|| {
+                    let name = name.cast::<PyString>().ok()?.to_str().ok()?;
+                    NAMES.iter().position(|n| *n == name)
+                })
+                .ok_or_else(|| {
+                    PyTypeError::new_err(format!(
+                        "__init__() got an unexpected keyword argument '{name}'"
+                    ))
+                })?;
+            if !bound[index].is_null() {
+                return Err(PyTypeError::new_err(format!(
+                    "__init__() got multiple values for argument '{}'",
+                    NAMES[index]
+                )));
+            }
+            // SAFETY: keyword values follow the positional ones in the vector.
+            bound[index] = unsafe { *args.add(nargs + k) };
+        }
+    }
+    if bound[0].is_null() {
+        return Err(PyTypeError::new_err(
+            "__init__() missing 1 required positional argument: 'content'",
+        ));
+    }
+    Ok(bound)
 }
 
 /// `JSONResponse.__init__`: the body is `tachyon.json.dumps(content)`; headers are
 /// `content-length` (unless the status has no body) and `content-type: application/json`.
 /// With extra `headers`, a `media_type`, or on a subclass, it is `Response.__init__`.
-#[pyfunction]
-#[pyo3(signature = (slf, content, status_code = None, headers = None, media_type = None, background = None))]
-fn json_response_init<'py>(
-    slf: &Bound<'py, PyAny>,
-    content: &Bound<'py, PyAny>,
-    status_code: Option<&Bound<'py, PyAny>>,
-    headers: Option<&Bound<'py, PyAny>>,
-    media_type: Option<&Bound<'py, PyAny>>,
-    background: Option<&Bound<'py, PyAny>>,
-) -> PyResult<()> {
-    let py = slf.py();
-    let setup = SETUP
-        .get(py)
-        .ok_or_else(|| PyRuntimeError::new_err("setup_json_response was not called"))?;
+fn init(py: Python<'_>, slf: &Bound<'_, PyAny>, args: &Args) -> PyResult<()> {
+    let setup = SETUP.get(py).ok_or_else(not_set_up)?;
     let none = py.None().into_bound(py);
-    let default_status;
-    let status_obj = match status_code {
+    // SAFETY: each non-NULL pointer is an argument the caller keeps alive for the call.
+    let arg = |i: usize| unsafe { Bound::from_borrowed_ptr_or_opt(py, args[i]) };
+    let content = arg(0).unwrap_or_else(|| none.clone());
+    let status_obj = match arg(1) {
         Some(status) => status,
-        None => {
-            default_status = 200_i32.into_pyobject(py)?.into_any();
-            &default_status
-        }
+        None => 200_i32.into_pyobject(py)?.into_any(),
     };
-    let background = background.unwrap_or(&none);
+    let headers = arg(2).filter(|h| !h.is_none());
+    let media_type = arg(3).filter(|m| !m.is_none());
+    let background = arg(4).unwrap_or_else(|| none.clone());
     let status = status_obj.extract::<i64>().ok();
     let (Some(status), None, None, true) = (
         status,
-        headers.filter(|h| !h.is_none()),
-        media_type.filter(|m| !m.is_none()),
+        &headers,
+        &media_type,
         slf.get_type().is(setup.cls.bind(py)),
     ) else {
         setup.response_init.bind(py).call1((
             slf,
             content,
             status_obj,
-            headers.unwrap_or(&none),
-            media_type.unwrap_or(&none),
+            headers.unwrap_or_else(|| none.clone()),
+            media_type.unwrap_or_else(|| none.clone()),
             background,
         ))?;
         return Ok(());
@@ -142,7 +190,7 @@ fn json_response_init<'py>(
     let body = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            crate::json::dumps_raw(std::ptr::null_mut(), content.as_ptr()),
+            crate::json::dumps_raw(ptr::null_mut(), content.as_ptr()),
         )?
     };
     let length = body.cast::<PyBytes>()?.as_bytes().len();
@@ -160,10 +208,55 @@ fn json_response_init<'py>(
     Ok(())
 }
 
+/// The descriptor's C function (METH_FASTCALL | METH_KEYWORDS): returns None, or NULL
+/// with an exception set.
+unsafe extern "C" fn init_raw(
+    slf: *mut PyObject,
+    args: *const *mut PyObject,
+    nargsf: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the interpreter calls us attached, with a live `slf` and a vector laid
+        // out as `bind` expects.
+        let py = unsafe { Python::assume_attached() };
+        let nargs = usize::try_from(nargsf).unwrap_or(0);
+        let run = || -> PyResult<()> {
+            let setup = SETUP.get(py).ok_or_else(not_set_up)?;
+            // SAFETY: as above.
+            let bound = unsafe { bind(py, setup, args, nargs, kwnames)? };
+            // SAFETY: `slf` is the live instance being initialised.
+            let slf = unsafe { Bound::from_borrowed_ptr(py, slf) };
+            init(py, &slf, &bound)
+        };
+        match run() {
+            Ok(()) => py.None().into_ptr(),
+            Err(err) => {
+                err.restore(py);
+                ptr::null_mut()
+            }
+        }
+    }));
+    result.unwrap_or_else(|_| {
+        // SAFETY: attached (see above).
+        unsafe {
+            ffi::PyErr_SetString(
+                ffi::PyExc_SystemError,
+                c"JSONResponse.__init__: internal error".as_ptr(),
+            );
+        }
+        ptr::null_mut()
+    })
+}
+
+/// The error for a call before `json_response_init` ran (not reachable from Python: the
+/// descriptor only exists once it has).
+fn not_set_up() -> PyErr {
+    PyRuntimeError::new_err("json_response_init was not called")
+}
+
 /// Registers the response helpers on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<NativeMethod>()?;
-    m.add_function(wrap_pyfunction!(setup_json_response, m)?)?;
     m.add_function(wrap_pyfunction!(json_response_init, m)?)?;
     Ok(())
 }

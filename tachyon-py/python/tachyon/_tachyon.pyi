@@ -6,7 +6,6 @@ from typing import Any, final
 __all__ = [
     "FormParseError",
     "MultipartParser",
-    "NativeMethod",
     "RouteTable",
     "ScopeConverter",
     "UrlencodedParser",
@@ -22,7 +21,6 @@ __all__ = [
     "parse_query",
     "render_set_cookie",
     "request_cookies",
-    "setup_json_response",
     "str_headers",
 ]
 
@@ -122,19 +120,6 @@ def str_headers(headers: Any) -> list[tuple[str, str]]: ...
 
 # responses
 
-@final
-class NativeMethod:
-    """A native function bound to instances as a method; a Python function on the class."""
-
-    def __new__(cls, native: Callable[..., Any], python: Callable[..., Any]) -> NativeMethod: ...
-    def __get__(self, obj: Any, owner: Any = None, /) -> Any: ...
-
-def setup_json_response(cls: type, response_init: Callable[..., None], content_type: tuple[bytes, bytes]) -> None: ...
 def json_response_init(
-    slf: Any,
-    content: Any,
-    status_code: int | None = None,
-    headers: Any = None,
-    media_type: str | None = None,
-    background: Any = None,
-) -> None: ...
+    cls: type, response_init: Callable[..., None], content_type: tuple[bytes, bytes]
+) -> Callable[..., None]: ...

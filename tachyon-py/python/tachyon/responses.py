@@ -21,7 +21,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from tachyon._tachyon import NativeMethod, json_dumps, json_response_init, render_set_cookie, setup_json_response
+from tachyon._tachyon import json_dumps, json_response_init, render_set_cookie
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -286,20 +286,7 @@ class JSONResponse(Response):
 # native (same attributes, same bytes, same exceptions; anything else goes to
 # Response.__init__). In Python, the frame and `b"%d" % len(body)` cost more than the
 # JSON encoding (see docs/performance.md, "JSON response").
-def _json_response_init(
-    self: JSONResponse,
-    content: Any,
-    status_code: int = 200,
-    headers: Mapping[str, str] | None = None,
-    media_type: str | None = None,
-    background: BackgroundTask | None = None,
-) -> None:
-    """A JSON response: `content` rendered as `json.dumps` would (compact, non-ASCII kept)."""
-    json_response_init(self, content, status_code, headers, media_type, background)
-
-
-setup_json_response(JSONResponse, Response.__init__, _JSON_CONTENT_TYPE)
-JSONResponse.__init__ = NativeMethod(json_response_init, _json_response_init)  # type: ignore[assignment,method-assign]
+JSONResponse.__init__ = json_response_init(JSONResponse, Response.__init__, _JSON_CONTENT_TYPE)  # type: ignore[method-assign]
 
 
 class RedirectResponse(Response):
