@@ -47,6 +47,19 @@ struct Entry {
     convertors: Py<PyDict>,
     /// The endpoint to call directly (see `Route.direct_call`), or None.
     direct: Py<PyAny>,
+    /// The parameter names (the keys of `convertors`), as text and as the str objects
+    /// that become `path_params` keys: no str is built or hashed per request.
+    names: Vec<(Box<str>, Py<PyString>)>,
+}
+
+impl Entry {
+    /// The `path_params` key for parameter `name`.
+    fn key<'py>(&self, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+        match self.names.iter().find(|(text, _)| &**text == name) {
+            Some((_, key)) => key.bind(py).clone(),
+            None => PyString::new(py, name),
+        }
+    }
 }
 
 /// What `resolve` returns for a match: (route, full, direct endpoint or None).
@@ -157,6 +170,7 @@ impl RouteTable {
     #[new]
     #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new()))]
     fn new(
+        py: Python<'_>,
         specs: Vec<RouteSpec>,
         convertors: Vec<(String, String)>,
         entries: Vec<EntrySpec>,
@@ -185,13 +199,25 @@ impl RouteTable {
         }
         let entries = entries
             .into_iter()
-            .map(|(route, endpoint, convertors, direct)| Entry {
-                route,
-                endpoint,
-                convertors,
-                direct,
+            .map(|(route, endpoint, convertors, direct)| {
+                let names = convertors
+                    .bind(py)
+                    .keys()
+                    .iter()
+                    .map(|key| {
+                        let key = key.cast_into::<PyString>()?;
+                        Ok((key.to_str()?.into(), key.unbind()))
+                    })
+                    .collect::<PyResult<_>>()?;
+                Ok(Entry {
+                    route,
+                    endpoint,
+                    convertors,
+                    direct,
+                    names,
+                })
             })
-            .collect();
+            .collect::<PyResult<_>>()?;
         Ok(Self {
             router,
             has_hosts,
@@ -324,7 +350,7 @@ impl RouteTable {
             if is_mount && param.name == "path" {
                 continue;
             }
-            path_params.set_item(param.name, convert(py, &param, entry)?)?;
+            path_params.set_item(entry.key(py, param.name), convert(py, &param, entry)?)?;
         }
         scope.set_item(intern!(py, "route"), entry.route.bind(py))?;
         match found.mount {
