@@ -912,16 +912,16 @@ class Router:
         route_path = get_route_path(scope)
         if scope["type"] != "http" or not self.redirect_slashes or route_path == "/":
             return None
+        table = self.native_table()
+        native = table.redirect_matches(scope, _request_host(scope) if self._has_hosts else None)
+        if not native and not self._has_opaque:
+            return None  # the common miss: no scope copy
         redirect_scope = dict(scope)
         if route_path.endswith("/"):
             redirect_scope["path"] = redirect_scope["path"].rstrip("/")
         else:
             redirect_scope["path"] = redirect_scope["path"] + "/"
-        table = self.native_table()
-        host = _request_host(scope) if table.has_hosts else None
-        if table.redirect_matches(scope, host) or any(
-            self._routes[index].matches(redirect_scope)[0] is not Match.NONE for index in table.opaque
-        ):
+        if native or any(self._routes[index].matches(redirect_scope)[0] is not Match.NONE for index in table.opaque):
             return RedirectResponse(url=str(URL(scope=redirect_scope)))
         return None
 

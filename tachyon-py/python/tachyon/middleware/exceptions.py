@@ -23,6 +23,21 @@ if TYPE_CHECKING:
     from tachyon.middleware.errors import ServerErrorMiddleware
 
 _PLAIN_RESPONSE_CALL = Response.__call__
+_TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
+
+
+def _plain_text(status_code: int, body: bytes, header: tuple[bytes, bytes] | None = None) -> PlainTextResponse:
+    """`PlainTextResponse(body, status_code, headers={name: value})` for one ASCII header
+    (or none), built directly: the same attributes and header order, none of the general
+    `__init__`'s rendering and header merging."""
+    response = PlainTextResponse.__new__(PlainTextResponse)
+    response.status_code = status_code
+    response.background = None
+    response.body = body
+    length = (b"content-length", b"%d" % len(body))
+    response.raw_headers = [length, _TEXT_PLAIN] if header is None else [header, length, _TEXT_PLAIN]
+    return response
+
 
 __all__ = ["ExceptionMiddleware"]
 
@@ -135,9 +150,13 @@ class ExceptionMiddleware:
                     if not full and self._plain_method_not_allowed(route):
                         # What Route.handle's HTTPException(405) and the default handler
                         # produce, without the raise.
-                        allow = {"Allow": ", ".join(route.methods)}  # type: ignore[attr-defined]
-                        response = PlainTextResponse("Method Not Allowed", status_code=405, headers=allow)
-                        await response(scope, receive, tracker)
+                        allow = ", ".join(route.methods).encode("latin-1")  # type: ignore[attr-defined]
+                        response = _plain_text(405, b"Method Not Allowed", (b"allow", allow))
+                        if send_response is None:
+                            await response(scope, receive, tracker)
+                        else:
+                            tracker.started = True
+                            send_response(response)
                         return
                     await route.handle(scope, receive, tracker)
                     return
@@ -148,7 +167,12 @@ class ExceptionMiddleware:
                 elif self._plain_not_found(router):
                     # What raising HTTPException(404) from Router.not_found and answering it
                     # with the default handler produces, without the raise.
-                    await PlainTextResponse("Not Found", status_code=404)(scope, receive, tracker)
+                    response = _plain_text(404, b"Not Found")
+                    if send_response is None:
+                        await response(scope, receive, tracker)
+                    else:
+                        tracker.started = True
+                        send_response(response)
                 else:
                     await router.default(scope, receive, tracker)
             except Exception as exc:
