@@ -25,6 +25,8 @@ pub struct UrlencodedParser {
     /// Where `=` is in `field`, once seen.
     equals: Option<usize>,
     items: Vec<(String, String)>,
+    /// Fields ended so far, the refused one included (Starlette's `_current_fields`).
+    fields: usize,
     failed: bool,
 }
 
@@ -36,7 +38,31 @@ impl UrlencodedParser {
             field: Vec::new(),
             equals: None,
             items: Vec::new(),
+            fields: 0,
             failed: false,
+        }
+    }
+
+    /// How many fields have ended, counting one refused for `max_fields` (Starlette's
+    /// `FormParser._current_fields`).
+    pub fn fields_seen(&self) -> usize {
+        self.fields
+    }
+
+    /// The raw name bytes of the field being read (before its `=`).
+    pub fn field_name(&self) -> &[u8] {
+        match self.equals {
+            Some(e) => &self.field[..e],
+            None => &self.field,
+        }
+    }
+
+    /// The raw value bytes of the field being read (after its `=`): at a size error, what
+    /// was accepted before the piece that went over (Starlette's `_field_value`).
+    pub fn field_value(&self) -> &[u8] {
+        match self.equals {
+            Some(e) => &self.field[e + 1..],
+            None => &[],
         }
     }
 
@@ -56,16 +82,18 @@ impl UrlencodedParser {
                 Some(i) => (&chunk[..i], Some(i + 1)),
                 None => (chunk, None),
             };
-            if self.equals.is_none() {
-                if let Some(e) = memchr::memchr(b'=', piece) {
-                    self.equals = Some(self.field.len() + e);
-                }
-            }
-            self.field.extend_from_slice(piece);
-            let size = self.field.len() - usize::from(self.equals.is_some());
+            let equals = match self.equals {
+                Some(e) => Some(e),
+                None => memchr::memchr(b'=', piece).map(|e| self.field.len() + e),
+            };
+            // Checked before the piece is kept: a field over the limit is refused without
+            // copying the rest of a large chunk.
+            let size = self.field.len() + piece.len() - usize::from(equals.is_some());
             if size > self.limits.max_part_size {
                 return Err(FormError::FieldTooLarge(self.limits.max_part_size));
             }
+            self.equals = equals;
+            self.field.extend_from_slice(piece);
             match ended {
                 Some(next) => {
                     self.end_field()?;
@@ -81,6 +109,7 @@ impl UrlencodedParser {
         if self.field.is_empty() {
             return Ok(());
         }
+        self.fields += 1;
         if self.items.len() >= self.limits.max_fields {
             return Err(FormError::TooManyFields(self.limits.max_fields));
         }
@@ -94,13 +123,15 @@ impl UrlencodedParser {
         Ok(())
     }
 
-    /// Ends the body and returns the fields in order.
-    pub fn finish(mut self) -> Result<Vec<(String, String)>, FormError> {
+    /// Ends the body and returns the fields in order. The parser keeps its counters
+    /// ([`fields_seen`](Self::fields_seen), the field being read) but accepts nothing more.
+    pub fn finish(&mut self) -> Result<Vec<(String, String)>, FormError> {
         if self.failed {
             return Err(FormError::Invalid("the parser already failed"));
         }
-        self.end_field()?;
-        Ok(self.items)
+        let r = self.end_field();
+        self.failed = true;
+        r.map(|()| std::mem::take(&mut self.items))
     }
 }
 
@@ -109,4 +140,59 @@ pub fn parse_urlencoded(body: &[u8], limits: Limits) -> Result<Vec<(String, Stri
     let mut p = UrlencodedParser::new(limits);
     p.feed(body)?;
     p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_fields: usize, max_part_size: usize) -> Limits {
+        Limits {
+            max_fields,
+            max_part_size,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn counts_the_refused_field() {
+        let body: String = (0..1000).map(|i| format!("f{i}=&")).collect();
+        let mut p = UrlencodedParser::new(limits(10, 1024));
+        assert!(matches!(
+            p.feed(body.as_bytes()),
+            Err(FormError::TooManyFields(10))
+        ));
+        assert_eq!(p.fields_seen(), 11);
+        assert!(
+            p.feed(b"x").is_err(),
+            "a failed parser accepts nothing more"
+        );
+    }
+
+    #[test]
+    fn an_oversized_field_is_refused_before_it_is_copied() {
+        let mut body = b"field=".to_vec();
+        body.resize(1 << 20, b'x');
+        let mut p = UrlencodedParser::new(limits(10, 1024));
+        assert!(matches!(p.feed(&body), Err(FormError::FieldTooLarge(1024))));
+        assert!(p.field_value().len() <= 1024 && p.field_name().len() <= 1024);
+
+        // Across chunks: what fit is kept, the piece that went over is not.
+        let mut p = UrlencodedParser::new(limits(10, 8));
+        p.feed(b"ab=cd").unwrap();
+        assert_eq!((p.field_name(), p.field_value()), (&b"ab"[..], &b"cd"[..]));
+        assert!(p.feed(b"efghij").is_err());
+        assert_eq!(p.field_value(), b"cd");
+    }
+
+    #[test]
+    fn the_limit_counts_name_and_value_not_the_equals_sign() {
+        let mut p = UrlencodedParser::new(limits(10, 4));
+        p.feed(b"ab=cd").unwrap();
+        assert_eq!(p.finish().unwrap(), [("ab".to_owned(), "cd".to_owned())]);
+        assert_eq!(p.fields_seen(), 1);
+        assert!(p.finish().is_err(), "finished once");
+        let mut p = UrlencodedParser::new(limits(10, 4));
+        assert!(p.feed(b"ab=cde").is_err());
+    }
 }

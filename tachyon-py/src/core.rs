@@ -544,9 +544,24 @@ impl UrlencodedParser {
         parser.feed(chunk).map_err(|e| PyFormError(e).into())
     }
 
+    /// `(fields ended, refused one included; raw name; raw value)` of the field being
+    /// read: what Starlette's FormParser keeps as `_current_fields`, `_field_name` and
+    /// `_field_value`.
+    fn progress<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let parser = self.parser.as_ref().ok_or_else(finished)?;
+        Ok((
+            parser.fields_seen(),
+            PyBytes::new(py, parser.field_name()),
+            PyBytes::new(py, parser.field_value()),
+        ))
+    }
+
     /// Ends the body; returns the fields `[(name, value)]` in order.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let parser = self.parser.take().ok_or_else(finished)?;
+        let parser = self.parser.as_mut().ok_or_else(finished)?;
         let items = parser.finish().map_err(PyFormError)?;
         let out = PyList::empty(py);
         for (k, v) in items {

@@ -94,6 +94,10 @@ class FormParser:
         self.stream = stream
         self.max_fields = max_fields
         self.max_part_size = max_part_size
+        # Starlette's progress counters, kept up to date after parse() returns or raises.
+        self._current_fields = 0
+        self._field_name = bytearray()
+        self._field_value = bytearray()
 
     async def parse(self) -> FormData:
         """Read the stream and return the fields."""
@@ -104,6 +108,11 @@ class FormParser:
             items: list[tuple[str, Any]] = parser.finish()
         except FormParseError as exc:
             raise _exception(exc, max_files=0, max_fields=self.max_fields, max_part_size=self.max_part_size) from None
+        finally:
+            fields, name, value = parser.progress()
+            self._current_fields = fields
+            self._field_name = bytearray(name)
+            self._field_value = bytearray(value)
         return FormData(items)
 
 
