@@ -367,3 +367,33 @@ def test_multipart_charsets_decode_like_starlette(both: Any, charset: str, value
     both(build)(
         "POST", "/", content=body, headers={"content-type": f"multipart/form-data; charset={charset}; boundary=b"}
     )
+
+
+@pytest.mark.parametrize(("fw", "names"), [(sf, STARLETTE), (tf, TACHYON)], ids=["starlette", "tachyon"])
+def test_urlencoded_limits_stop_within_one_chunk_and_keep_progress(fw: Any, names: Any) -> None:
+    """One huge chunk is refused as soon as a limit is crossed; the parser's progress
+    counters (`_current_fields`, `_field_value`) read as Starlette's do."""
+
+    async def one_chunk(body: bytes) -> Any:
+        yield body
+
+    headers = names.datastructures.Headers({"content-type": "application/x-www-form-urlencoded"})
+
+    async def run() -> None:
+        many = "&".join(f"f{i}=" for i in range(100_000)).encode()
+        parser = fw.FormParser(headers, one_chunk(many), max_fields=10)
+        with pytest.raises(fw.MultiPartException, match="Too many fields"):
+            await parser.parse()
+        assert parser._current_fields == 11
+
+        big = b"field=" + b"x" * (8 * 1024 * 1024)
+        parser = fw.FormParser(headers, one_chunk(big), max_part_size=1024)
+        with pytest.raises(fw.MultiPartException, match="Field exceeded maximum size"):
+            await parser.parse()
+        assert len(parser._field_value) <= 1024
+
+        parser = fw.FormParser(headers, one_chunk(b"a=1&b=2"))
+        assert list((await parser.parse()).multi_items()) == [("a", "1"), ("b", "2")]
+        assert parser._current_fields == 2
+
+    anyio.run(run)
