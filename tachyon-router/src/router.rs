@@ -3,7 +3,7 @@
 
 use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
-use crate::route::{Route, RouteKind, ScopeKind};
+use crate::route::{Route, RouteKind, ScopeKind, method_bit};
 use crate::table::StrTable;
 use crate::template::Seg;
 use crate::tree::{Best, Caps, Class, NONE, Tree};
@@ -243,7 +243,7 @@ impl Router {
 
     /// The answer from the static index alone, when it is certain.
     #[inline]
-    fn static_hit(&self, path: &str, scope: &Scope<'_>) -> Option<Best> {
+    fn static_hit(&self, path: &str, scope: &Scope<'_>, bit: u16) -> Option<Best> {
         let len = path.len().min(255);
         if self.static_lens[len / 64] & (1 << (len % 64)) == 0 || path.ends_with('\n') {
             return None;
@@ -254,7 +254,7 @@ impl Router {
             if shadow != NONE {
                 return None;
             }
-            match self.classify(r, scope) {
+            match self.classify(r, scope, bit) {
                 Class::Full => return Some(Best { full: r, partial }),
                 Class::Partial => partial = partial.min(r),
                 Class::None => {}
@@ -266,18 +266,22 @@ impl Router {
 
     /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
     fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
-        let source = Source::Path(None);
-        if let Some(best) = self.static_hit(path, scope) {
-            return self.hosts_below(best, source, scope);
+        let bit = method_bit(scope.method.as_bytes());
+        let (best, source) = match self.static_hit(path, scope, bit) {
+            Some(best) => (best, Source::Path(None)),
+            None => self.best_by_tree(path, scope, bit),
+        };
+        if self.hosts.is_empty() {
+            return (best, source);
         }
-        self.best_by_tree(path, scope)
+        self.hosts_below(best, source, scope)
     }
 
-    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+    fn best_by_tree(&self, path: &str, scope: &Scope<'_>, bit: u16) -> (Best, Source) {
         let mut best = Best::EMPTY;
-        let mut classify = |r: u32| self.classify(r, scope);
+        let mut classify = |r: u32| self.classify(r, scope, bit);
         let mut complex = |r: u32| {
-            let class = self.classify(r, scope);
+            let class = self.classify(r, scope, bit);
             if class == Class::None {
                 return class;
             }
@@ -303,12 +307,14 @@ impl Router {
                 source = Source::Trimmed(caps);
             }
         }
-        self.hosts_below(best, source, scope)
+        (best, source)
     }
 
     /// Host routes declared before the best path match get their chance.
-    #[inline]
     fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
+        if self.hosts.is_empty() {
+            return (best, source);
+        }
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -326,14 +332,15 @@ impl Router {
     }
 
     /// How route `r` (whose path matched) relates to the scope.
+    /// `bit` is the scope method's [`method_bit`], computed once per lookup.
     #[inline]
-    fn classify(&self, r: u32, scope: &Scope<'_>) -> Class {
+    fn classify(&self, r: u32, scope: &Scope<'_>, bit: u16) -> Class {
         let Some(route) = self.routes.get(r as usize) else {
             return Class::None;
         };
         match (route.kind(), scope.kind) {
             (RouteKind::Http, ScopeKind::Http) => {
-                if route.allows(scope.method) {
+                if route.allows_bit(scope.method, bit) {
                     Class::Full
                 } else {
                     Class::Partial
@@ -373,7 +380,9 @@ impl Router {
             (Some(segs), _) => match caps {
                 // The tree kept the values: no second walk.
                 Some(caps) if caps.count() == Some(t.param_count()) => {
-                    caps.values(text).for_each(|v| params.push(v));
+                    for v in caps.values(text) {
+                        params.push(v);
+                    }
                     true
                 }
                 _ => match_segs(t, segs, text, &mut params),

@@ -6,7 +6,7 @@
 //! so far: the answer is the first route in declaration order, not the most specific.
 
 use crate::convertor::{Convertor, segment_matches};
-use crate::table::{StrTable, prefix8, short_eq};
+use crate::table::{Key, StrTable, word};
 use crate::template::Seg;
 
 /// Route indexes are stored as `u32`; `NONE` means "no route".
@@ -46,24 +46,69 @@ impl Best {
     }
 }
 
+/// One segment of a searched path, scanned once: its text with its first 8 bytes (for the
+/// static edges), and what follows the `/` that ends it, if one does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment<'p> {
+    pub(crate) key: Key<'p>,
+    pub(crate) after: Option<&'p str>,
+}
+
+/// Scans `rest` up to its first `/`.
+#[inline]
+pub(crate) fn scan_segment(rest: &str) -> Segment<'_> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let b = rest.as_bytes();
+    let (end, prefix) = match b.get(..8) {
+        // Eight bytes at once: most segments end within the first word.
+        Some(head) => {
+            let w = word(head);
+            // Bytes equal to `/` become zero; the lowest flagged byte is the first zero
+            // (a borrow can only flag bytes above a real zero).
+            let x = w ^ (ONES * u64::from(b'/'));
+            let zeros = x.wrapping_sub(ONES) & !x & (ONES << 7);
+            if zeros == 0 {
+                let more = b[8..].iter().position(|&c| c == b'/');
+                (more.map_or(b.len(), |i| i + 8), w)
+            } else {
+                let i = zeros.trailing_zeros() / 8;
+                (i as usize, w & ((1u64 << (8 * i)) - 1))
+            }
+        }
+        None => {
+            let end = b.iter().position(|&c| c == b'/').unwrap_or(b.len());
+            let prefix = b[..end]
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &c| (acc << 8) | u64::from(c));
+            (end, prefix)
+        }
+    };
+    // `end` is at a `/` or the end, both char boundaries.
+    let (text, after) = match (rest.get(..end), rest.get(end + 1..)) {
+        (Some(text), after) => (text, after),
+        (None, _) => (rest, None),
+    };
+    Segment {
+        key: Key { text, prefix },
+        after,
+    }
+}
+
 /// Splits `rest` at its first `/`: the segment, and what follows the `/` if there is one.
 #[inline]
 pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
-    // A byte loop beats `str::find` (memchr setup) on segments this short.
-    match rest.bytes().position(|b| b == b'/') {
-        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-        None => (rest, None),
-    }
+    let s = scan_segment(rest);
+    (s.key.text, s.after)
 }
 
 /// Up to this many static children are scanned linearly; more go in a hash map.
 const LINEAR: usize = 8;
 
-/// A static edge in a small node: length and first 8 bytes inline, so a scan over the
+/// A static edge in a small node: first 8 bytes and length inline, so a scan over the
 /// edges touches no key text unless one of them really is a candidate.
 #[derive(Debug)]
 struct FewKey {
-    len: usize,
     prefix: u64,
     key: Box<str>,
     node: u32,
@@ -79,25 +124,25 @@ enum Statics {
 
 impl Statics {
     #[inline]
-    fn get(&self, seg: &str) -> Option<u32> {
+    fn get(&self, seg: &Key<'_>) -> Option<u32> {
         match self {
             Self::Empty => None,
-            Self::Few(v) => {
-                let (len, prefix) = (seg.len(), prefix8(seg));
-                v.iter()
-                    .find(|k| {
-                        k.len == len && k.prefix == prefix && (len <= 8 || short_eq(&k.key, seg))
+            Self::Few(v) => v
+                .iter()
+                .find(|k| {
+                    seg.same(&Key {
+                        text: &k.key,
+                        prefix: k.prefix,
                     })
-                    .map(|k| k.node)
-            }
-            Self::Many(t) => t.get(seg).copied(),
+                })
+                .map(|k| k.node),
+            Self::Many(t) => t.get_key(seg).copied(),
         }
     }
 
     fn insert(&mut self, seg: &str, node: u32) {
         let key = FewKey {
-            len: seg.len(),
-            prefix: prefix8(seg),
+            prefix: Key::new(seg).prefix,
             key: seg.into(),
             node,
         };
@@ -206,7 +251,7 @@ impl Tree {
         self.lower_min(node, route);
         for (k, seg) in segs.iter().enumerate() {
             node = match seg {
-                Seg::Static(text) => match self.nodes[node as usize].statics.get(text) {
+                Seg::Static(text) => match self.nodes[node as usize].statics.get(&Key::new(text)) {
                     Some(child) => child,
                     None => {
                         let child = self.push_node();
@@ -247,7 +292,7 @@ impl Tree {
         let mut node = 0u32;
         self.lower_min(node, route);
         for text in static_prefix {
-            node = match self.nodes[node as usize].statics.get(text) {
+            node = match self.nodes[node as usize].statics.get(&Key::new(text)) {
                 Some(child) => child,
                 None => {
                     let child = self.push_node();
@@ -329,11 +374,11 @@ impl Caps {
     }
 
     /// The values, sliced from the path that was searched.
-    pub(crate) fn values(self, path: &str) -> impl Iterator<Item = &str> {
-        self.spans
-            .into_iter()
-            .take(self.len.min(CAPS))
-            .map(move |(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
+    pub(crate) fn values<'p>(&self, path: &'p str) -> impl Iterator<Item = &'p str> + use<'_, 'p> {
+        let spans = self.spans.get(..self.len).unwrap_or(&[]);
+        spans
+            .iter()
+            .map(move |&(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
     }
 
     #[inline]
@@ -407,8 +452,9 @@ where
                 self.found(r, caps);
             }
         }
-        let (seg, after) = split_segment(rest);
-        if let Some(child) = n.statics.get(seg) {
+        let Segment { key, after } = scan_segment(rest);
+        let seg = key.text;
+        if let Some(child) = n.statics.get(&key) {
             self.step(child, after);
         }
         for &(kind, child) in &n.params {
