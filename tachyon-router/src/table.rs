@@ -6,15 +6,15 @@
 /// segment scan produces both at once, and static edges compare the word before the text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key<'a> {
-    pub(crate) text: &'a str,
+    pub(crate) text: &'a [u8],
     pub(crate) prefix: u64,
 }
 
 impl<'a> Key<'a> {
     /// The key of `text`, computing its prefix word.
     #[inline]
-    pub(crate) fn new(text: &'a str) -> Self {
-        let b = text.as_bytes();
+    pub(crate) fn new(text: &'a [u8]) -> Self {
+        let b = text;
         let prefix = match b.get(..8) {
             Some(head) => word(head),
             None => b.iter().rev().fold(0, |acc, &c| (acc << 8) | u64::from(c)),
@@ -27,7 +27,7 @@ impl<'a> Key<'a> {
     pub(crate) fn same(&self, other: &Key<'_>) -> bool {
         self.prefix == other.prefix
             && self.text.len() == other.text.len()
-            && (self.text.len() <= 8 || tail_eq(self.text.as_bytes(), other.text.as_bytes()))
+            && (self.text.len() <= 8 || tail_eq(self.text, other.text))
     }
 
     /// Hashes the key (not DoS-resistant: keys come from the route table, and a probe
@@ -36,7 +36,7 @@ impl<'a> Key<'a> {
     /// multiply-rotate hash averaged 4-7 probes on keys like "route12", "route16", ...
     #[inline]
     pub(crate) fn hash(&self) -> u64 {
-        let b = self.text.as_bytes();
+        let b = self.text;
         let mut h = fold_mul(self.prefix ^ b.len() as u64);
         if let Some(rest) = b.get(8..) {
             let mut chunks = rest.chunks_exact(8);
@@ -109,7 +109,7 @@ impl<V> StrTable<V> {
     /// The value stored for `key`.
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        self.get_key(&Key::new(key))
+        self.get_key(&Key::new(key.as_bytes()))
     }
 
     /// The value stored for `key`, whose prefix word the caller already has.
@@ -119,8 +119,8 @@ impl<V> StrTable<V> {
     }
 
     /// The value for `key`, inserted with `make` if absent.
-    pub(crate) fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
-        let key = Key::new(key);
+    pub(crate) fn get_or_insert_with(&mut self, text: &str, make: impl FnOnce() -> V) -> &mut V {
+        let key = Key::new(text.as_bytes());
         let index = match self.position(&key) {
             Some(index) => index,
             None => {
@@ -128,7 +128,7 @@ impl<V> StrTable<V> {
                     self.grow();
                 }
                 self.entries
-                    .push((key.hash(), key.prefix, key.text.into(), make()));
+                    .push((key.hash(), key.prefix, text.into(), make()));
                 let index = self.entries.len() - 1;
                 self.place(index);
                 index
@@ -153,7 +153,7 @@ impl<V> StrTable<V> {
             let (eh, ep, ek, _) = self.entries.get(index)?;
             if *eh == h
                 && key.same(&Key {
-                    text: ek,
+                    text: ek.as_bytes(),
                     prefix: *ep,
                 })
             {
