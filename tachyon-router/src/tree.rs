@@ -129,7 +129,7 @@ enum Statics {
 }
 
 impl Statics {
-    #[inline]
+    #[inline(always)]
     fn get(&self, seg: &Key<'_>) -> Option<u32> {
         match self {
             Self::Empty => None,
