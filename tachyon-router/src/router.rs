@@ -87,12 +87,12 @@ pub enum Lookup<'r, 'p> {
     NotFound,
 }
 
-/// Where the winning route's params come from, with their values if the tree kept them.
+/// Where the winning route's params come from.
 #[derive(Clone, Copy)]
 enum Source {
-    Path(Option<Caps>),
+    Path,
     /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
-    Trimmed(Option<Caps>),
+    Trimmed,
     Host,
 }
 
@@ -180,10 +180,11 @@ impl Router {
     /// below `m.index`; otherwise all of them. The first opaque FULL wins; if none, the native
     /// `Full` wins; otherwise the lowest of the native `Partial` and the first opaque PARTIAL.
     pub fn lookup<'r, 'p>(&'r self, scope: &Scope<'p>) -> Lookup<'r, 'p> {
-        let (best, source) = self.best(scope.path, scope);
+        let mut caps = None;
+        let (best, source) = self.best(scope.path, scope, &mut caps);
         if best.full != NONE {
             let index = best.full as usize;
-            if let Some(m) = self.extract(index, scope, source) {
+            if let Some(m) = self.extract(index, scope, source, caps.as_ref()) {
                 return Lookup::Full(m);
             }
         }
@@ -206,7 +207,7 @@ impl Router {
         } else {
             format!("{}/", scope.path)
         };
-        let (best, _) = self.best(&other, scope);
+        let (best, _) = self.best(&other, scope, &mut None);
         best.full != NONE || best.partial != NONE
     }
 
@@ -228,8 +229,14 @@ impl Router {
                 _ => Class::None,
             }
         };
-        self.tree
-            .search(path, true, &mut best, &mut classify, &mut complex);
+        self.tree.search(
+            path,
+            true,
+            &mut best,
+            &mut classify,
+            &mut complex,
+            &mut None,
+        );
         best.full
     }
 
@@ -266,12 +273,13 @@ impl Router {
         None
     }
 
-    /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
-    fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+    /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched;
+    /// `caps` receives its parameter values when the tree kept them.
+    fn best(&self, path: &str, scope: &Scope<'_>, caps: &mut Option<Caps>) -> (Best, Source) {
         let bit = method_bit(scope.method.as_bytes());
         let (best, source) = match self.static_hit(path, scope, bit) {
-            Some(best) => (best, Source::Path(None)),
-            None => self.best_by_tree(path, scope, bit),
+            Some(best) => (best, Source::Path),
+            None => self.best_by_tree(path, scope, bit, caps),
         };
         if self.hosts.is_empty() {
             return (best, source);
@@ -279,7 +287,13 @@ impl Router {
         self.hosts_below(best, source, scope)
     }
 
-    fn best_by_tree(&self, path: &str, scope: &Scope<'_>, bit: u16) -> (Best, Source) {
+    fn best_by_tree(
+        &self,
+        path: &str,
+        scope: &Scope<'_>,
+        bit: u16,
+        caps: &mut Option<Caps>,
+    ) -> (Best, Source) {
         let mut best = Best::EMPTY;
         let mut classify = |r: u32| self.classify(r, scope, bit);
         let mut complex = |r: u32| {
@@ -294,19 +308,18 @@ impl Router {
                 _ => Class::None,
             }
         };
-        let caps = self
-            .tree
-            .search(path, true, &mut best, &mut classify, &mut complex);
-        let mut source = Source::Path(caps);
+        self.tree
+            .search(path, true, &mut best, &mut classify, &mut complex, caps);
+        let mut source = Source::Path;
         if let Some(trimmed) = path.strip_suffix('\n') {
             // Python's `$` matches before a final "\n": tree-shaped routes may match the
-            // path without it (complex routes already applied that rule themselves).
+            // path without it (complex routes already applied that rule themselves). A
+            // better winner there replaces `caps`.
             let before = best.full;
-            let caps = self
-                .tree
-                .search(trimmed, false, &mut best, &mut classify, &mut complex);
+            self.tree
+                .search(trimmed, false, &mut best, &mut classify, &mut complex, caps);
             if best.full < before {
-                source = Source::Trimmed(caps);
+                source = Source::Trimmed;
             }
         }
         (best, source)
@@ -360,6 +373,7 @@ impl Router {
         index: usize,
         scope: &Scope<'p>,
         source: Source,
+        caps: Option<&Caps>,
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
@@ -372,10 +386,10 @@ impl Router {
                 mount: None,
             });
         }
-        let (text, caps) = match source {
-            Source::Path(caps) => (scope.path, caps),
-            Source::Trimmed(caps) => (scope.path.strip_suffix('\n').unwrap_or(scope.path), caps),
-            Source::Host => (scope.host, None),
+        let text = match source {
+            Source::Path => scope.path,
+            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
+            Source::Host => scope.host,
         };
         let ok = match (&t.segs, source) {
             (_, Source::Host) => match_full(t, text, true, &mut params),
