@@ -143,7 +143,7 @@ impl<V> StrTable<V> {
         self.entries.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn position(&self, key: &Key<'_>) -> Option<usize> {
         let h = key.hash();
         let mask = self.slots.len() - 1;
