@@ -210,10 +210,17 @@ struct Node {
     /// Parameter edges, in creation order, which is also ascending `min` order: routes
     /// arrive in index order, so an edge's `min` is fixed when it is created.
     params: Vec<(ParamKind, u32)>,
-    /// Routes whose last segment is `{x:path}` hanging here, ascending.
-    tails: Vec<u32>,
     /// Routes that end exactly at this node, ascending.
     ends: Vec<u32>,
+    /// The rarer routes hanging here: one test per node when there are none.
+    extra: Option<Box<Extra>>,
+}
+
+/// Routes hanging at a node that most nodes have none of.
+#[derive(Debug, Default)]
+struct Extra {
+    /// Routes whose last segment is `{x:path}`, ascending.
+    tails: Vec<u32>,
     /// Routes with other shapes whose static prefix ends here, ascending.
     complex: Vec<u32>,
 }
@@ -224,9 +231,8 @@ impl Node {
             min: NONE,
             statics: Statics::Empty,
             params: Vec::new(),
-            tails: Vec::new(),
             ends: Vec::new(),
-            complex: Vec::new(),
+            extra: None,
         }
     }
 }
@@ -286,7 +292,7 @@ impl Tree {
                     }
                 }
                 Seg::Tail => {
-                    self.nodes[node as usize].tails.push(route);
+                    self.extra(node).tails.push(route);
                     debug_assert_eq!(k + 1, segs.len());
                     return;
                 }
@@ -314,13 +320,17 @@ impl Tree {
             };
             self.lower_min(node, route);
         }
-        self.nodes[node as usize].complex.push(route);
+        self.extra(node).complex.push(route);
     }
 
     fn push_node(&mut self) -> u32 {
         self.nodes.push(Node::new());
         // The node count is bounded by the routes' segment count, far below u32::MAX.
         u32::try_from(self.nodes.len() - 1).unwrap_or(NONE)
+    }
+
+    fn extra(&mut self, node: u32) -> &mut Extra {
+        self.nodes[node as usize].extra.get_or_insert_default()
     }
 
     fn lower_min(&mut self, node: u32, route: u32) {
@@ -459,11 +469,11 @@ where
             if n.min >= self.best.full {
                 return;
             }
-            if self.with_complex && !n.complex.is_empty() {
-                self.complex_at(n);
-            }
-            if !n.tails.is_empty() {
-                self.tails_at(n, rest);
+            if let Some(extra) = &n.extra {
+                if self.with_complex {
+                    self.complex_at(extra);
+                }
+                self.tails_at(extra, rest);
             }
             let Segment { key, after } = scan_segment(rest);
             let seg = key.text;
@@ -507,8 +517,8 @@ where
 
     /// Runs the full matcher of the complex routes hanging at `n`.
     #[inline(never)]
-    fn complex_at(&mut self, n: &Node) {
-        for &r in &n.complex {
+    fn complex_at(&mut self, extra: &Extra) {
+        for &r in &extra.complex {
             if r >= self.best.full {
                 break;
             }
@@ -522,13 +532,13 @@ where
 
     /// Records the `{x:path}` routes hanging at `n`, whose value is all of `rest`.
     #[inline(never)]
-    fn tails_at(&mut self, n: &Node, rest: &[u8]) {
-        if rest.contains(&b'\n') {
+    fn tails_at(&mut self, extra: &Extra, rest: &[u8]) {
+        if extra.tails.is_empty() || rest.contains(&b'\n') {
             return;
         }
         let mut caps = self.caps;
         caps.push(self.base, rest);
-        for &r in &n.tails {
+        for &r in &extra.tails {
             if r >= self.best.full {
                 break;
             }
