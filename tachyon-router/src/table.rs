@@ -113,7 +113,7 @@ impl<V> StrTable<V> {
     }
 
     /// The value stored for `key`, whose prefix word the caller already has.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get_key(&self, key: &Key<'_>) -> Option<&V> {
         self.position(key).map(|i| &self.entries[i].3)
     }
