@@ -268,6 +268,14 @@ fn github_matchit() -> matchit::Router<usize> {
     router
 }
 
+/// The GitHub lookups split by kind: paths of routes without parameters, and the others.
+type Lookups = Vec<(&'static str, &'static str)>;
+fn github_lookups_by_kind(router: &Router) -> (Lookups, Lookups) {
+    GITHUB_LOOKUPS.iter().partition(|(method, path)| {
+        matches!(router.lookup(&Scope::http(method, path)), Lookup::Full(m) if m.params.is_empty())
+    })
+}
+
 fn index(lookup: Lookup<'_, '_>) -> usize {
     match lookup {
         Lookup::Full(m) => m.index + m.params.len(),
@@ -315,6 +323,26 @@ fn bench_github(c: &mut Criterion) {
     group.bench_function("matchit_404", |b| {
         b.iter(|| black_box(theirs.at(black_box("/repos/a/b/nope/x")).is_ok()))
     });
+    let (statics, params) = github_lookups_by_kind(&ours);
+    for (kind, lookups) in [("static", &statics), ("params", &params)] {
+        group.bench_function(format!("tachyon_{kind}"), |b| {
+            b.iter(|| {
+                for (method, path) in lookups {
+                    black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
+                }
+            })
+        });
+        group.bench_function(format!("matchit_{kind}"), |b| {
+            b.iter(|| {
+                for (_, path) in lookups {
+                    let m = theirs
+                        .at(black_box(path))
+                        .map(|m| *m.value + m.params.len());
+                    black_box(m.ok());
+                }
+            })
+        });
+    }
     group.finish();
 }
 
@@ -430,6 +458,30 @@ fn interleaved() {
             }
         },
     );
+    let (statics, params) = github_lookups_by_kind(&ours);
+    for (label, lookups) in [
+        (format!("github static ({})", statics.len()), &statics),
+        (format!("github params ({})", params.len()), &params),
+    ] {
+        report(
+            &label,
+            || {
+                for (method, path) in lookups {
+                    black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
+                }
+            },
+            || {
+                for (_, path) in lookups {
+                    black_box(
+                        theirs
+                            .at(black_box(path))
+                            .map(|m| *m.value + m.params.len())
+                            .ok(),
+                    );
+                }
+            },
+        );
+    }
     let paths = thousand_paths();
     let mut ours = Router::new();
     let mut theirs = matchit::Router::new();

@@ -201,8 +201,8 @@ fn float_to_string(value: &str) -> Result<String, String> {
 
 /// Does `seg` (which holds no `/`) match the convertor's regex in full? Built-ins only.
 #[inline]
-pub(crate) fn segment_matches(conv: &Convertor, seg: &str) -> bool {
-    let b = seg.as_bytes();
+pub(crate) fn segment_matches(conv: &Convertor, seg: &[u8]) -> bool {
+    let b = seg;
     match conv {
         Convertor::Str => !b.is_empty(),
         Convertor::Int => !b.is_empty() && b.iter().all(u8::is_ascii_digit),

@@ -35,7 +35,7 @@ pub(crate) fn match_segs<'r, 'p>(
                 }
             }
             Seg::Param(i) => {
-                if !segment_matches(t.param(*i).1, segment) {
+                if !segment_matches(t.param(*i).1, segment.as_bytes()) {
                     return false;
                 }
                 out.push(segment);

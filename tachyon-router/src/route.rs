@@ -43,7 +43,7 @@ pub struct Route {
 
 /// A bit for each standard method, so the hot path compares no strings.
 #[inline]
-fn method_bit(method: &[u8]) -> u16 {
+pub(crate) fn method_bit(method: &[u8]) -> u16 {
     match method {
         b"GET" => 1,
         b"HEAD" => 1 << 1,
@@ -190,8 +190,13 @@ impl Route {
     /// Whether `method` is allowed (Starlette: `not self.methods or method in self.methods`).
     #[inline]
     pub fn allows(&self, method: &str) -> bool {
+        self.allows_bit(method, method_bit(method.as_bytes()))
+    }
+
+    /// [`Route::allows`] with `method`'s [`method_bit`] already computed (once per lookup).
+    #[inline]
+    pub(crate) fn allows_bit(&self, method: &str, bit: u16) -> bool {
         if let Some(bits) = self.method_bits {
-            let bit = method_bit(method.as_bytes());
             if bit != 0 {
                 return bits & bit != 0;
             }

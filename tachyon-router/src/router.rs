@@ -3,7 +3,7 @@
 
 use crate::matcher::{match_full, match_segs};
 use crate::params::Params;
-use crate::route::{Route, RouteKind, ScopeKind};
+use crate::route::{Route, RouteKind, ScopeKind, method_bit};
 use crate::table::StrTable;
 use crate::template::Seg;
 use crate::tree::{Best, Caps, Class, NONE, Tree};
@@ -87,12 +87,12 @@ pub enum Lookup<'r, 'p> {
     NotFound,
 }
 
-/// Where the winning route's params come from, with their values if the tree kept them.
+/// Where the winning route's params come from.
 #[derive(Clone, Copy)]
 enum Source {
-    Path(Option<Caps>),
+    Path,
     /// The path without its final "\n" (Python's `$` leeway, tree-shaped routes only).
-    Trimmed(Option<Caps>),
+    Trimmed,
     Host,
 }
 
@@ -107,9 +107,11 @@ pub struct Router {
     /// route whose template also matches that path, or NONE). A hit with no such route below
     /// it is the answer without walking the tree.
     statics: StrTable<Vec<(u32, u32)>>,
-    /// The lengths of the paths in `statics` (bit n: length n; bit 255: 255 or more), so
-    /// most paths with parameters skip hashing the whole path.
-    static_lens: [u64; 4],
+    /// The shapes of the paths in `statics` (see [`shape`]), so most paths with parameters
+    /// skip hashing the whole path. Length alone let GitHub-table paths like
+    /// "/gists/abc/star" through, to a probe costing about 140 instructions.
+    /// (Two halves: `Default` stops at arrays of 32.)
+    static_shapes: [[u64; 32]; 2],
 }
 
 impl Router {
@@ -132,8 +134,8 @@ impl Router {
                         && segs.iter().all(|s| matches!(s, Seg::Static(_)));
                     if fully_static {
                         let shadow = self.lowest_other_match(t.as_str());
-                        let len = t.as_str().len().min(255);
-                        self.static_lens[len / 64] |= 1 << (len % 64);
+                        let (word, shape_bit) = shape(t.as_str());
+                        self.static_shapes[word / 32][word % 32] |= shape_bit;
                         self.statics
                             .get_or_insert_with(t.as_str(), Vec::new)
                             .push((id, shadow));
@@ -178,10 +180,11 @@ impl Router {
     /// below `m.index`; otherwise all of them. The first opaque FULL wins; if none, the native
     /// `Full` wins; otherwise the lowest of the native `Partial` and the first opaque PARTIAL.
     pub fn lookup<'r, 'p>(&'r self, scope: &Scope<'p>) -> Lookup<'r, 'p> {
-        let (best, source) = self.best(scope.path, scope);
+        let mut caps = None;
+        let (best, source) = self.best(scope.path, scope, &mut caps);
         if best.full != NONE {
             let index = best.full as usize;
-            if let Some(m) = self.extract(index, scope, source) {
+            if let Some(m) = self.extract(index, scope, source, caps.as_ref()) {
                 return Lookup::Full(m);
             }
         }
@@ -204,7 +207,7 @@ impl Router {
         } else {
             format!("{}/", scope.path)
         };
-        let (best, _) = self.best(&other, scope);
+        let (best, _) = self.best(&other, scope, &mut None);
         best.full != NONE || best.partial != NONE
     }
 
@@ -226,8 +229,14 @@ impl Router {
                 _ => Class::None,
             }
         };
-        self.tree
-            .search(path, true, &mut best, &mut classify, &mut complex);
+        self.tree.search(
+            path,
+            true,
+            &mut best,
+            &mut classify,
+            &mut complex,
+            &mut None,
+        );
         best.full
     }
 
@@ -243,9 +252,9 @@ impl Router {
 
     /// The answer from the static index alone, when it is certain.
     #[inline]
-    fn static_hit(&self, path: &str, scope: &Scope<'_>) -> Option<Best> {
-        let len = path.len().min(255);
-        if self.static_lens[len / 64] & (1 << (len % 64)) == 0 || path.ends_with('\n') {
+    fn static_hit(&self, path: &str, scope: &Scope<'_>, bit: u16) -> Option<Best> {
+        let (word, shape_bit) = shape(path);
+        if self.static_shapes[word / 32][word % 32] & shape_bit == 0 || path.ends_with('\n') {
             return None;
         }
         let entry = self.statics.get(path)?;
@@ -254,7 +263,7 @@ impl Router {
             if shadow != NONE {
                 return None;
             }
-            match self.classify(r, scope) {
+            match self.classify(r, scope, bit) {
                 Class::Full => return Some(Best { full: r, partial }),
                 Class::Partial => partial = partial.min(r),
                 Class::None => {}
@@ -264,20 +273,31 @@ impl Router {
         None
     }
 
-    /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched.
-    fn best(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
-        let source = Source::Path(None);
-        if let Some(best) = self.static_hit(path, scope) {
-            return self.hosts_below(best, source, scope);
+    /// The lowest FULL and PARTIAL indexes for `path`, and where the FULL one matched;
+    /// `caps` receives its parameter values when the tree kept them.
+    fn best(&self, path: &str, scope: &Scope<'_>, caps: &mut Option<Caps>) -> (Best, Source) {
+        let bit = method_bit(scope.method.as_bytes());
+        let (best, source) = match self.static_hit(path, scope, bit) {
+            Some(best) => (best, Source::Path),
+            None => self.best_by_tree(path, scope, bit, caps),
+        };
+        if self.hosts.is_empty() {
+            return (best, source);
         }
-        self.best_by_tree(path, scope)
+        self.hosts_below(best, source, scope)
     }
 
-    fn best_by_tree(&self, path: &str, scope: &Scope<'_>) -> (Best, Source) {
+    fn best_by_tree(
+        &self,
+        path: &str,
+        scope: &Scope<'_>,
+        bit: u16,
+        caps: &mut Option<Caps>,
+    ) -> (Best, Source) {
         let mut best = Best::EMPTY;
-        let mut classify = |r: u32| self.classify(r, scope);
+        let mut classify = |r: u32| self.classify(r, scope, bit);
         let mut complex = |r: u32| {
-            let class = self.classify(r, scope);
+            let class = self.classify(r, scope, bit);
             if class == Class::None {
                 return class;
             }
@@ -288,27 +308,28 @@ impl Router {
                 _ => Class::None,
             }
         };
-        let caps = self
-            .tree
-            .search(path, true, &mut best, &mut classify, &mut complex);
-        let mut source = Source::Path(caps);
+        self.tree
+            .search(path, true, &mut best, &mut classify, &mut complex, caps);
+        let mut source = Source::Path;
         if let Some(trimmed) = path.strip_suffix('\n') {
             // Python's `$` matches before a final "\n": tree-shaped routes may match the
-            // path without it (complex routes already applied that rule themselves).
+            // path without it (complex routes already applied that rule themselves). A
+            // better winner there replaces `caps`.
             let before = best.full;
-            let caps = self
-                .tree
-                .search(trimmed, false, &mut best, &mut classify, &mut complex);
+            self.tree
+                .search(trimmed, false, &mut best, &mut classify, &mut complex, caps);
             if best.full < before {
-                source = Source::Trimmed(caps);
+                source = Source::Trimmed;
             }
         }
-        self.hosts_below(best, source, scope)
+        (best, source)
     }
 
     /// Host routes declared before the best path match get their chance.
-    #[inline]
     fn hosts_below(&self, mut best: Best, mut source: Source, scope: &Scope<'_>) -> (Best, Source) {
+        if self.hosts.is_empty() {
+            return (best, source);
+        }
         for &r in &self.hosts {
             if r >= best.full {
                 break;
@@ -326,14 +347,15 @@ impl Router {
     }
 
     /// How route `r` (whose path matched) relates to the scope.
+    /// `bit` is the scope method's [`method_bit`], computed once per lookup.
     #[inline]
-    fn classify(&self, r: u32, scope: &Scope<'_>) -> Class {
+    fn classify(&self, r: u32, scope: &Scope<'_>, bit: u16) -> Class {
         let Some(route) = self.routes.get(r as usize) else {
             return Class::None;
         };
         match (route.kind(), scope.kind) {
             (RouteKind::Http, ScopeKind::Http) => {
-                if route.allows(scope.method) {
+                if route.allows_bit(scope.method, bit) {
                     Class::Full
                 } else {
                     Class::Partial
@@ -351,6 +373,7 @@ impl Router {
         index: usize,
         scope: &Scope<'p>,
         source: Source,
+        caps: Option<&Caps>,
     ) -> Option<Match<'r, 'p>> {
         let route = self.routes.get(index)?;
         let t = route.template()?;
@@ -363,17 +386,19 @@ impl Router {
                 mount: None,
             });
         }
-        let (text, caps) = match source {
-            Source::Path(caps) => (scope.path, caps),
-            Source::Trimmed(caps) => (scope.path.strip_suffix('\n').unwrap_or(scope.path), caps),
-            Source::Host => (scope.host, None),
+        let text = match source {
+            Source::Path => scope.path,
+            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
+            Source::Host => scope.host,
         };
         let ok = match (&t.segs, source) {
             (_, Source::Host) => match_full(t, text, true, &mut params),
             (Some(segs), _) => match caps {
                 // The tree kept the values: no second walk.
                 Some(caps) if caps.count() == Some(t.param_count()) => {
-                    caps.values(text).for_each(|v| params.push(v));
+                    for v in caps.values(text) {
+                        params.push(v);
+                    }
                     true
                 }
                 _ => match_segs(t, segs, text, &mut params),
@@ -402,6 +427,14 @@ impl Router {
             mount,
         })
     }
+}
+
+/// A path's shape for the static index's filter: its length modulo 64 picks the word, its
+/// last byte modulo 64 the bit.
+#[inline]
+fn shape(path: &str) -> (usize, u64) {
+    let last = path.as_bytes().last().copied().unwrap_or(0);
+    (path.len() % 64, 1 << (last % 64))
 }
 
 /// The byte offset of `part` inside `whole`, when `part` was sliced from it.

@@ -1,42 +1,87 @@
 //! A small open-addressing hash table keyed by path text, built once and read on every
-//! lookup: one multiply-rotate hash, one probe in most cases, no `memcmp` call.
+//! lookup: the key's first 8 bytes (which the segment scan already holds) and its length
+//! give the hash of most keys in one folded multiply, one probe in most cases, no `memcmp`.
 
-/// Hashes path text (not DoS-resistant: keys come from the route table, and a probe
-/// sequence only compares stored hashes, so a hostile path costs one probe like any other).
-#[inline]
-pub(crate) fn hash(text: &str) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let bytes = text.as_bytes();
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+/// Path text with its first 8 bytes as one little-endian word, zero-padded: the tree's
+/// segment scan produces both at once, and static edges compare the word before the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key<'a> {
+    pub(crate) text: &'a [u8],
+    pub(crate) prefix: u64,
+}
+
+impl<'a> Key<'a> {
+    /// The key of `text`, computing its prefix word.
+    #[inline]
+    pub(crate) fn new(text: &'a [u8]) -> Self {
+        let b = text;
+        let prefix = match b.get(..8) {
+            Some(head) => word(head),
+            None => b.iter().rev().fold(0, |acc, &c| (acc << 8) | u64::from(c)),
+        };
+        Self { text, prefix }
     }
-    // The tail byte by byte: a variable-length copy would call memcpy.
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
-    h ^ (h >> 29)
+
+    /// Whether `self` and `other` are the same text (the prefix word settles short keys).
+    #[inline]
+    pub(crate) fn same(&self, other: &Key<'_>) -> bool {
+        self.prefix == other.prefix
+            && self.text.len() == other.text.len()
+            && (self.text.len() <= 8 || tail_eq(self.text, other.text))
+    }
+
+    /// Hashes the key (not DoS-resistant: keys come from the route table, and a probe
+    /// sequence only compares stored hashes, so a hostile path costs one probe like any
+    /// other). The table indexes by the top bits; indexing by the low bits of the former
+    /// multiply-rotate hash averaged 4-7 probes on keys like "route12", "route16", ...
+    #[inline]
+    pub(crate) fn hash(&self) -> u64 {
+        let b = self.text;
+        let mut h = fold_mul(self.prefix ^ b.len() as u64);
+        if let Some(rest) = b.get(8..) {
+            let mut chunks = rest.chunks_exact(8);
+            for chunk in &mut chunks {
+                h = fold_mul(h ^ word(chunk));
+            }
+            let tail = chunks.remainder();
+            if !tail.is_empty() {
+                // Byte by byte: a variable-length copy would call memcpy.
+                h = fold_mul(
+                    h ^ tail
+                        .iter()
+                        .rev()
+                        .fold(0, |acc, &c| (acc << 8) | u64::from(c)),
+                );
+            }
+        }
+        h
+    }
 }
 
-/// The first 8 bytes of `text`, zero-padded.
+/// A multiply whose high and low halves are folded together: every input bit reaches
+/// the top bits the table indexes by.
 #[inline]
-pub(crate) fn prefix8(text: &str) -> u64 {
-    text.as_bytes()
-        .iter()
-        .take(8)
-        .enumerate()
-        .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << (8 * i)))
+fn fold_mul(x: u64) -> u64 {
+    const K: u128 = 0x9e37_79b9_7f4a_7c15;
+    let m = u128::from(x) * K;
+    (m as u64) ^ ((m >> 64) as u64)
 }
 
-/// String equality without a `memcmp` call: keys are short.
+/// Eight bytes as one little-endian word.
 #[inline]
-pub(crate) fn short_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+pub(crate) fn word(chunk: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    u64::from_le_bytes(w)
+}
+
+/// Equality of two equal-length byte strings past their first 8 bytes, a word at a time.
+#[inline]
+fn tail_eq(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = (a.get(8..).unwrap_or(&[]), b.get(8..).unwrap_or(&[]));
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    x.by_ref().zip(y.by_ref()).all(|(p, q)| word(p) == word(q))
+        && x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// A map from text to `V`, at most half full so every probe sequence ends.
@@ -44,7 +89,9 @@ pub(crate) fn short_eq(a: &str, b: &str) -> bool {
 pub(crate) struct StrTable<V> {
     /// Entry index + 1 per slot; 0 is empty.
     slots: Vec<u32>,
-    /// (hash, first 8 bytes, key, value): keys of up to 8 bytes are compared inline.
+    /// `64 - log2(slots.len())`: a hash's home slot is its top bits.
+    shift: u32,
+    /// (hash, first 8 bytes, key, value).
     entries: Vec<(u64, u64, Box<str>, V)>,
 }
 
@@ -52,6 +99,7 @@ impl<V> Default for StrTable<V> {
     fn default() -> Self {
         Self {
             slots: vec![0; 8],
+            shift: 61,
             entries: Vec::new(),
         }
     }
@@ -61,19 +109,26 @@ impl<V> StrTable<V> {
     /// The value stored for `key`.
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        self.get_key(&Key::new(key.as_bytes()))
+    }
+
+    /// The value stored for `key`, whose prefix word the caller already has.
+    #[inline(always)]
+    pub(crate) fn get_key(&self, key: &Key<'_>) -> Option<&V> {
         self.position(key).map(|i| &self.entries[i].3)
     }
 
     /// The value for `key`, inserted with `make` if absent.
-    pub(crate) fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
-        let index = match self.position(key) {
+    pub(crate) fn get_or_insert_with(&mut self, text: &str, make: impl FnOnce() -> V) -> &mut V {
+        let key = Key::new(text.as_bytes());
+        let index = match self.position(&key) {
             Some(index) => index,
             None => {
                 if (self.entries.len() + 1) * 2 > self.slots.len() {
                     self.grow();
                 }
                 self.entries
-                    .push((hash(key), prefix8(key), key.into(), make()));
+                    .push((key.hash(), key.prefix, text.into(), make()));
                 let index = self.entries.len() - 1;
                 self.place(index);
                 index
@@ -88,19 +143,19 @@ impl<V> StrTable<V> {
         self.entries.len()
     }
 
-    #[inline]
-    fn position(&self, key: &str) -> Option<usize> {
-        let h = hash(key);
+    #[inline(always)]
+    fn position(&self, key: &Key<'_>) -> Option<usize> {
+        let h = key.hash();
         let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
-        let prefix = prefix8(key);
+        let mut i = (h >> self.shift) as usize;
         loop {
             let index = (*self.slots.get(i)? as usize).checked_sub(1)?;
             let (eh, ep, ek, _) = self.entries.get(index)?;
-            // The hash covers the length, so equal hash and prefix settle short keys.
             if *eh == h
-                && *ep == prefix
-                && (key.len() <= 8 && ek.len() == key.len() || short_eq(ek, key))
+                && key.same(&Key {
+                    text: ek.as_bytes(),
+                    prefix: *ep,
+                })
             {
                 return Some(index);
             }
@@ -110,7 +165,7 @@ impl<V> StrTable<V> {
 
     fn place(&mut self, index: usize) {
         let mask = self.slots.len() - 1;
-        let mut i = self.entries[index].0 as usize & mask;
+        let mut i = (self.entries[index].0 >> self.shift) as usize;
         while self.slots[i] != 0 {
             i = (i + 1) & mask;
         }
@@ -120,6 +175,7 @@ impl<V> StrTable<V> {
 
     fn grow(&mut self) {
         self.slots = vec![0; self.slots.len() * 2];
+        self.shift -= 1;
         for index in 0..self.entries.len() {
             self.place(index);
         }
@@ -142,5 +198,26 @@ mod tests {
         }
         assert_eq!(t.get("k1000"), None);
         assert_eq!(t.get(""), None);
+    }
+
+    #[test]
+    fn long_keys_differing_late_or_by_padding() {
+        let mut t = StrTable::default();
+        let keys = [
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgh\0",
+            "abc",
+            "abc\0",
+            "abcdefghijklmnopq",
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            *t.get_or_insert_with(k, || i) = i;
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.get(k), Some(&i), "{k:?}");
+        }
+        assert_eq!(t.get("abcdefghijklmnopr"), None);
+        assert_eq!(t.get("abcdefgi"), None);
     }
 }

@@ -6,7 +6,7 @@
 //! so far: the answer is the first route in declaration order, not the most specific.
 
 use crate::convertor::{Convertor, segment_matches};
-use crate::table::{StrTable, prefix8, short_eq};
+use crate::table::{Key, StrTable, word};
 use crate::template::Seg;
 
 /// Route indexes are stored as `u32`; `NONE` means "no route".
@@ -46,24 +46,75 @@ impl Best {
     }
 }
 
+/// One segment of a searched path, scanned once: its text with its first 8 bytes (for the
+/// static edges), and what follows the `/` that ends it, if one does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment<'p> {
+    pub(crate) key: Key<'p>,
+    pub(crate) after: Option<&'p [u8]>,
+}
+
+/// Scans `rest` up to its first `/`. The search works on bytes: a `/` is always a char
+/// boundary, so only the winner's values are sliced back into `str` (callgrind: the
+/// boundary checks of slicing each segment as `str` cost about 70 instructions a lookup).
+#[inline]
+pub(crate) fn scan_segment(rest: &[u8]) -> Segment<'_> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let b = rest;
+    let (end, prefix) = match b.get(..8) {
+        // Eight bytes at once: most segments end within the first word.
+        Some(head) => {
+            let w = word(head);
+            // Bytes equal to `/` become zero; the lowest flagged byte is the first zero
+            // (a borrow can only flag bytes above a real zero).
+            let x = w ^ (ONES * u64::from(b'/'));
+            let zeros = x.wrapping_sub(ONES) & !x & (ONES << 7);
+            if zeros == 0 {
+                let more = b[8..].iter().position(|&c| c == b'/');
+                (more.map_or(b.len(), |i| i + 8), w)
+            } else {
+                let i = zeros.trailing_zeros() / 8;
+                (i as usize, w & ((1u64 << (8 * i)) - 1))
+            }
+        }
+        None => {
+            let end = b.iter().position(|&c| c == b'/').unwrap_or(b.len());
+            let prefix = b[..end]
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &c| (acc << 8) | u64::from(c));
+            (end, prefix)
+        }
+    };
+    let (text, after) = match (rest.get(..end), rest.get(end + 1..)) {
+        (Some(text), after) => (text, after),
+        (None, _) => (rest, None),
+    };
+    Segment {
+        key: Key { text, prefix },
+        after,
+    }
+}
+
 /// Splits `rest` at its first `/`: the segment, and what follows the `/` if there is one.
 #[inline]
 pub(crate) fn split_segment(rest: &str) -> (&str, Option<&str>) {
-    // A byte loop beats `str::find` (memchr setup) on segments this short.
-    match rest.bytes().position(|b| b == b'/') {
-        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-        None => (rest, None),
+    let s = scan_segment(rest.as_bytes());
+    // The segment ends at a `/` or at the end, both char boundaries.
+    let end = s.key.text.len();
+    match (rest.get(..end), s.after.and_then(|_| rest.get(end + 1..))) {
+        (Some(text), after) => (text, after),
+        (None, _) => (rest, None),
     }
 }
 
 /// Up to this many static children are scanned linearly; more go in a hash map.
 const LINEAR: usize = 8;
 
-/// A static edge in a small node: length and first 8 bytes inline, so a scan over the
+/// A static edge in a small node: first 8 bytes and length inline, so a scan over the
 /// edges touches no key text unless one of them really is a candidate.
 #[derive(Debug)]
 struct FewKey {
-    len: usize,
     prefix: u64,
     key: Box<str>,
     node: u32,
@@ -78,26 +129,26 @@ enum Statics {
 }
 
 impl Statics {
-    #[inline]
-    fn get(&self, seg: &str) -> Option<u32> {
+    #[inline(always)]
+    fn get(&self, seg: &Key<'_>) -> Option<u32> {
         match self {
             Self::Empty => None,
-            Self::Few(v) => {
-                let (len, prefix) = (seg.len(), prefix8(seg));
-                v.iter()
-                    .find(|k| {
-                        k.len == len && k.prefix == prefix && (len <= 8 || short_eq(&k.key, seg))
+            Self::Few(v) => v
+                .iter()
+                .find(|k| {
+                    seg.same(&Key {
+                        text: k.key.as_bytes(),
+                        prefix: k.prefix,
                     })
-                    .map(|k| k.node)
-            }
-            Self::Many(t) => t.get(seg).copied(),
+                })
+                .map(|k| k.node),
+            Self::Many(t) => t.get_key(seg).copied(),
         }
     }
 
     fn insert(&mut self, seg: &str, node: u32) {
         let key = FewKey {
-            len: seg.len(),
-            prefix: prefix8(seg),
+            prefix: Key::new(seg.as_bytes()).prefix,
             key: seg.into(),
             node,
         };
@@ -140,7 +191,7 @@ impl ParamKind {
     }
 
     #[inline]
-    fn matches(self, seg: &str) -> bool {
+    fn matches(self, seg: &[u8]) -> bool {
         let conv = match self {
             Self::Str => return !seg.is_empty(),
             Self::Int => &Convertor::Int,
@@ -159,10 +210,17 @@ struct Node {
     /// Parameter edges, in creation order, which is also ascending `min` order: routes
     /// arrive in index order, so an edge's `min` is fixed when it is created.
     params: Vec<(ParamKind, u32)>,
-    /// Routes whose last segment is `{x:path}` hanging here, ascending.
-    tails: Vec<u32>,
     /// Routes that end exactly at this node, ascending.
     ends: Vec<u32>,
+    /// The rarer routes hanging here: one test per node when there are none.
+    extra: Option<Box<Extra>>,
+}
+
+/// Routes hanging at a node that most nodes have none of.
+#[derive(Debug, Default)]
+struct Extra {
+    /// Routes whose last segment is `{x:path}`, ascending.
+    tails: Vec<u32>,
     /// Routes with other shapes whose static prefix ends here, ascending.
     complex: Vec<u32>,
 }
@@ -173,9 +231,8 @@ impl Node {
             min: NONE,
             statics: Statics::Empty,
             params: Vec::new(),
-            tails: Vec::new(),
             ends: Vec::new(),
-            complex: Vec::new(),
+            extra: None,
         }
     }
 }
@@ -206,7 +263,10 @@ impl Tree {
         self.lower_min(node, route);
         for (k, seg) in segs.iter().enumerate() {
             node = match seg {
-                Seg::Static(text) => match self.nodes[node as usize].statics.get(text) {
+                Seg::Static(text) => match self.nodes[node as usize]
+                    .statics
+                    .get(&Key::new(text.as_bytes()))
+                {
                     Some(child) => child,
                     None => {
                         let child = self.push_node();
@@ -232,7 +292,7 @@ impl Tree {
                     }
                 }
                 Seg::Tail => {
-                    self.nodes[node as usize].tails.push(route);
+                    self.extra(node).tails.push(route);
                     debug_assert_eq!(k + 1, segs.len());
                     return;
                 }
@@ -247,7 +307,10 @@ impl Tree {
         let mut node = 0u32;
         self.lower_min(node, route);
         for text in static_prefix {
-            node = match self.nodes[node as usize].statics.get(text) {
+            node = match self.nodes[node as usize]
+                .statics
+                .get(&Key::new(text.as_bytes()))
+            {
                 Some(child) => child,
                 None => {
                     let child = self.push_node();
@@ -257,13 +320,17 @@ impl Tree {
             };
             self.lower_min(node, route);
         }
-        self.nodes[node as usize].complex.push(route);
+        self.extra(node).complex.push(route);
     }
 
     fn push_node(&mut self) -> u32 {
         self.nodes.push(Node::new());
         // The node count is bounded by the routes' segment count, far below u32::MAX.
         u32::try_from(self.nodes.len() - 1).unwrap_or(NONE)
+    }
+
+    fn extra(&mut self, node: u32) -> &mut Extra {
+        self.nodes[node as usize].extra.get_or_insert_default()
     }
 
     fn lower_min(&mut self, node: u32, route: u32) {
@@ -275,8 +342,11 @@ impl Tree {
     ///
     /// `classify` says how a route whose path matched relates to the scope; `complex`
     /// runs the full matcher of a route the tree only narrowed down. With
-    /// `with_complex == false` complex routes are skipped. Returns the parameter values of
-    /// the FULL winner when the tree itself matched it (not for complex routes).
+    /// `with_complex == false` complex routes are skipped. Each new FULL winner sets
+    /// `winner` to its parameter values when the tree itself matched it, to `None` for a
+    /// complex route. The caller owns `winner` so that the values are written once, where
+    /// they are read (perf: moving them out in a return value, then into another enum,
+    /// stalled on store forwarding, a tenth of a parameter lookup).
     #[inline]
     pub(crate) fn search<C, X>(
         &self,
@@ -285,12 +355,14 @@ impl Tree {
         best: &mut Best,
         classify: &mut C,
         complex: &mut X,
-    ) -> Option<Caps>
-    where
+        winner: &mut Option<Caps>,
+    ) where
         C: FnMut(u32) -> Class,
         X: FnMut(u32) -> Class,
     {
-        let rest = path.strip_prefix('/')?;
+        let Some(rest) = path.as_bytes().strip_prefix(b"/") else {
+            return;
+        };
         let mut search = Search {
             tree: self,
             base: path.as_ptr() as usize,
@@ -299,10 +371,9 @@ impl Tree {
             classify,
             complex,
             caps: Caps::EMPTY,
-            winner: None,
+            winner,
         };
         search.visit(0, rest);
-        search.winner
     }
 }
 
@@ -329,15 +400,15 @@ impl Caps {
     }
 
     /// The values, sliced from the path that was searched.
-    pub(crate) fn values(self, path: &str) -> impl Iterator<Item = &str> {
-        self.spans
-            .into_iter()
-            .take(self.len.min(CAPS))
-            .map(move |(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
+    pub(crate) fn values<'p>(&self, path: &'p str) -> impl Iterator<Item = &'p str> + use<'_, 'p> {
+        let spans = self.spans.get(..self.len).unwrap_or(&[]);
+        spans
+            .iter()
+            .map(move |&(a, b)| path.get(a as usize..b as usize).unwrap_or(""))
     }
 
     #[inline]
-    fn push(&mut self, base: usize, v: &str) {
+    fn push(&mut self, base: usize, v: &[u8]) {
         let start = (v.as_ptr() as usize).wrapping_sub(base);
         match (u32::try_from(start), u32::try_from(start + v.len())) {
             (Ok(a), Ok(b)) => {
@@ -361,7 +432,7 @@ struct Search<'t, 'b, C, X> {
     classify: &'b mut C,
     complex: &'b mut X,
     caps: Caps,
-    winner: Option<Caps>,
+    winner: &'b mut Option<Caps>,
 }
 
 impl<C, X> Search<'_, '_, C, X>
@@ -374,69 +445,124 @@ where
     fn found(&mut self, r: u32, caps: Caps) {
         let class = (self.classify)(r);
         if class == Class::Full {
-            self.winner = Some(caps);
+            *self.winner = Some(caps);
         }
         self.best.record(r, class);
     }
 
-    fn visit(&mut self, node: u32, rest: &str) {
+    /// Searches the subtree of `node` against `rest` (the path after the node's segments).
+    fn visit(&mut self, node: u32, rest: &[u8]) {
+        // Values pushed by edges followed in the loop below are dropped on the way out.
+        let saved = self.caps.len;
+        self.walk(node, rest);
+        self.caps.len = saved;
+    }
+
+    /// The body of `visit`: a node whose only way on is one edge continues in this loop
+    /// instead of recursing (callgrind: recursion and its frame were a third of a lookup's
+    /// instructions on single-path routes like `/api/v998/items/42/detail`).
+    #[inline]
+    fn walk(&mut self, mut node: u32, mut rest: &[u8]) {
         let tree = self.tree;
-        let n = &tree.nodes[node as usize];
-        if n.min >= self.best.full {
+        loop {
+            let n = &tree.nodes[node as usize];
+            if n.min >= self.best.full {
+                return;
+            }
+            if let Some(extra) = &n.extra {
+                if self.with_complex {
+                    self.complex_at(extra);
+                }
+                self.tails_at(extra, rest);
+            }
+            let Segment { key, after } = scan_segment(rest);
+            let seg = key.text;
+            let child = n.statics.get(&key);
+            // A single way on: follow it here.
+            let next = match (child, n.params.as_slice()) {
+                (Some(child), []) => Some(child),
+                (None, [(kind, child)]) if kind.matches(seg) => {
+                    self.caps.push(self.base, seg);
+                    Some(*child)
+                }
+                (None, [_] | []) => return,
+                _ => None,
+            };
+            if let Some(child) = next {
+                match after {
+                    Some(a) => {
+                        (node, rest) = (child, a);
+                        continue;
+                    }
+                    None => return self.ends_at(child),
+                }
+            }
+            if let Some(child) = child {
+                self.step(child, after);
+            }
+            for &(kind, child) in &n.params {
+                if tree.nodes[child as usize].min >= self.best.full {
+                    continue;
+                }
+                if kind.matches(seg) {
+                    let saved = self.caps.len;
+                    self.caps.push(self.base, seg);
+                    self.step(child, after);
+                    self.caps.len = saved;
+                }
+            }
             return;
         }
-        if self.with_complex {
-            for &r in &n.complex {
-                if r >= self.best.full {
-                    break;
-                }
-                let class = (self.complex)(r);
-                if class == Class::Full {
-                    self.winner = None;
-                }
-                self.best.record(r, class);
+    }
+
+    /// Runs the full matcher of the complex routes hanging at `n`.
+    #[inline(never)]
+    fn complex_at(&mut self, extra: &Extra) {
+        for &r in &extra.complex {
+            if r >= self.best.full {
+                break;
             }
+            let class = (self.complex)(r);
+            if class == Class::Full {
+                *self.winner = None;
+            }
+            self.best.record(r, class);
         }
-        if !n.tails.is_empty() && !rest.contains('\n') {
-            let mut caps = self.caps;
-            caps.push(self.base, rest);
-            for &r in &n.tails {
-                if r >= self.best.full {
-                    break;
-                }
-                self.found(r, caps);
-            }
+    }
+
+    /// Records the `{x:path}` routes hanging at `n`, whose value is all of `rest`.
+    #[inline(never)]
+    fn tails_at(&mut self, extra: &Extra, rest: &[u8]) {
+        if extra.tails.is_empty() || rest.contains(&b'\n') {
+            return;
         }
-        let (seg, after) = split_segment(rest);
-        if let Some(child) = n.statics.get(seg) {
-            self.step(child, after);
+        let mut caps = self.caps;
+        caps.push(self.base, rest);
+        for &r in &extra.tails {
+            if r >= self.best.full {
+                break;
+            }
+            self.found(r, caps);
         }
-        for &(kind, child) in &n.params {
-            if tree.nodes[child as usize].min >= self.best.full {
-                continue;
+    }
+
+    /// Records the routes ending at `node`, the path being used up.
+    #[inline]
+    fn ends_at(&mut self, node: u32) {
+        let tree = self.tree;
+        for &r in &tree.nodes[node as usize].ends {
+            if r >= self.best.full {
+                break;
             }
-            if kind.matches(seg) {
-                let saved = self.caps.len;
-                self.caps.push(self.base, seg);
-                self.step(child, after);
-                self.caps.len = saved;
-            }
+            self.found(r, self.caps);
         }
     }
 
     #[inline]
-    fn step(&mut self, child: u32, after: Option<&str>) {
+    fn step(&mut self, child: u32, after: Option<&[u8]>) {
         match after {
             Some(rest) => self.visit(child, rest),
-            None => {
-                let tree = self.tree;
-                for &r in &tree.nodes[child as usize].ends {
-                    if r >= self.best.full {
-                        break;
-                    }
-                    self.found(r, self.caps);
-                }
-            }
+            None => self.ends_at(child),
         }
     }
 }

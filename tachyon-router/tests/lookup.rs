@@ -390,6 +390,50 @@ fn static_lookup_among_many_routes() {
     assert_eq!(get(&r, "/route1000/x").index, 1000);
 }
 
+/// Guards the segment scan and the static edges' word compares (prefix word, length, then
+/// the text past 8 bytes), in small nodes and in hashed ones, against near misses.
+#[test]
+fn long_and_near_miss_static_segments() {
+    let keys = [
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefghijklmnop",
+        "abcdefghijklmnoq",
+        "abcdefghijklmnopq",
+        "abc",
+        "abcdefg",
+        "\u{e9}t\u{e9}-caf\u{e9}",
+    ];
+    for extra in [0usize, 20] {
+        let mut r = Router::new();
+        for k in keys {
+            r.push(http(&format!("/{k}/{k}")));
+        }
+        // Push the root node past the linear-scan size into a hash table.
+        for i in 0..extra {
+            r.push(http(&format!("/filler-{i}-segment/{i}")));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(get(&r, &format!("/{k}/{k}")).index, i, "{k}");
+            missing(&r, &format!("/{k}/{k}x"));
+            missing(&r, &format!("/{k}x/{k}"));
+        }
+        for path in [
+            "/abcdefgh/abcdefghijklmnoq",
+            "/abcdefgha/abcdefgha",
+            "/abcdefghijklmnoz/abcdefghijklmnoz",
+            "/abcdefghijklmno/abcdefghijklmno",
+            "/abcdefg\0/abcdefg\0",
+            "/abc\0/abc",
+            "/",
+            "//",
+            "/abcdefgh/",
+        ] {
+            missing(&r, path);
+        }
+    }
+}
+
 #[test]
 fn hostile_paths_do_not_panic_or_hang() {
     let r = router(vec![
