@@ -295,12 +295,13 @@ impl RouteTable {
         }
     }
 
-    /// Matches `scope` and, on a FULL match, writes the child scope keys Starlette's
-    /// Router writes (`route`, then `endpoint` and `path_params`, plus `app_root_path`
-    /// and `root_path` for mounts), with the path params converted.
+    /// Matches `scope` and writes the child scope keys Starlette's Router writes for the
+    /// winner (`route`, then `endpoint` and `path_params`, plus `app_root_path` and
+    /// `root_path` for mounts), with the path params converted; a PARTIAL match writes
+    /// what its route's `matches` gives too.
     ///
     /// Returns None when no native route matched, `(route, False, None)` for a PARTIAL
-    /// match (nothing written), or `(route, True, direct)` for a FULL one. Needs
+    /// match, or `(route, True, direct)` for a FULL one. Needs
     /// `entries`; opaque routes are not consulted (callers with any use `lookup`).
     /// A value its convertor refuses raises that convertor's error (ValueError).
     #[pyo3(signature = (scope, host = None))]
@@ -332,13 +333,31 @@ impl RouteTable {
             Scope::http(method, route_path)
         };
         let view = view.with_host(host.unwrap_or(""));
-        let found = match self.router.lookup(&view) {
+        let (found, full) = match self.router.lookup(&view) {
             Lookup::NotFound => return Ok(None),
-            Lookup::Partial(index) => {
-                let entry = self.entry(index)?;
-                return Ok(Some((entry.route.clone_ref(py), false, py.None())));
-            }
-            Lookup::Full(found) => found,
+            // PARTIAL: the child scope Route.matches gives (endpoint and path params, for
+            // the 405 answer or a handler that reads them).
+            Lookup::Partial(index) => match self.router.params_of(index, &view) {
+                Some(found)
+                    if found.mount.is_none()
+                        && self.router.routes()[index].kind() == RouteKind::Http =>
+                {
+                    (found, false)
+                }
+                _ => {
+                    // Not expected (a PARTIAL is an HTTP route whose path just matched):
+                    // the route's own Python `matches` decides.
+                    let entry = self.entry(index)?;
+                    let route = entry.route.bind(py);
+                    scope.set_item(intern!(py, "route"), route)?;
+                    let child = route
+                        .call_method1(intern!(py, "matches"), (scope,))?
+                        .get_item(1)?;
+                    scope.update(child.cast::<pyo3::types::PyMapping>()?)?;
+                    return Ok(Some((entry.route.clone_ref(py), false, py.None())));
+                }
+            },
+            Lookup::Full(found) => (found, true),
         };
         let entry = self.entry(found.index)?;
         let path_params = match scope.get_item(intern!(py, "path_params"))? {
@@ -377,11 +396,12 @@ impl RouteTable {
                 scope.set_item(intern!(py, "path_params"), path_params)?;
             }
         }
-        Ok(Some((
-            entry.route.clone_ref(py),
-            true,
-            entry.direct.clone_ref(py),
-        )))
+        let direct = if full {
+            entry.direct.clone_ref(py)
+        } else {
+            py.None()
+        };
+        Ok(Some((entry.route.clone_ref(py), full, direct)))
     }
 
     /// Whether the other-slash form of the path would match a native route (FULL or

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from conftest import STARLETTE, TACHYON
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -218,3 +220,32 @@ def test_url_path_for_like_starlette(table: list[tuple[str, Any, Any]], calls: l
 
     for name, params in calls:
         assert outcome(ours, name, dict(params)) == outcome(theirs, name, dict(params)), (name, params)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/users/42"), ("DELETE", "/files/a/b.txt"), ("PUT", "/price/1.5/eur"), ("POST", "/users/7/")],
+)
+def test_wrong_method_child_scope_like_starlette(both: Callable[..., Any], method: str, path: str) -> None:
+    """A PARTIAL match writes the route's child scope (endpoint, converted path_params)
+    before the 405 is raised: a handler that reads them sees what it sees on Starlette."""
+
+    def build(fw: Any) -> Any:
+        async def endpoint(request: Any) -> Any:  # pragma: no cover - wrong method only
+            return fw.responses.PlainTextResponse("ok")
+
+        async def on_405(request: Any, exc: Any) -> Any:
+            scope = request.scope
+            params = {k: [type(v).__name__, str(v)] for k, v in request.path_params.items()}
+            body = {"params": params, "endpoint": scope["endpoint"].__name__, "route": scope["route"].path}
+            return fw.responses.JSONResponse(body, status_code=405)
+
+        routes = [
+            fw.routing.Route("/users/{id:int}", endpoint, methods=["GET"]),
+            fw.routing.Route("/files/{rest:path}", endpoint, methods=["GET", "PUT"]),
+            fw.routing.Route("/price/{amount:float}/{currency}", endpoint, methods=["GET"]),
+        ]
+        return fw.applications.Starlette(routes=routes, exception_handlers={405: on_405})
+
+    response = both(build)(method, path)
+    assert response.status_code in (405, 307, 404)

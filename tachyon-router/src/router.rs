@@ -194,6 +194,27 @@ impl Router {
         Lookup::NotFound
     }
 
+    /// The path params of route `index` for `scope`, whatever the method: what Starlette's
+    /// `Route.matches` puts in a PARTIAL match's child scope (the route a
+    /// [`Lookup::Partial`] names). None if the route's path does not match.
+    ///
+    /// ```
+    /// use tachyon_router::{Lookup, Route, Router, Scope};
+    /// let router = Router::new().with(Route::http("/users/{id:int}")?.with_methods(["GET"]));
+    /// let scope = Scope::http("POST", "/users/7");
+    /// let Lookup::Partial(index) = router.lookup(&scope) else { panic!() };
+    /// assert_eq!(router.params_of(index, &scope).unwrap().params.get("id"), Some("7"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn params_of<'r, 'p>(&'r self, index: usize, scope: &Scope<'p>) -> Option<Match<'r, 'p>> {
+        let route = self.routes.get(index)?;
+        if matches!(route.kind(), RouteKind::Host) {
+            return self.extract(index, scope, Source::Host, None);
+        }
+        self.extract(index, scope, Source::Path, None)
+            .or_else(|| self.extract(index, scope, Source::Trimmed, None))
+    }
+
     /// On a miss, whether the other-slash form of the path matches any native route (FULL or
     /// PARTIAL): Starlette's `redirect_slashes`. The other form of `/a/` is `/a` (all trailing
     /// slashes stripped) and of `/a` is `/a/`; `/` has none. Call it for HTTP scopes only;

@@ -842,10 +842,6 @@ class Router:
             # A value its convertor refuses (say, an int past Python's digit limit) is
             # not a page that exists: 404 rather than the 500 Starlette gives.
             raise HTTPException(status_code=404) from exc
-        if found is not None and not found[1]:
-            route = found[0]
-            scope["route"] = route
-            scope.update(route.matches(scope)[1])
         return found
 
     def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
