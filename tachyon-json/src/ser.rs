@@ -70,7 +70,28 @@ pub struct Compound<'s, 'a> {
     close: &'static [u8],
 }
 
-impl Compound<'_, '_> {
+impl<'s, 'a> Compound<'s, 'a> {
+    /// Writes `open` (after `{"variant":` for an enum variant) and starts a container
+    /// that `end` closes with `close`.
+    fn open(
+        ser: &'s mut Serializer<'a>,
+        variant: Option<&str>,
+        open: &[u8],
+        close: &'static [u8],
+    ) -> Self {
+        if let Some(variant) = variant {
+            ser.out.push(b'{');
+            write_str(ser.out, variant);
+            ser.out.push(b':');
+        }
+        ser.out.extend_from_slice(open);
+        Compound {
+            ser,
+            first: true,
+            close,
+        }
+    }
+
     fn comma(&mut self) {
         if !self.first {
             self.ser.out.push(b',');
@@ -203,12 +224,7 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
         Ok(())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, SerError> {
-        self.out.push(b'[');
-        Ok(Compound {
-            ser: self,
-            first: true,
-            close: b"]",
-        })
+        Ok(Compound::open(self, None, b"[", b"]"))
     }
     fn serialize_tuple(self, len: usize) -> Result<Compound<'s, 'a>, SerError> {
         self.serialize_seq(Some(len))
@@ -227,22 +243,10 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'s, 'a>, SerError> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":[");
-        Ok(Compound {
-            ser: self,
-            first: true,
-            close: b"]}",
-        })
+        Ok(Compound::open(self, Some(variant), b"[", b"]}"))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'s, 'a>, SerError> {
-        self.out.push(b'{');
-        Ok(Compound {
-            ser: self,
-            first: true,
-            close: b"}",
-        })
+        Ok(Compound::open(self, None, b"{", b"}"))
     }
     fn serialize_struct(
         self,
@@ -258,14 +262,7 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'s, 'a>, SerError> {
-        self.out.push(b'{');
-        write_str(self.out, variant);
-        self.out.extend_from_slice(b":{");
-        Ok(Compound {
-            ser: self,
-            first: true,
-            close: b"}}",
-        })
+        Ok(Compound::open(self, Some(variant), b"{", b"}}"))
     }
 }
 

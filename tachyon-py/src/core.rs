@@ -129,7 +129,7 @@ impl<'py> HeaderKey<'py> {
 }
 
 /// `value.decode("latin-1")`, in Rust for bytes.
-fn decode_value<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn decode_value<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     match value.cast_exact::<PyBytes>() {
         Ok(b) => latin1(value.py(), b.as_bytes()).map(Bound::into_any),
         Err(_) => value.call_method1("decode", ("latin-1",)),

@@ -153,8 +153,7 @@ unsafe fn bind(
 /// `JSONResponse.__init__`: the body is `tachyon.json.dumps(content)`; headers are
 /// `content-length` (unless the status has no body) and `content-type: application/json`.
 /// With extra `headers`, a `media_type`, or on a subclass, it is `Response.__init__`.
-fn init(py: Python<'_>, slf: &Bound<'_, PyAny>, args: &Args) -> PyResult<()> {
-    let setup = SETUP.get(py).ok_or_else(not_set_up)?;
+fn init(py: Python<'_>, setup: &Setup, slf: &Bound<'_, PyAny>, args: &Args) -> PyResult<()> {
     let none = py.None().into_bound(py);
     // SAFETY: each non-NULL pointer is an argument the caller keeps alive for the call.
     let arg = |i: usize| unsafe { Bound::from_borrowed_ptr_or_opt(py, args[i]) };
@@ -227,7 +226,7 @@ unsafe extern "C" fn init_raw(
             let bound = unsafe { bind(py, setup, args, nargs, kwnames)? };
             // SAFETY: `slf` is the live instance being initialised.
             let slf = unsafe { Bound::from_borrowed_ptr(py, slf) };
-            init(py, &slf, &bound)
+            init(py, setup, &slf, &bound)
         };
         match run() {
             Ok(()) => py.None().into_ptr(),

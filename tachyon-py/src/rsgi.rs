@@ -9,6 +9,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::core::decode_value;
+
 /// Python `str.encode("latin-1")` (CPython's own encoder: the same UnicodeEncodeError for a
 /// character past U+00FF).
 fn latin1_bytes<'py>(text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -19,24 +21,6 @@ fn latin1_bytes<'py>(text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: `text` is a live str (checked above); a NULL result is turned into the pending
     // Python exception.
     unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_AsLatin1String(text.as_ptr())) }
-}
-
-/// Python `bytes.decode("latin-1")` (any other object: its own `decode("latin-1")`).
-fn latin1_str<'py>(raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let py = raw.py();
-    let Ok(bytes) = raw.cast::<PyBytes>() else {
-        return raw.call_method1(intern!(py, "decode"), (intern!(py, "latin-1"),));
-    };
-    let bytes = bytes.as_bytes();
-    let len = isize::try_from(bytes.len()).unwrap_or(isize::MAX);
-    // SAFETY: the pointer and length describe `bytes`, which `raw` keeps alive for the
-    // call; a NULL result is turned into the pending Python exception.
-    unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            pyo3::ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), len, std::ptr::null()),
-        )
-    }
 }
 
 /// `"127.0.0.1:8000"` / `"[::1]:8000"` → `("127.0.0.1", 8000)` / `("::1", 8000)`; None when
@@ -279,7 +263,10 @@ fn str_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>>
                 (name, value)
             }
         };
-        out.append(PyTuple::new(py, [latin1_str(&name)?, latin1_str(&value)?])?)?;
+        out.append(PyTuple::new(
+            py,
+            [decode_value(&name)?, decode_value(&value)?],
+        )?)?;
     }
     Ok(out)
 }

@@ -134,47 +134,40 @@ class ExceptionMiddleware:
                     if direct is not None and route.app is route._direct_app:  # type: ignore[attr-defined]
                         request = Request(scope, receive, send)
                         response = await direct(request)
-                        if type(response).__call__ is _PLAIN_RESPONSE_CALL:
-                            started_if_failed = True
-                            if send_response is None:
-                                await response(scope, receive, send)
-                            else:
-                                send_response(response)
-                                if response.background is not None:
-                                    await response.background()
-                        else:
+                        if type(response).__call__ is not _PLAIN_RESPONSE_CALL:
                             tracker = ResponseTracker(send)
                             await response(scope, receive, tracker)
-                        return
-                    tracker = ResponseTracker(send)
-                    if not full and self._plain_method_not_allowed(route):
+                            return
+                    elif not full and self._plain_method_not_allowed(route):
                         # What Route.handle's HTTPException(405) and the default handler
                         # produce, without the raise.
                         allow = ", ".join(route.methods).encode("latin-1")  # type: ignore[attr-defined]
                         response = _plain_text(405, b"Method Not Allowed", (b"allow", allow))
-                        if send_response is None:
-                            await response(scope, receive, tracker)
-                        else:
-                            tracker.started = True
-                            send_response(response)
-                        return
-                    await route.handle(scope, receive, tracker)
-                    return
-                tracker = ResponseTracker(send)
-                redirect = router.redirect_for(scope)
-                if redirect is not None:
-                    await redirect(scope, receive, tracker)
-                elif self._plain_not_found(router):
-                    # What raising HTTPException(404) from Router.not_found and answering it
-                    # with the default handler produces, without the raise.
-                    response = _plain_text(404, b"Not Found")
-                    if send_response is None:
-                        await response(scope, receive, tracker)
                     else:
-                        tracker.started = True
-                        send_response(response)
+                        tracker = ResponseTracker(send)
+                        await route.handle(scope, receive, tracker)
+                        return
                 else:
-                    await router.default(scope, receive, tracker)
+                    redirect = router.redirect_for(scope)
+                    if redirect is None and self._plain_not_found(router):
+                        # What raising HTTPException(404) from Router.not_found and answering
+                        # it with the default handler produces, without the raise.
+                        response = _plain_text(404, b"Not Found")
+                    else:
+                        tracker = ResponseTracker(send)
+                        if redirect is not None:
+                            await redirect(scope, receive, tracker)
+                        else:
+                            await router.default(scope, receive, tracker)
+                        return
+                # A plain Response, sent whole (to `send_response` when given).
+                started_if_failed = True
+                if send_response is None:
+                    await response(scope, receive, send)
+                else:
+                    send_response(response)
+                    if response.background is not None:
+                        await response.background()
             except Exception as exc:
                 if tracker is None:
                     tracker = ResponseTracker(send)
