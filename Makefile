@@ -6,12 +6,18 @@ CARGO  ?= cargo
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench develop develop-release clean-venv
+UPSTREAM_STAMP := $(VENV)/.installed-upstream
+
+.PHONY: run test test-upstream lint bench develop develop-release clean-venv
 
 $(STAMP): requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(UPSTREAM_STAMP): $(STAMP) requirements-upstream.txt
+	$(PY) -m pip install --quiet -r requirements-upstream.txt
 	touch $@
 
 # Debug build of the extension: quick to compile, what the tests use.
@@ -29,6 +35,11 @@ test: develop
 	./scripts/check-layering.sh
 	$(CARGO) test
 	$(PY) -m pytest tachyon-py/tests
+	$(MAKE) test-upstream
+
+# Starlette's and FastAPI's own test suites, from their sdists, through the drop-in alias.
+test-upstream: develop $(UPSTREAM_STAMP)
+	$(PY) scripts/upstream_tests.py all --jobs 2
 
 lint: develop
 	$(CARGO) fmt --all --check

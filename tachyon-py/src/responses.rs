@@ -15,7 +15,7 @@ use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 /// What the native `__init__` needs from `tachyon.responses`, given once at import.
 struct Setup {
@@ -29,6 +29,14 @@ struct Setup {
     content_length: Py<PyBytes>,
     /// The parameter names, interned, in order.
     names: [Py<PyString>; PARAMS],
+    /// `JSONResponse.render` as defined: if it is replaced on the class, the general path
+    /// runs so the replacement renders.
+    render: Py<PyAny>,
+    /// The `json` module's namespace and its own `dumps`: if `json.dumps` is replaced (a
+    /// mock, say), the general path runs, and `render` calls the replacement as
+    /// Starlette's does.
+    json_namespace: Py<PyDict>,
+    json_dumps: Py<PyAny>,
 }
 
 static SETUP: PyOnceLock<Setup> = PyOnceLock::new();
@@ -59,15 +67,23 @@ static INIT_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
 
 /// Returns the native `__init__` for `cls` (JSONResponse): a method descriptor to set as
 /// `cls.__init__`. `response_init` (`Response.__init__`) serves every call the native
-/// path does not; `content_type` is the header pair it appends.
+/// path does not; `content_type` is the header pair it appends. The native path also
+/// steps aside while `cls.render` is not `render` or `json.dumps` is not `json_dumps`.
 #[pyfunction]
 fn json_response_init<'py>(
     cls: &Bound<'py, PyType>,
     response_init: Py<PyAny>,
     content_type: Py<PyTuple>,
+    render: Py<PyAny>,
+    json_module: &Bound<'py, PyModule>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
+    let json_namespace = json_module.dict();
+    let json_dumps = json_module.getattr(intern!(py, "dumps"))?.unbind();
     let setup = Setup {
+        render,
+        json_namespace: json_namespace.unbind(),
+        json_dumps,
         cls: cls.clone().unbind(),
         response_init,
         content_type,
@@ -170,7 +186,7 @@ fn init(py: Python<'_>, setup: &Setup, slf: &Bound<'_, PyAny>, args: &Args) -> P
         status,
         &headers,
         &media_type,
-        slf.get_type().is(setup.cls.bind(py)),
+        slf.get_type().is(setup.cls.bind(py)) && unchanged(py, setup)?,
     ) else {
         setup.response_init.bind(py).call1((
             slf,
@@ -205,6 +221,20 @@ fn init(py: Python<'_>, setup: &Setup, slf: &Bound<'_, PyAny>, args: &Args) -> P
     };
     slf.setattr(intern!(py, "raw_headers"), raw_headers)?;
     Ok(())
+}
+
+/// Whether `JSONResponse.render` and `json.dumps` are still the ones the native path
+/// stands in for.
+fn unchanged(py: Python<'_>, setup: &Setup) -> PyResult<bool> {
+    let cls = setup.cls.bind(py);
+    if !cls.getattr(intern!(py, "render"))?.is(setup.render.bind(py)) {
+        return Ok(false);
+    }
+    let dumps = setup
+        .json_namespace
+        .bind(py)
+        .get_item(intern!(py, "dumps"))?;
+    Ok(dumps.is_some_and(|dumps| dumps.is(setup.json_dumps.bind(py))))
 }
 
 /// The descriptor's C function (METH_FASTCALL | METH_KEYWORDS): returns None, or NULL

@@ -2,13 +2,16 @@
 
 python -m tachyon hello:app --app-dir examples --port 8000
 python -m tachyon hello:app --server uvicorn --workers 4
+python -m tachyon main:app --as-starlette     # a FastAPI or Starlette app, unmodified
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from tachyon import compat
 from tachyon.server import INTERFACES, LOG_LEVELS, SERVERS, ServeError, import_app, run
 
 __all__ = ["main"]
@@ -29,12 +32,26 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--reload", action="store_true", help="restart when source files change")
     cli.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="(default: %(default)s)")
     cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
+    cli.add_argument(
+        "--as-starlette",
+        action="store_true",
+        help="serve an unmodified Starlette or FastAPI app: `import starlette` resolves to Tachyon",
+    )
     return cli
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse `argv`, import the app and serve it; exit 2 with one line on a startup mistake."""
     args = parser().parse_args(argv)
+    if args.as_starlette:
+        # The environment carries the switch into worker processes and the reloader,
+        # which import the app afresh (tachyon.compat honours it at `import tachyon`).
+        os.environ[compat.ENV_VAR] = "1"
+        try:
+            compat.install()
+        except compat.StarletteAliasError as exc:
+            print(f"tachyon: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     try:
         app = import_app(args.app, app_dir=args.app_dir)
     except ServeError as exc:

@@ -1,6 +1,7 @@
 """Type stubs of the native module `tachyon._tachyon` (checked by `make lint` with stubtest)."""
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, final
 
 __all__ = [
@@ -122,5 +123,9 @@ def str_headers(headers: Any) -> list[tuple[str, str]]: ...
 # responses
 
 def json_response_init(
-    cls: type, response_init: Callable[..., None], content_type: tuple[bytes, bytes]
+    cls: type,
+    response_init: Callable[..., None],
+    content_type: tuple[bytes, bytes],
+    render: Callable[..., bytes],
+    json_module: ModuleType,
 ) -> Callable[..., None]: ...

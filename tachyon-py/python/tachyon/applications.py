@@ -36,6 +36,11 @@ class TachyonEngine:
             None, the default, sets no limit.
     """
 
+    # Class-level defaults, so a subclass that never runs `__init__` (FastAPI's does not)
+    # still has every attribute the request path reads: it just takes the general path.
+    middleware_stack: ASGIApp | None = None
+    _fusable: ServerErrorMiddleware | None = None
+
     def __init__(
         self: AppType,
         debug: bool = False,

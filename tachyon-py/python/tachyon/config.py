@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, TypeVar, overload
+
+from tachyon.compat import warn_here
 
 __all__ = ["Config", "Environ", "EnvironError", "environ", "undefined"]
 
@@ -73,7 +74,7 @@ class Config:
             if os.path.isfile(env_file):
                 self.file_values = self._read_file(env_file, encoding)
             else:
-                warnings.warn(f"Config file '{env_file}' not found.", stacklevel=1)
+                warn_here(f"Config file '{env_file}' not found.", UserWarning)
 
     @overload
     def __call__(self, key: str, *, default: None) -> str | None: ...

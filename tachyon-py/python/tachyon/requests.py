@@ -19,6 +19,8 @@ from tachyon.exceptions import HTTPException, JSONBodyDecodeError
 from tachyon.formparsers import FormParser, MultiPartException, MultiPartParser
 from tachyon.types import Message, Receive, Scope, Send
 
+_STDLIB_JSON_LOADS = json.loads
+
 if TYPE_CHECKING:
     from tachyon.datastructures import URLPath
 
@@ -270,6 +272,11 @@ class Request(HTTPConnection[StateT]):
         except AttributeError:
             pass
         body = await self.body()
+        loads = json.loads
+        if loads is not _STDLIB_JSON_LOADS:
+            # json.loads was replaced (a mock or a patch): call it, as Starlette's Request does.
+            self._json = loads(body)
+            return self._json
         try:
             self._json = json_loads(body)
         except json.JSONDecodeError as exc:  # invalid UTF-8 included

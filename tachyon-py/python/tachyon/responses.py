@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import http.cookies
+import json
 import os
 import stat
 import sys
@@ -257,6 +258,9 @@ class PlainTextResponse(Response):
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
+_STDLIB_JSON_DUMPS = json.dumps
+
+
 class JSONResponse(Response):
     """An `application/json` response, byte-identical to Starlette's rendering."""
 
@@ -278,7 +282,14 @@ class JSONResponse(Response):
 
         The bytes (and the exceptions) are those of Starlette's `json.dumps(content,
         ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()`, in Rust.
+        If `json.dumps` has been replaced (a mock or a patch), the replacement is called
+        with those arguments, as Starlette calls it.
         """
+        dumps = json.dumps
+        if dumps is not _STDLIB_JSON_DUMPS:
+            return dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode(
+                "utf-8"
+            )
         return json_dumps(content)
 
 
@@ -286,7 +297,9 @@ class JSONResponse(Response):
 # native (same attributes, same bytes, same exceptions; anything else goes to
 # Response.__init__). In Python, the frame and `b"%d" % len(body)` cost more than the
 # JSON encoding (see docs/performance.md, "JSON response").
-JSONResponse.__init__ = json_response_init(JSONResponse, Response.__init__, _JSON_CONTENT_TYPE)  # type: ignore[method-assign]
+JSONResponse.__init__ = json_response_init(  # type: ignore[method-assign]
+    JSONResponse, Response.__init__, _JSON_CONTENT_TYPE, JSONResponse.render, json
+)
 
 
 class RedirectResponse(Response):

@@ -13,7 +13,6 @@ import inspect
 import re
 import traceback
 import types
-import warnings
 from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from tachyon._exception_handler import wrap_app_handling_exceptions
 from tachyon._tachyon import RouteTable
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
+from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
 from tachyon.convertors import CONVERTOR_TYPES, Convertor, builtin_convertor_name
 from tachyon.datastructures import URL, Headers, URLPath
@@ -248,6 +248,10 @@ class Route(BaseRoute):
     A function endpoint is called as `endpoint(request) -> response` (GET only unless
     `methods` says otherwise); a class endpoint is an ASGI app.
     """
+
+    # Set by `__init__` for a plain function endpoint; a subclass that skips it gets None
+    # (no direct call: the route is served through `handle`).
+    _direct_app: ASGIApp | None = None
 
     def __init__(
         self,
@@ -691,6 +695,15 @@ class Router:
     they could come first.
     """
 
+    # Class-level defaults for the native table's cache, so a subclass that builds itself
+    # without calling `__init__` still routes (it compiles the table on first use).
+    _table: RouteTable | None = None
+    _table_routes: list[BaseRoute] | None = None
+    _table_version = -1
+    _has_opaque = False
+    _has_hosts = False
+    _plain_stack: ASGIApp | None = None
+
     def __init__(
         self,
         routes: Sequence[BaseRoute] | None = None,
@@ -713,14 +726,15 @@ class Router:
         if lifespan is None:
             self.lifespan_context: Lifespan[Any] = _DefaultLifespan()
         elif inspect.isasyncgenfunction(lifespan):
-            warnings.warn(  # noqa: B028 - attributed to tachyon.routing, as Starlette does
+            # Attributed to this module, as Starlette's is to starlette.routing.
+            warn_here(
                 "async generator function lifespans are deprecated, "
                 "use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
             )
             self.lifespan_context = asynccontextmanager(lifespan)
         elif inspect.isgeneratorfunction(lifespan):
-            warnings.warn(  # noqa: B028 - attributed to tachyon.routing, as Starlette does
+            warn_here(
                 "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
                 TachyonDeprecationWarning,
             )

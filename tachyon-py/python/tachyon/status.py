@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from tachyon.compat import package_name
 from tachyon.exceptions import StarletteDeprecationWarning
 
 __all__ = [
@@ -193,7 +194,7 @@ def __getattr__(name: str) -> int:
             stacklevel=3,
         )
         return deprecated
-    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    raise AttributeError(f"module '{package_name()}.status' has no attribute '{name}'")
 
 
 def __dir__() -> list[str]:

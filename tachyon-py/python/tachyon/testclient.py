@@ -24,6 +24,7 @@ import anyio.abc
 import anyio.from_thread
 from anyio.streams.stapled import StapledObjectStream
 
+from tachyon.compat import package_name
 from tachyon.exceptions import TachyonDeprecationWarning
 
 # Starlette 1.10's client sits on httpx2 (httpx's successor), falling back to httpx with a warning.
@@ -34,13 +35,13 @@ except ModuleNotFoundError:  # pragma: no cover
         import httpx  # type: ignore[no-redef]
     except ModuleNotFoundError:
         raise RuntimeError(
-            "The tachyon.testclient module requires the httpx2 package to be installed.\n"
+            f"The {package_name()}.testclient module requires the httpx2 package to be installed.\n"
             "You can install this with:\n"
             "    $ pip install httpx2\n"
         ) from None
     else:
         warnings.warn(
-            "Using `httpx` with `tachyon.testclient` is deprecated; install `httpx2` instead.",
+            f"Using `httpx` with `{package_name()}.testclient` is deprecated; install `httpx2` instead.",
             TachyonDeprecationWarning,
             stacklevel=2,
         )

@@ -19,13 +19,16 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from tachyon._utils import create_collapsing_task_group
+from tachyon.compat import package_name
 from tachyon.exceptions import TachyonDeprecationWarning
 from tachyon.types import Receive, Scope, Send
 
 __all__ = ["WSGIMiddleware", "build_environ"]
 
 warnings.warn(
-    "tachyon.middleware.wsgi is deprecated and will be removed in a future release. "
+    # Named as the importer knows it: `starlette.middleware.wsgi` under tachyon.compat's alias,
+    # so warning filters written for Starlette keep matching.
+    f"{package_name()}.middleware.wsgi is deprecated and will be removed in a future release. "
     "Please refer to https://github.com/abersheeran/a2wsgi as a replacement.",
     TachyonDeprecationWarning,
     stacklevel=2,
