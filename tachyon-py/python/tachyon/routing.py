@@ -46,6 +46,7 @@ __all__ = [
     "WebSocketRoute",
     "compile_path",
     "get_name",
+    "narrows_match",
     "request_response",
     "websocket_session",
 ]
@@ -638,20 +639,64 @@ def _native_template(template: str, convertors: dict[str, Convertor[Any]], custo
     return PARAM_REGEX.sub(rename, template)
 
 
-def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | None, list[str] | None]:
-    """How the native table sees `route`: (kind, template, methods); "opaque" = Python matches it."""
+_MatchesT = TypeVar("_MatchesT", bound=Callable[..., Any])
+
+
+def narrows_match(matches: _MatchesT) -> _MatchesT:
+    """Declare that a `matches()` override only narrows or decorates its base class's match.
+
+    The override must call `super().matches(scope)` and return either that result with
+    extra keys in the child scope, or a weaker match (PARTIAL for FULL, NONE for either):
+    never a match where the base class has none. Routes so declared stay in the native
+    route table, which then runs the override only for the route that wins (and falls
+    back to Starlette's ordered scan if the override turns the winner down). Undeclared
+    overrides are never assumed to narrow: those routes are matched in Python, in order.
+    """
+    matches.__tachyon_narrows_match__ = True  # type: ignore[attr-defined]
+    return matches
+
+
+def _matches_kind(cls: type, base: type) -> str | None:
+    """"native" if `cls` matches as `base` does, "narrowed" if every override of `matches`
+    between them is declared with `narrows_match`, else None (Python must match it)."""
+    narrowed = False
+    for klass in cls.__mro__:
+        if klass is base:
+            return "narrowed" if narrowed else "native"
+        own = klass.__dict__.get("matches")
+        if own is None:
+            continue
+        if not getattr(own, "__tachyon_narrows_match__", False):
+            return None
+        narrowed = True
+    return None
+
+
+def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | None, list[str] | None, bool]:
+    """How the native table sees `route`: (kind, template, methods, narrowed); "opaque" = Python
+    matches it. `narrowed`: its class narrows the base match (the override runs on a win)."""
     cls = type(route)
-    if isinstance(route, Route) and cls.matches is Route.matches:
+    if isinstance(route, Route) and (kind := _matches_kind(cls, Route)) and _has_route_state(route):
         methods = None if route.methods is None else sorted(route.methods)
-        return "http", _native_template(route.path, route.param_convertors, custom), methods
-    if isinstance(route, WebSocketRoute) and cls.matches is WebSocketRoute.matches:
-        return "websocket", _native_template(route.path, route.param_convertors, custom), None
-    if isinstance(route, Mount) and cls.matches is Mount.matches:
+        return "http", _native_template(route.path, route.param_convertors, custom), methods, kind == "narrowed"
+    if isinstance(route, WebSocketRoute) and (kind := _matches_kind(cls, WebSocketRoute)) and _has_route_state(route):
+        return "websocket", _native_template(route.path, route.param_convertors, custom), None, kind == "narrowed"
+    if isinstance(route, Mount) and (kind := _matches_kind(cls, Mount)):
         if all(builtin_convertor_name(c) is not None for c in route.param_convertors.values()):
-            return "mount", route.path, None
-    if isinstance(route, Host) and cls.matches is Host.matches:
-        return "host", _native_template(route.host, route.param_convertors, custom), None
-    return "opaque", None, None
+            return "mount", route.path, None, kind == "narrowed"
+    if isinstance(route, Host) and (kind := _matches_kind(cls, Host)):
+        return "host", _native_template(route.host, route.param_convertors, custom), None, kind == "narrowed"
+    return "opaque", None, None, False
+
+
+def _has_route_state(route: Route | WebSocketRoute) -> bool:
+    """Whether the route's regex is the one its `path` compiles to: a subclass that set
+    `path_regex` some other way is matched in Python, by that regex."""
+    regex = getattr(route, "path_regex", None)
+    if regex is None:
+        return False
+    # Built by our own __init__: compiled from `path` (checking costs a compile per route).
+    return type(route) in (Route, WebSocketRoute) or regex.pattern == compile_path(route.path)[0].pattern
 
 
 def _native_entry(route: BaseRoute) -> tuple[Any, Any, dict[str, Any], Any]:
@@ -702,6 +747,7 @@ class Router:
     _table_version = -1
     _has_opaque = False
     _has_hosts = False
+    _narrowed: frozenset[int] = frozenset()
     _plain_stack: ASGIApp | None = None
 
     def __init__(
@@ -824,10 +870,11 @@ class Router:
             custom: dict[str, str] = {}
             specs = [_native_spec(route, custom) for route in routes]
             entries = [_native_entry(route) for route in routes]
-            table = self._table = RouteTable(specs, list(custom.items()), entries)
+            table = self._table = RouteTable([spec[:3] for spec in specs], list(custom.items()), entries)
             self._table_routes = routes
             self._table_version = routes.version
-            self._has_opaque = bool(table.opaque)
+            self._narrowed = frozenset(index for index, spec in enumerate(specs) if spec[3])
+            self._has_opaque = bool(table.opaque) or bool(self._narrowed)
             self._has_hosts = table.has_hosts
         return table
 
@@ -881,18 +928,43 @@ class Router:
         The first FULL match in declaration order wins; failing that, the first PARTIAL
         one (path matched, method did not); failing that, (None, {}, False).
         """
+        index, route, child_scope, full = self._match_route(scope)
+        if route is not None and index in self._narrowed:
+            # The native table matched the base class's way; the override has the last
+            # word. If it turns the winner down, routes after it may win: scan in order.
+            match, child_scope = route.matches(scope)
+            if match is not (Match.FULL if full else Match.PARTIAL):
+                return self._scan(scope)
+        return route, child_scope, full
+
+    def _scan(self, scope: Scope) -> tuple[BaseRoute | None, Scope, bool]:
+        """Starlette's own loop: every route's `matches`, in declaration order."""
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self._routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope, True
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:
+            return partial[0], partial[1], False
+        return None, {}, False
+
+    def _match_route(self, scope: Scope) -> tuple[int, BaseRoute | None, Scope, bool]:
+        """`match_route` with the winner's index, narrowed routes taken as the base class
+        matches them (see `narrows_match`)."""
         table = self.native_table()
         routes = self._routes
         found = table.lookup(scope, _request_host(scope) if table.has_hosts else None)
         opaque = table.opaque
         if not opaque:
             if found is None:
-                return None, {}, False
+                return -1, None, {}, False
             index, full, params, mount = found
             route = routes[index]
             if full:
-                return route, self._child_scope(route, scope, params, mount), True
-            return route, route.matches(scope)[1], False
+                return index, route, self._child_scope(route, scope, params, mount), True
+            return index, route, route.matches(scope)[1], False
 
         # Python-matched routes count only where they come before the native winner.
         limit = found[0] if found is not None and found[1] else len(routes)
@@ -903,19 +975,19 @@ class Router:
             route = routes[index]
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                return route, child_scope, True
+                return index, route, child_scope, True
             if match is Match.PARTIAL and partial is None:
                 partial = (index, route, child_scope)
         if found is not None:
             index, full, params, mount = found
             route = routes[index]
             if full:
-                return route, self._child_scope(route, scope, params, mount), True
+                return index, route, self._child_scope(route, scope, params, mount), True
             if partial is None or index < partial[0]:
-                return route, route.matches(scope)[1], False
+                return index, route, route.matches(scope)[1], False
         if partial is not None:
-            return partial[1], partial[2], False
-        return None, {}, False
+            return partial[0], partial[1], partial[2], False
+        return -1, None, {}, False
 
     def redirect_for(self, scope: Scope) -> RedirectResponse | None:
         """The redirect to the other-slash form of the path, if that form would match."""
@@ -931,7 +1003,13 @@ class Router:
             redirect_scope["path"] = redirect_scope["path"].rstrip("/")
         else:
             redirect_scope["path"] = redirect_scope["path"] + "/"
-        if native or any(self._routes[index].matches(redirect_scope)[0] is not Match.NONE for index in table.opaque):
+        if native and self._narrowed:
+            # A narrowed route may turn the other-slash path down: ask every route, in order.
+            native = False
+            candidates: Collection[int] = range(len(self._routes))
+        else:
+            candidates = table.opaque
+        if native or any(self._routes[index].matches(redirect_scope)[0] is not Match.NONE for index in candidates):
             return RedirectResponse(url=str(URL(scope=redirect_scope)))
         return None
 
