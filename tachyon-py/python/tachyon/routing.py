@@ -657,7 +657,7 @@ def narrows_match(matches: _MatchesT) -> _MatchesT:
 
 
 def _matches_kind(cls: type, base: type) -> str | None:
-    """"native" if `cls` matches as `base` does, "narrowed" if every override of `matches`
+    """ "native" if `cls` matches as `base` does, "narrowed" if every override of `matches`
     between them is declared with `narrows_match`, else None (Python must match it)."""
     narrowed = False
     for klass in cls.__mro__:
