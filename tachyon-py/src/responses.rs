@@ -227,7 +227,10 @@ fn init(py: Python<'_>, setup: &Setup, slf: &Bound<'_, PyAny>, args: &Args) -> P
 /// stands in for.
 fn unchanged(py: Python<'_>, setup: &Setup) -> PyResult<bool> {
     let cls = setup.cls.bind(py);
-    if !cls.getattr(intern!(py, "render"))?.is(setup.render.bind(py)) {
+    if !cls
+        .getattr(intern!(py, "render"))?
+        .is(setup.render.bind(py))
+    {
         return Ok(false);
     }
     let dumps = setup

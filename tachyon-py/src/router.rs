@@ -4,9 +4,10 @@
 //! declaration index wins for this scope" and writes the child scope, in one call per
 //! request.
 
-use pyo3::exceptions::{PyAssertionError, PyValueError};
+use pyo3::exceptions::{PyAssertionError, PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
 use tachyon_router::{
     Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, TemplateErrorKind,
@@ -199,24 +200,7 @@ impl RouteTable {
         }
         let entries = entries
             .into_iter()
-            .map(|(route, endpoint, convertors, direct)| {
-                let names = convertors
-                    .bind(py)
-                    .keys()
-                    .iter()
-                    .map(|key| {
-                        let key = key.cast_into::<PyString>()?;
-                        Ok((key.to_str()?.into(), key.unbind()))
-                    })
-                    .collect::<PyResult<_>>()?;
-                Ok(Entry {
-                    route,
-                    endpoint,
-                    convertors,
-                    direct,
-                    names,
-                })
-            })
+            .map(|spec| Entry::new(py, spec))
             .collect::<PyResult<_>>()?;
         Ok(Self {
             router,
@@ -430,6 +414,186 @@ impl RouteTable {
     }
 }
 
+/// `Match.NONE`, `Match.PARTIAL` and `Match.FULL` of `tachyon.routing`, given once.
+static MATCH_MEMBERS: PyOnceLock<[Py<PyAny>; 3]> = PyOnceLock::new();
+
+/// Registers `tachyon.routing.Match`'s members for `RouteMatcher` (once, at import).
+#[pyfunction]
+fn set_match_members(
+    py: Python<'_>,
+    none: Py<PyAny>,
+    partial: Py<PyAny>,
+    full: Py<PyAny>,
+) -> PyResult<()> {
+    MATCH_MEMBERS
+        .set(py, [none, partial, full])
+        .map_err(|_| PyRuntimeError::new_err("set_match_members was already called"))
+}
+
+/// One `Route` or `WebSocketRoute` compiled alone: its `matches()` in one native call.
+///
+/// It stands for the route's `path_regex` and `param_convertors` as compiled with it;
+/// while the route still holds those very objects, `matches` gives what Starlette's
+/// `Route.matches` gives (`endpoint` and `methods` are read from the route on each call, as
+/// Starlette reads them), and None otherwise, so the caller matches in Python.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+#[derive(Debug)]
+pub struct RouteMatcher {
+    router: Router,
+    websocket: bool,
+    entry: Entry,
+    path_regex: Py<PyAny>,
+}
+
+#[pymethods]
+impl RouteMatcher {
+    /// Compiles `template` (a native template; user convertors renamed and given in
+    /// `convertors` as (name, regex)) for an "http" or "websocket" route whose Python
+    /// attributes are `path_regex` and `param_convertors`. Raises ValueError when the
+    /// template needs a convertor only Python can run.
+    #[new]
+    fn new(
+        py: Python<'_>,
+        kind: &str,
+        template: &str,
+        convertors: Vec<(String, String)>,
+        path_regex: Py<PyAny>,
+        param_convertors: Py<PyDict>,
+    ) -> PyResult<Self> {
+        let mut unsupported = Vec::new();
+        let registry = registry(&convertors, &mut unsupported);
+        let spec: RouteSpec = (kind.to_owned(), Some(template.to_owned()), None);
+        let route = build_route(&spec, &registry, &unsupported)?
+            .ok_or_else(|| PyValueError::new_err("template needs a Python-only convertor"))?;
+        let websocket = route.kind() == RouteKind::WebSocket;
+        let mut router = Router::new();
+        router.push(route);
+        let entry = Entry::new(py, (py.None(), py.None(), param_convertors, py.None()))?;
+        Ok(Self {
+            router,
+            websocket,
+            entry,
+            path_regex,
+        })
+    }
+
+    /// `route.matches(scope)`: `(Match, child_scope)`, or None when `route` no longer holds
+    /// the regex and convertors this matcher was compiled from. A value its convertor
+    /// refuses raises that convertor's error (ValueError).
+    fn matches<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        if !route
+            .getattr(intern!(py, "path_regex"))?
+            .is(self.path_regex.bind(py))
+            || !route
+                .getattr(intern!(py, "param_convertors"))?
+                .is(self.entry.convertors.bind(py))
+        {
+            return Ok(None);
+        }
+        let members = MATCH_MEMBERS
+            .get(py)
+            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+        let none = || {
+            PyTuple::new(
+                py,
+                [members[0].bind(py).clone(), PyDict::new(py).into_any()],
+            )
+        };
+        let kind = scope
+            .get_item(intern!(py, "type"))?
+            .ok_or_else(|| PyKeyError::new_err("type"))?;
+        let wanted = if self.websocket { "websocket" } else { "http" };
+        if kind
+            .cast::<PyString>()
+            .map_or(true, |k| k.to_str().ok() != Some(wanted))
+        {
+            return none().map(Some);
+        }
+        let path = scope
+            .get_item(intern!(py, "path"))?
+            .ok_or_else(|| PyKeyError::new_err("path"))?
+            .cast_into::<PyString>()?;
+        let root = get_str(scope, intern!(py, "root_path"))?;
+        let root_text = match &root {
+            Some(root) => root.to_str()?,
+            None => "",
+        };
+        let route_path = route_path(path.to_str()?, root_text);
+        let view = if self.websocket {
+            Scope::websocket(route_path)
+        } else {
+            Scope::http("", route_path)
+        };
+        let Lookup::Full(found) = self.router.lookup(&view) else {
+            return none().map(Some);
+        };
+        // `dict(scope.get("path_params", {}))`, then this route's values on top.
+        let path_params = match scope.get_item(intern!(py, "path_params"))? {
+            Some(existing) => match existing.cast::<PyDict>() {
+                Ok(existing) => existing.copy()?,
+                Err(_) => py
+                    .get_type::<PyDict>()
+                    .call1((existing,))?
+                    .cast_into::<PyDict>()?,
+            },
+            None => PyDict::new(py),
+        };
+        for param in found.params.iter() {
+            path_params.set_item(
+                self.entry.key(py, param.name),
+                convert(py, &param, &self.entry)?,
+            )?;
+        }
+        let child = PyDict::new(py);
+        child.set_item(
+            intern!(py, "endpoint"),
+            route.getattr(intern!(py, "endpoint"))?,
+        )?;
+        child.set_item(intern!(py, "path_params"), path_params)?;
+        let mut level = 2;
+        if !self.websocket {
+            let methods = route.getattr(intern!(py, "methods"))?;
+            if methods.is_truthy()? {
+                let method = scope
+                    .get_item(intern!(py, "method"))?
+                    .ok_or_else(|| PyKeyError::new_err("method"))?;
+                if !methods.contains(method)? {
+                    level = 1;
+                }
+            }
+        }
+        PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()]).map(Some)
+    }
+}
+
+impl Entry {
+    /// An entry from its Python objects (the parameter names are read from `convertors`).
+    fn new(py: Python<'_>, spec: EntrySpec) -> PyResult<Self> {
+        let (route, endpoint, convertors, direct) = spec;
+        let names = convertors
+            .bind(py)
+            .keys()
+            .iter()
+            .map(|key| {
+                let key = key.cast_into::<PyString>()?;
+                Ok((key.to_str()?.into(), key.unbind()))
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Entry {
+            route,
+            endpoint,
+            convertors,
+            direct,
+            names,
+        })
+    }
+}
+
 impl RouteTable {
     fn entry(&self, index: usize) -> PyResult<&Entry> {
         self.entries
@@ -441,5 +605,7 @@ impl RouteTable {
 /// Registers the router classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
+    m.add_class::<RouteMatcher>()?;
+    m.add_function(wrap_pyfunction!(set_match_members, m)?)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ from typing import Any, final
 __all__ = [
     "FormParseError",
     "MultipartParser",
+    "RouteMatcher",
     "RouteTable",
     "ScopeConverter",
     "UrlencodedParser",
@@ -17,6 +18,7 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "json_response_init",
+    "set_match_members",
     "parse_cookie",
     "parse_options_header",
     "parse_query",
@@ -119,6 +121,20 @@ class ScopeConverter:
     def convert(self, scope: Any, state: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 def str_headers(headers: Any) -> list[tuple[str, str]]: ...
+
+@final
+class RouteMatcher:
+    def __new__(
+        cls,
+        kind: str,
+        template: str,
+        convertors: list[tuple[str, str]],
+        path_regex: Any,
+        param_convertors: dict[str, Any],
+    ) -> RouteMatcher: ...
+    def matches(self, route: Any, scope: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None: ...
+
+def set_match_members(none: Any, partial: Any, full: Any) -> None: ...
 
 # responses
 

@@ -20,7 +20,7 @@ from re import Pattern
 from typing import Any, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
-from tachyon._tachyon import RouteTable
+from tachyon._tachyon import RouteMatcher, RouteTable, set_match_members
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
@@ -74,6 +74,24 @@ class Match(Enum):
     NONE = 0
     PARTIAL = 1
     FULL = 2
+
+
+set_match_members(Match.NONE, Match.PARTIAL, Match.FULL)
+
+
+def _route_matcher(route: Route | WebSocketRoute, kind: str) -> RouteMatcher | None:
+    """The route compiled alone for `matches`, or None if only Python can match it (a
+    regex not compiled from its path, a convertor only Python can run)."""
+    convertors = getattr(route, "param_convertors", None)
+    regex = getattr(route, "path_regex", None)
+    if convertors is None or regex is None or regex.pattern != compile_path(route.path)[0].pattern:
+        return None
+    custom: dict[str, str] = {}
+    try:
+        template = _native_template(route.path, convertors, custom)
+        return RouteMatcher(kind, template, list(custom.items()), regex, convertors)
+    except (ValueError, KeyError):
+        return None
 
 
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
@@ -253,6 +271,8 @@ class Route(BaseRoute):
     # Set by `__init__` for a plain function endpoint; a subclass that skips it gets None
     # (no direct call: the route is served through `handle`).
     _direct_app: ASGIApp | None = None
+    # The native `matches` (compiled on first use; False: Python matches this route).
+    _matcher: RouteMatcher | bool | None = None
 
     def __init__(
         self,
@@ -299,6 +319,18 @@ class Route(BaseRoute):
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # One native call (compiled on first use) while the route holds the regex and
+        # convertors it was compiled from; Starlette's regex code otherwise.
+        matcher = self._matcher
+        if matcher is None:
+            matcher = self._matcher = _route_matcher(self, "http") or False
+        if matcher:
+            try:
+                found_native = matcher.matches(self, scope)
+            except ValueError as exc:
+                raise HTTPException(status_code=404) from exc
+            if found_native is not None:
+                return found_native
         if scope["type"] == "http":
             found = self.path_regex.match(get_route_path(scope))
             if found:
@@ -339,6 +371,8 @@ class Route(BaseRoute):
 class WebSocketRoute(BaseRoute):
     """A WebSocket endpoint at a path template: `endpoint(websocket)` or an ASGI class."""
 
+    _matcher: RouteMatcher | bool | None = None
+
     def __init__(
         self,
         path: str,
@@ -358,6 +392,16 @@ class WebSocketRoute(BaseRoute):
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        matcher = self._matcher
+        if matcher is None:
+            matcher = self._matcher = _route_matcher(self, "websocket") or False
+        if matcher:
+            try:
+                found_native = matcher.matches(self, scope)
+            except ValueError as exc:
+                raise HTTPException(status_code=404) from exc
+            if found_native is not None:
+                return found_native
         if scope["type"] == "websocket":
             found = self.path_regex.match(get_route_path(scope))
             if found:
