@@ -414,20 +414,40 @@ impl RouteTable {
     }
 }
 
-/// `Match.NONE`, `Match.PARTIAL` and `Match.FULL` of `tachyon.routing`, given once.
-static MATCH_MEMBERS: PyOnceLock<[Py<PyAny>; 3]> = PyOnceLock::new();
+/// `Match.NONE`, `Match.PARTIAL` and `Match.FULL` of `tachyon.routing`, then
+/// `HTTPException`, given once.
+static MATCH_MEMBERS: PyOnceLock<[Py<PyAny>; 4]> = PyOnceLock::new();
 
-/// Registers `tachyon.routing.Match`'s members for `RouteMatcher` (once, at import).
+/// Registers `tachyon.routing.Match`'s members and `HTTPException` for `RouteMatcher`
+/// (once, at import).
 #[pyfunction]
 fn set_match_members(
     py: Python<'_>,
     none: Py<PyAny>,
     partial: Py<PyAny>,
     full: Py<PyAny>,
+    http_exception: Py<PyAny>,
 ) -> PyResult<()> {
     MATCH_MEMBERS
-        .set(py, [none, partial, full])
+        .set(py, [none, partial, full, http_exception])
         .map_err(|_| PyRuntimeError::new_err("set_match_members was already called"))
+}
+
+/// A value its convertor refuses (an int past Python's digit limit, say) is not a page
+/// that exists: `HTTPException(404)` caused by the convertor's ValueError, where Starlette
+/// would let the ValueError through as a 500.
+fn not_found(py: Python<'_>, err: PyErr, http_exception: &Bound<'_, PyAny>) -> PyErr {
+    if !err.is_instance_of::<PyValueError>(py) {
+        return err;
+    }
+    match http_exception.call1((404,)) {
+        Ok(exc) => {
+            let not_found = PyErr::from_value(exc);
+            not_found.set_cause(py, Some(err));
+            not_found
+        }
+        Err(failed) => failed,
+    }
 }
 
 /// One `Route` or `WebSocketRoute` compiled alone: its `matches()` in one native call.
@@ -479,7 +499,7 @@ impl RouteMatcher {
 
     /// `route.matches(scope)`: `(Match, child_scope)`, or None when `route` no longer holds
     /// the regex and convertors this matcher was compiled from. A value its convertor
-    /// refuses raises that convertor's error (ValueError).
+    /// refuses raises `HTTPException(404)`.
     fn matches<'py>(
         &self,
         py: Python<'py>,
@@ -544,10 +564,9 @@ impl RouteMatcher {
             None => PyDict::new(py),
         };
         for param in found.params.iter() {
-            path_params.set_item(
-                self.entry.key(py, param.name),
-                convert(py, &param, &self.entry)?,
-            )?;
+            let value = convert(py, &param, &self.entry)
+                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
+            path_params.set_item(self.entry.key(py, param.name), value)?;
         }
         let child = PyDict::new(py);
         child.set_item(

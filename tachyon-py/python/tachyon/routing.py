@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
 from re import Pattern
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
 from tachyon._tachyon import RouteMatcher, RouteTable, set_match_members
@@ -76,22 +76,22 @@ class Match(Enum):
     FULL = 2
 
 
-set_match_members(Match.NONE, Match.PARTIAL, Match.FULL)
+set_match_members(Match.NONE, Match.PARTIAL, Match.FULL, HTTPException)
 
 
-def _route_matcher(route: Route | WebSocketRoute, kind: str) -> RouteMatcher | None:
-    """The route compiled alone for `matches`, or None if only Python can match it (a
+def _route_matcher(route: Route | WebSocketRoute, kind: str) -> RouteMatcher | Literal[False]:
+    """The route compiled alone for `matches`, or False if only Python can match it (a
     regex not compiled from its path, a convertor only Python can run)."""
     convertors = getattr(route, "param_convertors", None)
     regex = getattr(route, "path_regex", None)
     if convertors is None or regex is None or regex.pattern != compile_path(route.path)[0].pattern:
-        return None
+        return False
     custom: dict[str, str] = {}
     try:
         template = _native_template(route.path, convertors, custom)
         return RouteMatcher(kind, template, list(custom.items()), regex, convertors)
     except (ValueError, KeyError):
-        return None
+        return False
 
 
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
@@ -323,14 +323,10 @@ class Route(BaseRoute):
         # convertors it was compiled from; Starlette's regex code otherwise.
         matcher = self._matcher
         if matcher is None:
-            matcher = self._matcher = _route_matcher(self, "http") or False
-        if matcher:
-            try:
-                found_native = matcher.matches(self, scope)
-            except ValueError as exc:
-                raise HTTPException(status_code=404) from exc
-            if found_native is not None:
-                return found_native
+            matcher = self._matcher = _route_matcher(self, "http")
+        native = matcher.matches(self, scope) if matcher else None
+        if native is not None:
+            return native
         if scope["type"] == "http":
             found = self.path_regex.match(get_route_path(scope))
             if found:
@@ -392,16 +388,14 @@ class WebSocketRoute(BaseRoute):
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # As in Route.matches; kept inline there and here, as a shared helper would add a
+        # call frame to every route tried on every request.
         matcher = self._matcher
         if matcher is None:
-            matcher = self._matcher = _route_matcher(self, "websocket") or False
-        if matcher:
-            try:
-                found_native = matcher.matches(self, scope)
-            except ValueError as exc:
-                raise HTTPException(status_code=404) from exc
-            if found_native is not None:
-                return found_native
+            matcher = self._matcher = _route_matcher(self, "websocket")
+        native = matcher.matches(self, scope) if matcher else None
+        if native is not None:
+            return native
         if scope["type"] == "websocket":
             found = self.path_regex.match(get_route_path(scope))
             if found:
