@@ -226,14 +226,15 @@ def test_fastapi_app_runs_in_process_with_the_alias() -> None:
 
 
 FASTAPI_APP = """
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-app = FastAPI()
+# FastAPI's own __call__ sets the root_path: served through it under every interface.
+app = FastAPI(root_path="/prefix")
 
 
 @app.get("/")
-async def root():
-    return {"framework": type(app.router).__mro__[-2].__module__}
+async def root(request: Request):
+    return {"framework": type(app.router).__mro__[-2].__module__, "root_path": request.scope["root_path"]}
 """
 
 
@@ -250,7 +251,8 @@ def test_cli_as_starlette_serves_an_unmodified_fastapi_app(tmp_path: Path, extra
     with serving(args, tmp_path / "server.log", port, env=env) as running:
         for _ in range(4):
             status, _, body = request(port, "GET", "/")
-            assert (status, body) == (200, b'{"framework":"tachyon.routing"}'), running.output()
+            expected = b'{"framework":"tachyon.routing","root_path":"/prefix"}'
+            assert (status, body) == (200, expected), running.output()
         assert running.stop() == 0, running.output()
 
 

@@ -166,9 +166,13 @@ class _AppState:
     """What `serve` keeps on an app between requests: its stack, lifespan, and the stack's
     ServerErrorMiddleware when the app serves http in one frame (see TachyonEngine.__call__)."""
 
-    __slots__ = ("fused", "lifespan", "stack")
+    __slots__ = ("fused", "lifespan", "own_call", "stack")
 
     def __init__(self, app: Any, stack: Any, lifespan: Lifespan | None) -> None:
+        from tachyon.applications import TachyonEngine
+
+        # Whether `app.__call__` is TachyonEngine's, which this module stands in for.
+        self.own_call = type(app).__call__ is TachyonEngine.__call__
         self.stack = stack
         self.fused: ServerErrorMiddleware | None = stack if stack is getattr(app, "_fusable", None) else None
         self.lifespan = lifespan
@@ -196,6 +200,11 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
     state = _app_state(app)
     lifespan = state.lifespan
     asgi = _to_asgi(scope, None if lifespan is None else lifespan.state)
+    if not state.own_call:
+        # A subclass with its own `__call__` (FastAPI's sets root_path, for one) is served
+        # through it, as under ASGI.
+        await _serve_through_call(app, asgi, protocol)
+        return
     asgi["app"] = app
     if asgi["type"] == "websocket":
         _add_subprotocols(asgi)
@@ -211,6 +220,20 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
             await exception_layer.serve_http(asgi, channel.receive, channel, fused, channel.send_response)
         else:
             await state.stack(asgi, channel.receive, channel)
+    finally:
+        if not channel.done:
+            channel.finish()
+
+
+async def _serve_through_call(app: Any, asgi: Scope, protocol: Any) -> None:
+    """Answer one RSGI connection by calling the app as an ASGI app."""
+    if asgi["type"] == "websocket":
+        _add_subprotocols(asgi)
+        await serve_websocket(app, asgi, protocol)
+        return
+    channel = HTTPChannel(protocol)
+    try:
+        await app(asgi, channel.receive, channel)
     finally:
         if not channel.done:
             channel.finish()
