@@ -283,8 +283,18 @@ async def events() -> list[str]:
     return EVENTS
 
 
+async def ws_token(websocket: WebSocket, token: Annotated[str | None, Query()] = None) -> str | None:
+    EVENTS.append(f"ws dependency for {websocket.url.path}")
+    return token
+
+
 @app.websocket("/ws/{room}")
-async def websocket_endpoint(websocket: WebSocket, room: str, token: Annotated[str | None, Query()] = None) -> None:
+async def websocket_endpoint(
+    websocket: WebSocket,
+    room: str,
+    token: Annotated[str | None, Depends(ws_token)],
+    session: Annotated[str, Depends(db_session)],
+) -> None:
     if token != "ok":
         await websocket.close(code=1008, reason="bad token")
         return
