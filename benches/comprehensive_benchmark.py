@@ -476,8 +476,15 @@ def machine() -> dict[str, str]:
         "platform": platform.platform(),
         "cpu": _cpu_name(),
         "cores": str(os.cpu_count()),
+        "build": _build_profile(),
         **{f"{k}_version": v for k, v in versions.items()},
     }
+
+
+def _build_profile() -> str:
+    from tachyon._tachyon import build_profile
+
+    return build_profile
 
 
 def _cpu_name() -> str:
@@ -584,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stderr.write(f"[{done:2d}/{steps}] {name}\n")
 
+    from tachyon.server import warn_if_debug_build
+
+    debug = warn_if_debug_build("benchmarking")
     rows: list[Row] = []
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
@@ -609,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"machine": info, "quick": args.quick, "rows": [asdict(r) | {"speedup": r.speedup} for r in rows]}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     if args.write_docs:
+        if debug or info.get("build") == "debug":
+            print("refusing to write docs/performance.md from a debug build's figures", file=sys.stderr)
+            return 2
         write_docs(ROOT / "docs" / "performance.md", rows, info, args.quick)
     if args.chart:
         write_chart(Path(args.chart), rows)

@@ -154,9 +154,12 @@ def main() -> int:
         json.dump(child(args.quick), sys.stdout)
         return 0
 
-    import tachyon
+    from tachyon._tachyon import build_profile as build
+    from tachyon.server import warn_if_debug_build
 
-    build = getattr(tachyon, "build_profile", None) or ("release" if "--release" in sys.argv else "unknown")
+    if warn_if_debug_build("benchmarking") and args.write_docs:
+        print("refusing to write docs/performance.md from a debug build's figures", file=sys.stderr)
+        return 2
     rounds = args.rounds or (2 if args.quick else 5)
     samples: dict[str, dict[str, list[float]]] = {"starlette": {}, "tachyon": {}}
     for round_ in range(rounds):

@@ -14,6 +14,16 @@ mod rsgi;
 #[pymodule]
 fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // "debug" builds (what `make test` installs) run about 10x slower: serving and
+    // benchmarking code warns about them.
+    m.add(
+        "build_profile",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
     router::register(m)?;
     json::register(m)?;
     core::register(m)?;

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benches" / "comprehensive_benchmark.py"
 
@@ -52,3 +54,20 @@ def test_quick_run_produces_every_row(tmp_path: Path) -> None:
         assert row["tachyon"] > 0 and row["peer"] > 0, row
     assert payload["machine"]["python"]
     assert "| Hello JSON |" in result.stdout
+
+
+def test_a_debug_build_warns_and_refuses_to_write_the_docs(tmp_path: Path) -> None:
+    from tachyon import build_profile
+
+    if build_profile != "debug":
+        pytest.skip("only a debug build (what make test installs) refuses")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--only", "micro", "--write-docs"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "WARNING: benchmarking with a DEBUG build" in result.stderr
+    assert "refusing to write docs/performance.md" in result.stderr

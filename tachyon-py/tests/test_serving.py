@@ -226,3 +226,14 @@ def test_check_address_refuses_a_listening_port() -> None:
             tachyon_server.check_address("127.0.0.1", taken.getsockname()[1])
     with pytest.raises(tachyon_server.ServeError, match="invalid port"):
         tachyon_server.check_address("127.0.0.1", 70000)
+
+
+def test_build_profile_is_reported_and_a_debug_build_warns_when_serving(app_dir: Path) -> None:
+    import tachyon
+
+    assert tachyon.build_profile in ("debug", "release")
+    port = free_port()
+    with serving(tachyon_cli("hello:app", app_dir, port, "--server", "uvicorn"), app_dir / "s.log", port) as running:
+        assert request(port, "GET", "/")[0] == 200
+    warned = "WARNING: serving with a DEBUG build of tachyon._tachyon" in running.output()
+    assert warned == (tachyon.build_profile == "debug")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tachyon import compat as _compat
 
 if TYPE_CHECKING:
-    from tachyon._tachyon import __version__
+    from tachyon._tachyon import __version__, build_profile
     from tachyon.applications import Starlette, TachyonEngine
     from tachyon.background import BackgroundTask, BackgroundTasks
     from tachyon.datastructures import URL, Headers, QueryParams, State
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 # Where each re-exported name lives.
 _EXPORTS = {
     "__version__": "tachyon._tachyon",
+    "build_profile": "tachyon._tachyon",
     "Starlette": "tachyon.applications",
     "TachyonEngine": "tachyon.applications",
     "BackgroundTask": "tachyon.background",
@@ -93,6 +94,7 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketRoute",
     "__version__",
+    "build_profile",
 ]
 
 

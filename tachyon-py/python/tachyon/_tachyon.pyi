@@ -12,6 +12,7 @@ __all__ = [
     "ScopeConverter",
     "UrlencodedParser",
     "__version__",
+    "build_profile",
     "headers_contains",
     "headers_get",
     "headers_getlist",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 __version__: str
+build_profile: str
 
 _RouteSpec = tuple[str, str | None, list[str] | None]
 

@@ -26,6 +26,7 @@ __all__ = [
     "SERVERS",
     "ServeError",
     "check_address",
+    "warn_if_debug_build",
     "choose_server",
     "find_import_string",
     "import_app",
@@ -117,6 +118,22 @@ def find_import_string(app: Any) -> str | None:
     return f"{os.path.splitext(os.path.basename(path))[0]}:{found}"
 
 
+def warn_if_debug_build(what: str) -> bool:
+    """Warn loudly on stderr if the native module is a debug build (about 10x slower than a
+    release build: `make test` installs one); returns whether it is one."""
+    from tachyon._tachyon import build_profile
+
+    if build_profile != "debug":
+        return False
+    print(
+        f"tachyon: WARNING: {what} with a DEBUG build of tachyon._tachyon, about 10x slower than a "
+        "release build; install a wheel or run `make develop-release`",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
+
+
 def check_address(host: str, port: int) -> None:
     """Fail early, with one line, if `host:port` cannot be listened on."""
     if not 0 <= port <= 65535:
@@ -186,6 +203,7 @@ def run(
         print(f"tachyon: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
+    warn_if_debug_build("serving")
     plural = "s" if workers > 1 else ""
     label = f"{import_string} " if import_string else ""
     print(
