@@ -412,6 +412,16 @@ impl RouteTable {
     fn __len__(&self) -> usize {
         self.router.routes().len()
     }
+
+    /// Immutable: a copy is the table itself (so `copy.deepcopy` of a router works).
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Immutable: a deep copy is the table itself.
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
 }
 
 /// `Match.NONE`, `Match.PARTIAL` and `Match.FULL` of `tachyon.routing`, then
@@ -587,6 +597,16 @@ impl RouteMatcher {
             }
         }
         PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()]).map(Some)
+    }
+
+    /// Immutable: a copy is the matcher itself (so `copy.deepcopy` of a route works).
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Immutable: a deep copy is the matcher itself.
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
     }
 }
 

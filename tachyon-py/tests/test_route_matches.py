@@ -148,3 +148,18 @@ def test_an_unconvertible_int_is_a_404() -> None:
     with pytest.raises(TACHYON.exceptions.HTTPException) as info:
         route.matches(http("/n/" + "9" * 5000))
     assert info.value.status_code == 404
+
+
+def test_routes_and_routers_deep_copy_after_use_as_on_starlette() -> None:
+    import copy
+
+    for fw in (STARLETTE, TACHYON):
+        route = fw.routing.Route("/a/{x:int}", endpoint)
+        router = fw.routing.Router([route])
+        route.matches(http("/a/1"))
+        if fw is TACHYON:
+            router.native_table()
+        route_copy = copy.deepcopy(route)
+        assert route_copy.matches(http("/a/2"))[1]["path_params"] == {"x": 2}
+        assert copy.copy(route).matches(http("/a/3"))[0].name == "FULL"
+        assert len(copy.deepcopy(router).routes) == 1
