@@ -325,13 +325,15 @@ impl Encoder {
         match &mut self.inner {
             Inner::Finished => return Err(CompressError::Finished),
             Inner::Gzip(stream) => {
-                let flush = if finish {
-                    FlushCompress::Finish
-                } else {
-                    FlushCompress::Sync
-                };
                 out.reserve(data.len() / 3 + 64);
-                deflate_into(stream, data, flush, out)?;
+                if finish {
+                    deflate_into(stream, data, FlushCompress::Finish, out)?;
+                } else {
+                    // Data, then a flush: the calls Python's `compress()` + `flush(Z_SYNC_FLUSH)`
+                    // make, so an empty chunk still ends with an empty stored block as there.
+                    deflate_into(stream, data, FlushCompress::None, out)?;
+                    deflate_into(stream, &[], FlushCompress::Sync, out)?;
+                }
             }
             Inner::Brotli(writer) => {
                 writer.write_all(data).map_err(backend)?;

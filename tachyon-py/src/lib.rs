@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod compress;
 mod core;
 mod error;
 mod json;
@@ -19,5 +20,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     core::register(m)?;
     rsgi::register(m)?;
     responses::register(m)?;
+    compress::register(m)?;
     Ok(())
 }

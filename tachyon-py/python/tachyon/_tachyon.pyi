@@ -4,18 +4,25 @@ from collections.abc import Callable
 from typing import Any, final
 
 __all__ = [
+    "Compressor",
     "FormParseError",
     "MultipartParser",
     "RouteTable",
     "ScopeConverter",
     "UrlencodedParser",
     "__version__",
+    "check_compression_level",
+    "compress",
+    "check_compression_level",
+    "compress",
     "headers_contains",
     "headers_get",
     "headers_getlist",
     "json_dumps",
     "json_loads",
     "json_response_init",
+    "negotiate_encoding",
+    "negotiate_encoding",
     "parse_cookie",
     "parse_options_header",
     "parse_query",
@@ -124,3 +131,25 @@ def str_headers(headers: Any) -> list[tuple[str, str]]: ...
 def json_response_init(
     cls: type, response_init: Callable[..., None], content_type: tuple[bytes, bytes]
 ) -> Callable[..., None]: ...
+
+# compression
+
+def compress(data: bytes | bytearray | memoryview, encoding: str, level: int) -> bytes:
+    """A whole body compressed with `encoding` ("gzip", "br" or "zstd") at `level`."""
+
+def check_compression_level(encoding: str, level: int) -> None:
+    """Raises ValueError when `level` is outside the range `encoding` accepts."""
+
+def negotiate_encoding(accept_encoding: str, preference: list[str]) -> str | None:
+    """The coding of `preference` that the Accept-Encoding header rates highest, or None."""
+
+@final
+class Compressor:
+    """A streaming compressor for one response body."""
+
+    def __new__(cls, encoding: str, level: int) -> Compressor: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def finished(self) -> bool: ...
+    def compress(self, data: bytes | bytearray | memoryview, finish: bool = False) -> bytes: ...
