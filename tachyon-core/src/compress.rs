@@ -43,11 +43,12 @@
 //!
 //! zlib-rs and zlib-ng are the fastest and close to each other; zlib-rs is pure Rust (no C
 //! toolchain or cmake in the build), actively maintained, and flate2's recommended fast
-//! backend, so it is the one used. Its levels follow zlib-ng's: level 1 trades ratio for
-//! speed (25 % of the input on JSON where zlib's level 1 gives 19.5 %), and level 9 is far
-//! faster than zlib's for nearly the same ratio. Level 1 can expand incompressible input by
-//! about 5 %, so a one-shot body that came out larger than stored blocks would be is
-//! re-encoded as stored blocks. `cargo bench -p tachyon-benches --bench compress` measures
+//! backend, so it is the one used. Its levels follow zlib-ng's: level 9 is far faster than
+//! zlib's for nearly the same ratio, and level 1 is a "quick" strategy that trades a lot of
+//! ratio for speed, so level 1 here uses zlib-rs's level 2 (see `deflate_level`). Two guards
+//! keep one-shot bodies from costing more than zlib's: input that deflate cannot shrink
+//! goes straight to stored blocks (see `looks_incompressible`), and output that came out
+//! larger than stored blocks would be is re-encoded as stored blocks. `cargo bench -p tachyon-benches --bench compress` measures
 //! the encoders; `benches/comprehensive_benchmark.py` compares them with Starlette's.
 
 use std::fmt;
@@ -180,8 +181,75 @@ const BROTLI_LGWIN: u32 = 22;
 const BROTLI_BUFFER: usize = 64 * 1024;
 
 fn deflate_level(level: i32) -> Compression {
-    // -1 is zlib's Z_DEFAULT_COMPRESSION, which zlib maps to 6.
-    Compression::new(if level < 0 { 6 } else { level as u32 })
+    Compression::new(match level {
+        // zlib's Z_DEFAULT_COMPRESSION, which zlib maps to 6.
+        ..0 => 6,
+        // zlib-rs's level 1 is zlib-ng's "quick" strategy: 40 % larger output than zlib's
+        // level 1 on prose, 30 % on JSON. Its level 2 is zlib's level-1 strategy
+        // (deflate_fast): a ratio at least as good as zlib's level 1, and still 1.3-1.9x
+        // faster than it (measured on 32 KiB and 1 MiB JSON, prose and random bytes).
+        1 => 2,
+        level => level as u32,
+    })
+}
+
+/// Bodies smaller than this are compressed without the incompressibility check.
+const PROBE_MIN: usize = 16 * 1024;
+
+/// Whether deflate cannot shrink `data` by more than a fraction of a percent: every 64 KiB
+/// segment has a byte distribution close to uniform (order-0 entropy above 7.97 bits per
+/// byte, so Huffman coding gains under 0.4 %), and no 4-byte sequence repeats within
+/// deflate's 32 KiB window (so there is nothing for LZ77 to match).
+///
+/// Such input (random bytes, already-compressed or encrypted data) costs zlib and zlib-rs
+/// 25-40 ms per MiB at levels 6-9 only to end up as stored blocks; this check costs about
+/// 1 ms per MiB, and anything it is unsure of goes to the compressor.
+fn looks_incompressible(data: &[u8]) -> bool {
+    if data.len() < PROBE_MIN {
+        return false;
+    }
+    for segment in data.chunks(64 * 1024) {
+        if segment.len() < PROBE_MIN / 2 {
+            continue; // a short tail: judged with the rest
+        }
+        let mut counts = [0u32; 256];
+        for &byte in segment {
+            counts[usize::from(byte)] += 1;
+        }
+        let total = segment.len() as f64;
+        let entropy: f64 = counts
+            .iter()
+            .filter(|&&count| count > 0)
+            .map(|&count| {
+                let p = f64::from(count) / total;
+                -p * p.log2()
+            })
+            .sum();
+        if entropy < 7.97 {
+            return false;
+        }
+    }
+    // Repeated 4-byte sequences within 32 KiB: a hash table of last positions.
+    const BITS: u32 = 14;
+    let mut table = vec![u32::MAX; 1 << BITS];
+    let mut repeats = 0usize;
+    for (index, window) in data.windows(4).enumerate() {
+        let word = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
+        let slot = (word.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize;
+        let previous = table[slot];
+        table[slot] = index as u32;
+        if previous != u32::MAX
+            && index - previous as usize <= 32 * 1024
+            && data[previous as usize..previous as usize + 4] == *window
+        {
+            repeats += 1;
+            // Random data repeats a 4-byte sequence about once per 2^18 bytes here.
+            if repeats > data.len() / 4096 {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// A gzip stream over zlib-rs (window bits 15, as Python's `16 + zlib.MAX_WBITS`).
@@ -221,10 +289,10 @@ fn deflate_into(
     }
 }
 
-/// The size of `len` bytes as deflate stored blocks in a gzip member: header, trailer and
-/// 5 bytes per block of at most 65535 bytes.
-fn stored_gzip_size(len: usize) -> usize {
-    10 + 8 + 5 * len.div_ceil(65535).max(1) + len
+/// An upper bound of the size of `len` bytes as deflate stored blocks in a gzip member:
+/// header, trailer, and 5 bytes per block (zlib-rs writes blocks of at least 4 KiB).
+fn stored_gzip_bound(len: usize) -> usize {
+    10 + 8 + 5 * len.div_ceil(4096).max(1) + len
 }
 
 /// Compresses a whole body in one call.
@@ -235,14 +303,25 @@ pub fn compress(encoding: Encoding, level: i32, data: &[u8]) -> Result<Vec<u8>, 
     encoding.check_level(level)?;
     match encoding {
         Encoding::Gzip => {
-            let mut out = Vec::with_capacity(data.len() / 3 + 64);
+            // Stored blocks, as zlib ends up emitting for such input, at memcpy speed.
+            let level = if level != 0 && looks_incompressible(data) {
+                0
+            } else {
+                level
+            };
+            let capacity = if level == 0 {
+                stored_gzip_bound(data.len())
+            } else {
+                data.len() / 3 + 64
+            };
+            let mut out = Vec::with_capacity(capacity);
             deflate_into(
                 &mut gzip_stream(level),
                 data,
                 FlushCompress::Finish,
                 &mut out,
             )?;
-            if out.len() > stored_gzip_size(data.len()) && level != 0 {
+            if out.len() > stored_gzip_bound(data.len()) && level != 0 {
                 out.clear();
                 deflate_into(&mut gzip_stream(0), data, FlushCompress::Finish, &mut out)?;
             }
@@ -520,7 +599,7 @@ mod tests {
         for level in 1..=9 {
             let out = compress(Encoding::Gzip, level, &data).unwrap();
             assert!(
-                out.len() <= stored_gzip_size(data.len()),
+                out.len() <= stored_gzip_bound(data.len()),
                 "level {level}: {}",
                 out.len()
             );
@@ -575,6 +654,28 @@ mod tests {
             encoder.write(b"", true, &mut sent).unwrap();
             assert_eq!(decode(encoding, &sent), data);
         }
+    }
+
+    #[test]
+    fn incompressibility_probe() {
+        assert!(looks_incompressible(&noise(1 << 20)));
+        assert!(looks_incompressible(&noise(PROBE_MIN)));
+        assert!(!looks_incompressible(&noise(PROBE_MIN - 1)));
+        assert!(!looks_incompressible(&sample(1 << 20)));
+        // High byte entropy, but LZ77 finds the repeats: compressed, not stored.
+        let repeated = noise(8 * 1024).repeat(16);
+        assert!(!looks_incompressible(&repeated));
+        let out = compress(Encoding::Gzip, 6, &repeated).unwrap();
+        assert!(out.len() < repeated.len() / 8);
+        // One compressible segment is enough to go to the compressor.
+        let mut mixed = noise(1 << 20);
+        mixed[300_000..400_000].copy_from_slice(&sample(100_000));
+        assert!(!looks_incompressible(&mixed));
+        // Stored output round-trips and is as small as zlib's stored blocks.
+        let data = noise(1 << 20);
+        let out = compress(Encoding::Gzip, 9, &data).unwrap();
+        assert!(out.len() <= stored_gzip_bound(data.len()));
+        assert_eq!(decode(Encoding::Gzip, &out), data);
     }
 
     #[test]
