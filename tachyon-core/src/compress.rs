@@ -183,7 +183,7 @@ const BROTLI_BUFFER: usize = 64 * 1024;
 fn deflate_level(level: i32) -> Compression {
     Compression::new(match level {
         // zlib's Z_DEFAULT_COMPRESSION, which zlib maps to 6.
-        ..0 => 6,
+        ..=-1 => 6,
         // zlib-rs's level 1 is zlib-ng's "quick" strategy: 40 % larger output than zlib's
         // level 1 on prose, 30 % on JSON. Its level 2 is zlib's level-1 strategy
         // (deflate_fast): a ratio at least as good as zlib's level 1, and still 1.3-1.9x
@@ -229,22 +229,21 @@ fn looks_incompressible(data: &[u8]) -> bool {
             return false;
         }
     }
-    // Repeated 4-byte sequences within 32 KiB: a hash table of last positions.
-    const BITS: u32 = 14;
-    let mut table = vec![u32::MAX; 1 << BITS];
+    // Repeated 4-byte sequences within 32 KiB: a small hash table (L1-resident) of the last
+    // position and the sequence itself, so a lookup never reads back into `data`.
+    const BITS: u32 = 12;
+    let mut table = vec![(u32::MAX, 0u32); 1 << BITS];
     let mut repeats = 0usize;
+    // Random data repeats a 4-byte sequence about once per 2^20 bytes here.
+    let allowed = data.len() / 4096;
     for (index, window) in data.windows(4).enumerate() {
         let word = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
         let slot = (word.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize;
-        let previous = table[slot];
-        table[slot] = index as u32;
-        if previous != u32::MAX
-            && index - previous as usize <= 32 * 1024
-            && data[previous as usize..previous as usize + 4] == *window
-        {
+        let (position, previous) = table[slot];
+        table[slot] = (index as u32, word);
+        if previous == word && position != u32::MAX && index - position as usize <= 32 * 1024 {
             repeats += 1;
-            // Random data repeats a 4-byte sequence about once per 2^18 bytes here.
-            if repeats > data.len() / 4096 {
+            if repeats > allowed {
                 return false;
             }
         }
