@@ -251,6 +251,17 @@ fn looks_incompressible(data: &[u8]) -> bool {
     true
 }
 
+/// The gzip header zlib writes for `16 + MAX_WBITS`: no name, mtime 0, OS unix, and the
+/// extra-flags byte zlib derives from the level (2: slowest, 4: fastest).
+fn gzip_header(level: i32) -> [u8; 10] {
+    let xfl = match level {
+        9 => 2,
+        0 | 1 => 4,
+        _ => 0,
+    };
+    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
+}
+
 /// A gzip stream over zlib-rs (window bits 15, as Python's `16 + zlib.MAX_WBITS`).
 fn gzip_stream(level: i32) -> Compress {
     Compress::new_gzip(deflate_level(level), 15)
@@ -341,8 +352,75 @@ pub fn compress(encoding: Encoding, level: i32, data: &[u8]) -> Result<Vec<u8>, 
     }
 }
 
+/// A streamed gzip member: raw deflate from zlib-rs inside a gzip header and trailer
+/// written here, so that a chunk deflate cannot shrink can go out as stored blocks without
+/// running the match search over it.
+struct GzipStream {
+    deflate: Compress,
+    crc: flate2::Crc,
+    header: Option<[u8; 10]>,
+}
+
+/// Deflate's window: history a later match may reach back into.
+const WINDOW: usize = 32 * 1024;
+
+impl GzipStream {
+    fn new(level: i32) -> Self {
+        GzipStream {
+            deflate: Compress::new(deflate_level(level), false),
+            crc: flate2::Crc::new(),
+            header: Some(gzip_header(level)),
+        }
+    }
+
+    fn write(&mut self, data: &[u8], finish: bool, out: &mut Vec<u8>) -> Result<(), CompressError> {
+        if let Some(header) = self.header.take() {
+            out.extend_from_slice(&header);
+        }
+        self.crc.update(data);
+        if looks_incompressible(data) {
+            // The stream is at a block boundary and byte-aligned here (at its start, or
+            // after the previous chunk's sync flush), so stored blocks can follow directly.
+            out.reserve(data.len() + 5 * data.len().div_ceil(65535) + 16);
+            for block in data.chunks(65535) {
+                let len = block.len() as u16;
+                out.push(0); // BFINAL 0, BTYPE 00 (stored), padded to the byte
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(block);
+            }
+            // Later matches may refer back into these bytes: give them to the compressor
+            // as its history (allowed for raw deflate at a block boundary).
+            self.deflate
+                .set_dictionary(&data[data.len() - WINDOW.min(data.len())..])
+                .map_err(backend)?;
+            if finish {
+                deflate_into(&mut self.deflate, &[], FlushCompress::Finish, out)?;
+            } else {
+                // Keep the shape of every other chunk: it ends with a sync-flush marker.
+                out.extend_from_slice(&[0, 0, 0, 0xff, 0xff]);
+            }
+        } else {
+            out.reserve(data.len() / 3 + 64);
+            if finish {
+                deflate_into(&mut self.deflate, data, FlushCompress::Finish, out)?;
+            } else {
+                // Data, then a flush: the calls Python's `compress()` + `flush(Z_SYNC_FLUSH)`
+                // make, so an empty chunk still ends with an empty stored block as there.
+                deflate_into(&mut self.deflate, data, FlushCompress::None, out)?;
+                deflate_into(&mut self.deflate, &[], FlushCompress::Sync, out)?;
+            }
+        }
+        if finish {
+            out.extend_from_slice(&self.crc.sum().to_le_bytes());
+            out.extend_from_slice(&self.crc.amount().to_le_bytes());
+        }
+        Ok(())
+    }
+}
+
 enum Inner {
-    Gzip(Box<Compress>),
+    Gzip(Box<GzipStream>),
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
     Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
     Finished,
@@ -368,7 +446,7 @@ impl Encoder {
     pub fn new(encoding: Encoding, level: i32) -> Result<Self, CompressError> {
         encoding.check_level(level)?;
         let inner = match encoding {
-            Encoding::Gzip => Inner::Gzip(Box::new(gzip_stream(level))),
+            Encoding::Gzip => Inner::Gzip(Box::new(GzipStream::new(level))),
             Encoding::Brotli => Inner::Brotli(Box::new(brotli::CompressorWriter::new(
                 Vec::new(),
                 BROTLI_BUFFER,
@@ -402,17 +480,7 @@ impl Encoder {
     ) -> Result<(), CompressError> {
         match &mut self.inner {
             Inner::Finished => return Err(CompressError::Finished),
-            Inner::Gzip(stream) => {
-                out.reserve(data.len() / 3 + 64);
-                if finish {
-                    deflate_into(stream, data, FlushCompress::Finish, out)?;
-                } else {
-                    // Data, then a flush: the calls Python's `compress()` + `flush(Z_SYNC_FLUSH)`
-                    // make, so an empty chunk still ends with an empty stored block as there.
-                    deflate_into(stream, data, FlushCompress::None, out)?;
-                    deflate_into(stream, &[], FlushCompress::Sync, out)?;
-                }
-            }
+            Inner::Gzip(stream) => stream.write(data, finish, out)?,
             Inner::Brotli(writer) => {
                 writer.write_all(data).map_err(backend)?;
                 if !finish {
@@ -675,6 +743,66 @@ mod tests {
         let out = compress(Encoding::Gzip, 9, &data).unwrap();
         assert!(out.len() <= stored_gzip_bound(data.len()));
         assert_eq!(decode(Encoding::Gzip, &out), data);
+    }
+
+    #[test]
+    fn streaming_sends_incompressible_chunks_stored() {
+        let text = sample(100_000);
+        let random = noise(100_000);
+        let chunks: Vec<&[u8]> = vec![
+            &random,
+            &text,
+            &random,
+            &random,
+            &text,
+            &text[..10],
+            &random,
+        ];
+        let data: Vec<u8> = chunks.concat();
+        for level in [1, 6, 9] {
+            for last_finishes_alone in [false, true] {
+                let mut encoder = Encoder::new(Encoding::Gzip, level).unwrap();
+                let mut sent = Vec::new();
+                let mut decoded_so_far = 0;
+                for (index, chunk) in chunks.iter().enumerate() {
+                    let finish = index + 1 == chunks.len() && !last_finishes_alone;
+                    encoder.write(chunk, finish, &mut sent).unwrap();
+                    decoded_so_far += chunk.len();
+                    if !finish {
+                        // Every chunk decodes on its own arrival, stored or not.
+                        let mut partial = Vec::new();
+                        let _ = flate2::read::GzDecoder::new(&sent[..]).read_to_end(&mut partial);
+                        assert_eq!(partial.len(), decoded_so_far);
+                    }
+                }
+                if last_finishes_alone {
+                    encoder.write(b"", true, &mut sent).unwrap();
+                }
+                assert_eq!(decode(Encoding::Gzip, &sent), data, "level {level}");
+                // Random chunks cost their own size (plus block headers), text far less.
+                assert!(
+                    sent.len() < 4 * random.len() + text.len() / 2,
+                    "{}",
+                    sent.len()
+                );
+                // Text after stored random data still compresses as well as the first time:
+                // the compressor was given the stored bytes as history.
+            }
+        }
+        // Back-references into stored history: a random chunk repeated right after.
+        let mut encoder = Encoder::new(Encoding::Gzip, 6).unwrap();
+        let mut sent = Vec::new();
+        let small = noise(PROBE_MIN);
+        encoder.write(&small, false, &mut sent).unwrap();
+        let before = sent.len();
+        encoder.write(&small[..8000], true, &mut sent).unwrap();
+        assert!(
+            sent.len() - before < 200,
+            "the repeat is matched against the stored bytes"
+        );
+        let mut expected = small.clone();
+        expected.extend_from_slice(&small[..8000]);
+        assert_eq!(decode(Encoding::Gzip, &sent), expected);
     }
 
     #[test]
