@@ -45,10 +45,11 @@
 //! toolchain or cmake in the build), actively maintained, and flate2's recommended fast
 //! backend, so it is the one used. Its levels follow zlib-ng's: level 9 is far faster than
 //! zlib's for nearly the same ratio, and level 1 is a "quick" strategy that trades a lot of
-//! ratio for speed, so level 1 here uses zlib-rs's level 2 (see `deflate_level`). Two guards
-//! keep one-shot bodies from costing more than zlib's: input that deflate cannot shrink
-//! goes straight to stored blocks (see `looks_incompressible`), and output that came out
-//! larger than stored blocks would be is re-encoded as stored blocks. `cargo bench -p tachyon-benches --bench compress` measures
+//! ratio for speed, so level 1 here uses zlib-rs's level 2 (see `deflate_level`). Input that
+//! deflate cannot shrink (a whole body, or one chunk of a stream) goes straight to stored
+//! blocks (see `looks_incompressible`), which is what zlib ends up emitting for it after a
+//! full match search; and a one-shot body that still came out larger than stored blocks
+//! would be is re-encoded as stored blocks. `cargo bench -p tachyon-benches --bench compress` measures
 //! the encoders; `benches/comprehensive_benchmark.py` compares them with Starlette's.
 
 use std::fmt;
