@@ -460,6 +460,129 @@ def form_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
     return rows
 
 
+GZIP_LEVELS = (1, 6, 9)
+GZIP_KINDS = ("JSON", "text", "incompressible")
+KIB, MIB = 1024, 1024 * 1024
+
+
+def _gzip_body(kind: str, size: int) -> tuple[bytes, bytes]:
+    """A deterministic body of `size` bytes and its content type: API-style JSON records,
+    English-like prose, or random bytes (which no level can shrink)."""
+    import random
+
+    rng = random.Random(size)
+    if kind == "incompressible":
+        return rng.randbytes(size), b"application/octet-stream"
+    if kind == "JSON":
+        records = []
+        length = 0
+        while length < size:
+            record = {
+                "id": len(records),
+                "name": f"user{rng.randrange(10**6)}",
+                "email": f"u{rng.randrange(10**6)}@example.com",
+                "active": rng.random() < 0.5,
+                "score": round(rng.random() * 100, 3),
+                "tags": [rng.choice(["admin", "beta", "staff", "new"]) for _ in range(2)],
+            }
+            records.append(record)
+            length += len(json.dumps(record)) + 2
+        return json.dumps(records).encode()[:size], b"application/json"
+    words = (
+        "the of and to in is that it was for on are as with his they at be this from have or by one had not but "
+        "what all were when we there can an your which their said if do will each about how up out them then she "
+        "many some so these would other into has more her two like him see time could no make than first been its "
+        "who now people my made over did down only way find use may water long little very after words called just"
+    ).split()
+    text = " ".join(rng.choice(words) for _ in range(size // 3)).encode()
+    return text[:size], b"text/plain; charset=utf-8"
+
+
+def _gzip_app(m: Any, body: bytes, content_type: bytes, level: int) -> Any:
+    """`m`'s GZipMiddleware around a bare ASGI app that sends `body` in one message."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
+        await send({"type": "http.response.body", "body": body})
+
+    return m.GZipMiddleware(app, compresslevel=level)
+
+
+def _gzip_stall(m: Any, body: bytes, content_type: bytes, level: int, runs: int) -> float:
+    """The longest gap, in ms, between ticks of a coroutine that sleeps 1 ms at a time,
+    while `m`'s GZipMiddleware compresses `body`: how long the event loop was blocked.
+    The median over `runs` requests."""
+    app = _gzip_app(m, body, content_type, level)
+    scope = http_scope("GET", "/", headers=[(b"accept-encoding", b"gzip")])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def one() -> float:
+        done = False
+        longest = 0.0
+
+        async def ticker() -> None:
+            nonlocal longest
+            last = time.perf_counter()
+            while not done:
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                longest = max(longest, now - last)
+                last = now
+
+        task = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0.005)  # the ticker is running before the request starts
+        await app(scope(), receive, send)
+        done = True
+        await task
+        return longest * 1e3
+
+    loop = asyncio.new_event_loop()
+    try:
+        return statistics.median(loop.run_until_complete(one()) for _ in range(runs))
+    finally:
+        loop.close()
+
+
+def gzip_rows(settings: Settings, progress: Callable[[str], None], quick: bool = False) -> list[Row]:
+    """GZipMiddleware at levels 1, 6 and 9 on JSON, text and incompressible bodies, one
+    in-process request per call; then the event-loop stall while a large body compresses."""
+    T = importlib.import_module("tachyon.middleware.gzip")
+    S = importlib.import_module("starlette.middleware.gzip")
+    sizes = [32 * KIB] if quick else [32 * KIB, MIB, 10 * MIB]
+    rows: list[Row] = []
+    accept = [(b"accept-encoding", b"gzip, deflate, br")]
+    for size in sizes:
+        label = f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"
+        for kind in GZIP_KINDS:
+            body, content_type = _gzip_body(kind, size)
+            for level in GZIP_LEVELS:
+                name = f"GZip level {level}, {label} {kind}"
+                progress(name)
+                timers = {
+                    key: request_timer(_gzip_app(m, body, content_type, level), http_scope("GET", "/", headers=accept))
+                    for key, m in (("t", T), ("s", S))
+                }
+                result = compare(timers, settings)
+                unit, scale = ("µs", 1e6) if size < MIB else ("ms", 1e3)
+                rows.append(Row("GZip", name, unit, result["t"] * scale, result["s"] * scale))
+    stall_size = MIB if quick else 10 * MIB
+    stall_label = "1 MiB" if quick else "10 MiB"
+    for kind, level in (("JSON", 6), ("text", 9)) if not quick else (("JSON", 6),):
+        body, content_type = _gzip_body(kind, stall_size)
+        name = f"Event-loop stall, GZip level {level} on {stall_label} {kind} (longest gap)"
+        progress(name)
+        runs = 3 if quick else 5
+        stalls = {key: _gzip_stall(m, body, content_type, level, runs) for key, m in (("t", T), ("s", S))}
+        rows.append(Row("GZip", name, "ms", stalls["t"], stalls["s"]))
+    return rows
+
+
 def machine() -> dict[str, str]:
     versions = {}
     for package in ("tachyon", "starlette", "orjson"):
@@ -572,13 +695,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument(
-        "--only", choices=["micro", "request", "json", "forms"], action="append", help="run only these groups"
+        "--only", choices=["micro", "request", "json", "forms", "gzip"], action="append", help="run only these groups"
     )
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
-    groups = args.only or ["micro", "request", "json", "forms"]
+    groups = args.only or ["micro", "request", "json", "forms", "gzip"]
     total = {"micro": 9, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
+    total["gzip"] = len(GZIP_KINDS) * len(GZIP_LEVELS) * (1 if args.quick else 3) + (1 if args.quick else 2)
     steps = sum(total[g] for g in groups)
     done = 0
 
@@ -610,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += json_rows(settings, progress)
         if "forms" in groups:
             rows += form_rows(settings, progress)
+        if "gzip" in groups:
+            rows += gzip_rows(settings, progress, quick=args.quick)
         if sys.stderr.isatty():
             sys.stderr.write("\r" + " " * 60 + "\r")
         info = machine()

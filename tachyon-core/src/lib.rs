@@ -5,6 +5,7 @@
 //! - [`cookies`]: Starlette's `cookie_parser` and `Set-Cookie` rendering.
 //! - [`url`]: `urlsplit` semantics and Starlette's [`Url`], built from an ASGI scope.
 //! - [`form`] and [`multipart`]: urlencoded and streaming multipart form parsing with limits.
+//! - [`compress`]: gzip, brotli and zstd response compression and `Accept-Encoding` negotiation.
 //! - [`request`]: thin [`Request`] / [`Response`] helpers over the `http` crate.
 //!
 //! Nothing here links Python; the `tachyon-py` binding converts to and from these types.
@@ -31,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+pub mod compress;
 pub mod cookies;
 pub mod error;
 pub mod form;

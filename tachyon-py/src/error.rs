@@ -104,3 +104,19 @@ impl From<PyCookieError> for PyErr {
         }
     }
 }
+
+/// A compression error on its way to Python: a bad level is a `ValueError` (which
+/// `tachyon.middleware.compression` re-raises as `CompressionLevelError`); writing to a
+/// finished stream, or a failure inside the compression library, is a `RuntimeError`.
+#[derive(Debug)]
+pub struct PyCompressError(pub tachyon_core::compress::CompressError);
+
+impl From<PyCompressError> for PyErr {
+    fn from(err: PyCompressError) -> Self {
+        use tachyon_core::compress::CompressError as E;
+        match err.0 {
+            E::Level(err) => PyValueError::new_err(err.to_string()),
+            other => pyo3::exceptions::PyRuntimeError::new_err(other.to_string()),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod compress;
 mod core;
 mod error;
 mod json;
@@ -29,5 +30,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     core::register(m)?;
     rsgi::register(m)?;
     responses::register(m)?;
+    compress::register(m)?;
     Ok(())
 }

@@ -34,6 +34,8 @@ EXPECTED_ROWS = {
     "POST JSON echo",
     "3 middlewares",
     "Seed dict dumps x10,000",
+    "GZip level 6, 32 KiB JSON",
+    "Event-loop stall, GZip level 6 on 1 MiB JSON (longest gap)",
 }
 
 

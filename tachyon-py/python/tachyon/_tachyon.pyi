@@ -5,6 +5,7 @@ from types import ModuleType
 from typing import Any, final
 
 __all__ = [
+    "Compressor",
     "FormParseError",
     "MultipartParser",
     "RouteMatcher",
@@ -13,6 +14,8 @@ __all__ = [
     "UrlencodedParser",
     "__version__",
     "build_profile",
+    "check_compression_level",
+    "compress",
     "headers_contains",
     "headers_get",
     "headers_getlist",
@@ -20,6 +23,7 @@ __all__ = [
     "json_loads",
     "json_response_init",
     "set_match_members",
+    "negotiate_encoding",
     "parse_cookie",
     "parse_options_header",
     "parse_query",
@@ -151,3 +155,25 @@ def json_response_init(
     render: Callable[..., bytes],
     json_module: ModuleType,
 ) -> Callable[..., None]: ...
+
+# compression
+
+def compress(data: bytes | bytearray | memoryview, encoding: str, level: int) -> bytes:
+    """A whole body compressed with `encoding` ("gzip", "br" or "zstd") at `level`."""
+
+def check_compression_level(encoding: str, level: int) -> None:
+    """Raises ValueError when `level` is outside the range `encoding` accepts."""
+
+def negotiate_encoding(accept_encoding: str, preference: list[str]) -> str | None:
+    """The coding of `preference` that the Accept-Encoding header rates highest, or None."""
+
+@final
+class Compressor:
+    """A streaming compressor for one response body."""
+
+    def __new__(cls, encoding: str, level: int) -> Compressor: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def finished(self) -> bool: ...
+    def compress(self, data: bytes | bytearray | memoryview, finish: bool = False) -> bytes: ...

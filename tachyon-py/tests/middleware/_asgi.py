@@ -6,9 +6,12 @@ Not a conftest.py, so `from conftest import ...` keeps meaning tests/conftest.py
 from __future__ import annotations
 
 import importlib
+import zlib
 from typing import Any
 
 import anyio
+import brotli
+import zstandard
 
 Messages = list[dict[str, Any]]
 
@@ -75,3 +78,56 @@ def asgi(app: Any, **kwargs: Any) -> Messages:
 def stacks(name: str) -> tuple[Any, Any]:
     """The module `name` (e.g. "middleware.gzip") from Starlette and from Tachyon."""
     return importlib.import_module(f"starlette.{name}"), importlib.import_module(f"tachyon.{name}")
+
+
+def _decoder(encoding: bytes) -> Any:
+    """An incremental decoder for a Content-Encoding: `decode(chunk) -> bytes`."""
+    if encoding == b"gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
+    if encoding == b"br":
+        return brotli.Decompressor().process
+    if encoding == b"zstd":
+        return zstandard.ZstdDecompressor().decompressobj().decompress
+    return None
+
+
+def decoded(messages: Messages) -> Messages:
+    """`messages` with each compressed body chunk replaced by what it decodes to.
+
+    Different compressors (Python's zlib, zlib-rs, brotli, zstd) send different bytes for
+    the same content, so a differential test compares what the client reads instead: each
+    chunk must decode on its own (every chunk but the last is flushed), the Content-Length
+    must be the length of the compressed bytes actually sent (then it is replaced by a
+    marker), and the Content-Encoding value by a marker, so a gzip response and a br one for
+    the same content compare equal. Bodies that do not decode (Content-Encoding set by the
+    app itself, left alone) are returned as they are, to be compared byte for byte.
+    """
+    starts = [i for i, m in enumerate(messages) if m["type"] == "http.response.start"]
+    if not starts:
+        return messages
+    start = messages[starts[0]]
+    headers = list(start["headers"])
+    encodings = [value for name, value in headers if name.lower() == b"content-encoding"]
+    decode = _decoder(encodings[0]) if len(encodings) == 1 else None
+    if decode is None:
+        return messages
+    out = [dict(m) for m in messages]
+    sent = 0
+    try:
+        for message in out:
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                sent += len(body)
+                message["body"] = decode(body)
+    except (zlib.error, brotli.error, zstandard.ZstdError):
+        # Not compressed by the middleware (an app that set Content-Encoding itself):
+        # compared byte for byte.
+        return messages
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"content-length":
+            assert int(value) == sent, (value, sent)
+            headers[index] = (name, b"<compressed length>")
+        elif name.lower() == b"content-encoding":
+            headers[index] = (name, b"<coded>")
+    out[starts[0]]["headers"] = headers
+    return out

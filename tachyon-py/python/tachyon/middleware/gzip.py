@@ -2,10 +2,15 @@
 
 Small bodies, already-encoded bodies, partial (206) responses and media types that are
 compressed already or must not be buffered (`text/event-stream`) go out untouched.
+
+Compression runs in Rust (`tachyon._tachyon.compress` / `Compressor`: flate2 on zlib-rs),
+with the GIL released on large chunks. The bytes differ from Python's zlib (a different
+deflate implementation), the gzip stream they decode to does not.
 """
 
 from __future__ import annotations
 
+import operator
 import zlib
 from typing import NoReturn
 
@@ -13,10 +18,17 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from tachyon._tachyon import Compressor, check_compression_level, compress
 from tachyon.datastructures import Headers, MutableHeaders
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "GZipResponder", "IdentityResponder"]
+__all__ = [
+    "DEFAULT_EXCLUDED_CONTENT_TYPES",
+    "CompressionLevelError",
+    "GZipMiddleware",
+    "GZipResponder",
+    "IdentityResponder",
+]
 
 DEFAULT_EXCLUDED_CONTENT_TYPES = (
     "application/grpc",
@@ -49,6 +61,29 @@ def _get_gzip_capacity_limiter() -> anyio.CapacityLimiter:
         return limiter
 
 
+class CompressionLevelError(zlib.error, ValueError):
+    """A compression level outside the range its encoding accepts.
+
+    Raised when the middleware is built, so a bad level fails at startup. Starlette's
+    GZipMiddleware raises `zlib.error` on the first compressed response instead; this is
+    both a `zlib.error` and a `ValueError`, so code catching either keeps working.
+    """
+
+
+def _check_level(encoding: str, level: object) -> int:
+    """`level` as an int in the range of `encoding` ("gzip", "br" or "zstd").
+
+    Raises TypeError for a non-integer (as `zlib.compressobj` does) and
+    `CompressionLevelError` for an integer out of range.
+    """
+    value = operator.index(level)  # type: ignore[arg-type]
+    try:
+        check_compression_level(encoding, value)
+    except ValueError as exc:
+        raise CompressionLevelError(str(exc)) from None
+    return value
+
+
 def _normalize_content_types(content_types: tuple[str, ...]) -> tuple[str, ...]:
     # Parameters are ignored and matching is case-insensitive: keep only the bare media type.
     return tuple(content_type.partition(";")[0].strip().lower() for content_type in content_types)
@@ -57,8 +92,10 @@ def _normalize_content_types(content_types: tuple[str, ...]) -> tuple[str, ...]:
 class GZipMiddleware:
     """Compress bodies of at least `minimum_size` bytes when Accept-Encoding mentions gzip.
 
-    Chunks of `thread_minimum_size` bytes or more are compressed in a worker thread so
-    the event loop is not blocked.
+    `compresslevel` is -1 (the default level, 6) to 9; 0 stores. Chunks of
+    `thread_minimum_size` bytes or more are compressed in a worker thread, with the GIL
+    released, so the event loop keeps running. Headers, bypass rules and streaming are
+    Starlette's; `compresslevel` is checked here (see `CompressionLevelError`).
     """
 
     def __init__(
@@ -72,7 +109,7 @@ class GZipMiddleware:
     ) -> None:
         self.app = app
         self.minimum_size = minimum_size
-        self.compresslevel = compresslevel
+        self.compresslevel = _check_level("gzip", compresslevel)
         self.thread_minimum_size = thread_minimum_size
         self.exclude_content_types = _normalize_content_types(exclude_content_types)
 
@@ -199,7 +236,11 @@ class IdentityResponder:
 
 
 class GZipResponder(IdentityResponder):
-    """Compresses with one gzip stream per response, sync-flushed after each chunk."""
+    """Compresses with one gzip stream per response, sync-flushed after each chunk.
+
+    A body sent in one message is compressed in one native call; a streamed body goes
+    through a `Compressor` created on its first chunk.
+    """
 
     content_encoding = "gzip"
 
@@ -215,25 +256,29 @@ class GZipResponder(IdentityResponder):
         super().__init__(app, minimum_size, exclude_content_types=exclude_content_types)
         self.compresslevel = compresslevel
         self.thread_minimum_size = thread_minimum_size
-        self._compressor: zlib._Compress | None = None
+        self._compressor: Compressor | None = None
 
     @property
-    def compressor(self) -> zlib._Compress:
-        """The gzip stream, created on first use (small responses never need one)."""
+    def compressor(self) -> Compressor:
+        """The compression stream, created on first use (small responses never need one)."""
         if self._compressor is None:
-            self._compressor = zlib.compressobj(self.compresslevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            self._compressor = Compressor(self.content_encoding, self.compresslevel)
         return self._compressor
 
     async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
         if len(body) >= self.thread_minimum_size:
+            # In a worker thread (the native call releases the GIL), as Starlette does, so
+            # the event loop keeps running; the same dedicated limiter as Starlette's.
             limiter = _get_gzip_capacity_limiter()
             return await anyio.to_thread.run_sync(self._compress_body, body, more_body, limiter=limiter)
         return self._compress_body(body, more_body)
 
     def _compress_body(self, body: bytes, more_body: bool) -> bytes:
-        compressor = self.compressor
+        if self._compressor is None and not more_body:
+            # The whole body in one message: one call, no stream object.
+            return compress(body, self.content_encoding, self.compresslevel)
         # A sync flush lets the client decode each chunk as it arrives.
-        return compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
+        return self.compressor.compress(body, not more_body)
 
 
 async def unattached_send(message: Message) -> NoReturn:
