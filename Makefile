@@ -1,26 +1,31 @@
 # One entry point per task. Every target sets up what it needs (.venv, the extension).
-VENV   := .venv
+# The interpreter and its venv: `make test PYTHON=python3.12 VENV=.venv-3.12` tests on another
+# Python (all venvs share one cargo target directory; only the pyo3 layer rebuilds per version).
+PYTHON ?= python3
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# pyo3 builds for the venv's interpreter, in `cargo test` too (not whatever python3 is on PATH).
+export PYO3_PYTHON := $(abspath $(PY))
 STAMP  := $(VENV)/.installed
 CARGO  ?= cargo
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench develop develop-release clean-venv
+.PHONY: run test test-all-pythons lint bench develop develop-release clean-venv
 
 $(STAMP): requirements-dev.txt
-	python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Debug build of the extension: quick to compile, what the tests use.
 develop: $(STAMP)
-	cd tachyon-py && ../$(VENV)/bin/maturin develop --quiet
+	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --quiet
 
 # Optimised build: what `make run` serves and `make bench` measures.
 develop-release: $(STAMP)
-	cd tachyon-py && ../$(VENV)/bin/maturin develop --release --quiet
+	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --release --quiet
 
 run: develop-release
 	$(PY) -m tachyon --app-dir examples hello:app --host $(HOST) --port $(PORT)
@@ -29,6 +34,12 @@ test: develop
 	./scripts/check-layering.sh
 	$(CARGO) test
 	$(PY) -m pytest tachyon-py/tests
+
+# The whole suite on every supported CPython this machine has, each in its own .venv-3.X;
+# fails if any is red (what CI runs). SUPPORTED_PYTHONS matches pyproject's requires-python.
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+test-all-pythons:
+	./scripts/test-all-pythons.sh $(SUPPORTED_PYTHONS)
 
 lint: develop
 	$(CARGO) fmt --all --check

@@ -82,6 +82,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 1024;
 pub struct Reader {
     max_depth: usize,
     strict: bool,
+    trailing_comma_errors: bool,
 }
 
 impl Default for Reader {
@@ -89,6 +90,7 @@ impl Default for Reader {
         Reader {
             max_depth: DEFAULT_MAX_DEPTH,
             strict: true,
+            trailing_comma_errors: false,
         }
     }
 }
@@ -116,6 +118,14 @@ impl Reader {
         self
     }
 
+    /// Whether a `,` right before `]` or `}` is reported as its own error
+    /// ([`ErrorKind::TrailingCommaInArray`] / [`ErrorKind::TrailingCommaInObject`],
+    /// at the comma), as Python 3.13's `json` does; off by default, as in 3.11 and 3.12.
+    pub fn trailing_comma_errors(mut self, on: bool) -> Self {
+        self.trailing_comma_errors = on;
+        self
+    }
+
     /// Parses one JSON document, feeding `sink`.
     pub fn parse<S: Sink>(
         &self,
@@ -130,7 +140,12 @@ impl Reader {
             max_depth: self.max_depth,
             strict: self.strict,
         };
-        p.run()
+        match p.run() {
+            Err(ReadError::Syntax(e)) if self.trailing_comma_errors => {
+                Err(ReadError::Syntax(e.with_trailing_comma(input)))
+            }
+            r => r,
+        }
     }
 }
 

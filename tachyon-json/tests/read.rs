@@ -116,6 +116,44 @@ fn python_error_messages_and_positions() {
 }
 
 #[test]
+fn trailing_comma_errors_follow_python_3_13() {
+    use ErrorKind::*;
+    let read = |input: &str| match Reader::new()
+        .trailing_comma_errors(true)
+        .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
+    {
+        Err(tachyon_json::ReadError::Syntax(e)) => (e.kind(), e.offset()),
+        other => panic!("{input:?} parsed: {other:?}"),
+    };
+    // (input, kind, offset) as Python 3.13's json.loads reports them.
+    let cases: &[(&str, ErrorKind, usize)] = &[
+        ("[1,]", TrailingCommaInArray, 2),
+        ("[1, \n ]", TrailingCommaInArray, 2),
+        ("[[1,],2]", TrailingCommaInArray, 3),
+        (r#"{"a":1,}"#, TrailingCommaInObject, 6),
+        (r#"{"a":1 ,  }"#, TrailingCommaInObject, 7),
+        (r#"{"a":[1,2,]}"#, TrailingCommaInArray, 9),
+        // Not a trailing comma: the 3.11 errors stand.
+        ("[1,,2]", ExpectingValue, 3),
+        ("[,]", ExpectingValue, 1),
+        ("{,}", ExpectingKey, 1),
+        (r#"{"a":1,,}"#, ExpectingKey, 7),
+        ("[1,}", ExpectingValue, 3),
+        (r#"{"a":1,]"#, ExpectingKey, 7),
+        (r#"{"a":]"#, ExpectingValue, 5),
+        ("]", ExpectingValue, 0),
+        ("[", ExpectingValue, 1),
+    ];
+    for &(input, kind, offset) in cases {
+        assert_eq!(read(input), (kind, offset), "{input:?}");
+    }
+    assert_eq!(
+        TrailingCommaInArray.message(),
+        "Illegal trailing comma before end of array"
+    );
+}
+
+#[test]
 fn invalid_utf8_in_strings() {
     let e = from_slice(b"[\"ok\", \"\xc3\"]").unwrap_err();
     assert_eq!((e.kind(), e.offset()), (ErrorKind::InvalidUtf8, 8));

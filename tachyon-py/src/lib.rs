@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod core;
+mod cpython;
 mod error;
 mod json;
 mod responses;
