@@ -10,6 +10,8 @@ __all__ = [
     "ScopeConverter",
     "UrlencodedParser",
     "__version__",
+    "_json_fast_paths",
+    "_json_use_fast_paths",
     "headers_contains",
     "headers_get",
     "headers_getlist",

@@ -29,9 +29,6 @@ from tachyon.datastructures import URL, Headers, MutableHeaders
 from tachyon.requests import ClientDisconnect
 from tachyon.types import Message, Receive, Scope, Send
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    pass
-
 __all__ = [
     "FileResponse",
     "HTMLResponse",
