@@ -11,7 +11,7 @@ CARGO  ?= cargo
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test test-all-pythons lint bench develop develop-release clean-venv
+.PHONY: run test test-all-pythons lint bench bench-pythons develop develop-release clean-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ bench: develop-release
 	$(CARGO) bench -p tachyon-benches
 	mkdir -p bench-results
 	$(PY) benches/comprehensive_benchmark.py --json bench-results/comprehensive.json --write-docs --chart docs/performance.png
+
+# The JSON and in-process request rows on each supported Python (release build in each
+# .venv-X.Y), saved per version in benches/results/, then their section of docs/performance.md.
+bench-pythons:
+	./scripts/find-pythons.sh $(SUPPORTED_PYTHONS) | while read -r v py; do \
+	  $(MAKE) develop-release PYTHON=$$py VENV=.venv-$$v </dev/null && \
+	  .venv-$$v/bin/python -m pip install --quiet -r benches/requirements.txt && \
+	  .venv-$$v/bin/python benches/comprehensive_benchmark.py --only json --only request \
+	    --json benches/results/python-$$v.json || exit 1; \
+	done
+	python3 benches/python_versions.py --write-docs benches/results/python-*.json
 
 clean-venv:
 	rm -rf $(VENV)

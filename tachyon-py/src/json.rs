@@ -4,6 +4,11 @@
 //!
 //! Both are plain `METH_O` C functions: the argument parsing of a
 //! `#[pyfunction]` costs about as much as dumping a small dict.
+//!
+//! Whatever depends on the Python version is decided once, at import: the
+//! CPython structures read in place (and the versions they are gated on) are in
+//! `cpython.rs`; the messages that changed between versions are taken from the
+//! running `json` module itself (`learn_messages`).
 
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
