@@ -19,7 +19,7 @@ use std::vec::Drain;
 
 use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::prelude::*;
-use tachyon_json::{Entries, ErrorKind, Output, ReadError, Reader, Sink};
+use tachyon_json::{Buffers, Entries, ErrorKind, Output, ReadError, Reader, Sink};
 
 use crate::cpython;
 
@@ -885,6 +885,9 @@ impl Obj {
     }
 }
 
+/// The reader's working memory, reused by every `loads` (under the GIL).
+static LOADS_BUFFERS: GilCell<Buffers<Obj>> = GilCell(UnsafeCell::new(Buffers::new()));
+
 /// Object keys recur across and within documents: a direct-mapped cache of
 /// ASCII key strings saves building them and rehashing them on insert.
 const KEY_CACHE_SLOTS: usize = 2048;
@@ -1253,10 +1256,14 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
         // it only re-scans the document so far (40% of loading canada.json).
         // Pause the collector (if enabled) and let it run afterwards as usual.
         let paused = data.len() >= 1024 && ffi::PyGC_Disable() != 0;
+        // The reader's buffers are kept between calls. Taken out while parsing: a
+        // collection during a small parse may run a finalizer that calls loads again.
+        let mut buffers = core::mem::take(&mut *LOADS_BUFFERS.0.get());
         let parsed = Reader::new()
             .max_depth(depth)
             .trailing_comma_errors(TRAILING_COMMA_ERRORS.load(Ordering::Relaxed))
-            .parse(data, &mut sink);
+            .parse_reusing(data, &mut sink, &mut buffers);
+        *LOADS_BUFFERS.0.get() = buffers;
         if paused {
             ffi::PyGC_Enable();
         }
