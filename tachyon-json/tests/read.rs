@@ -191,3 +191,19 @@ fn value_round_trips_through_the_writer() {
     let v = from_slice(input).unwrap();
     assert_eq!(tachyon_json::to_vec(&v).unwrap(), input);
 }
+
+#[test]
+fn reused_buffers_give_what_a_fresh_reader_gives() {
+    let mut buffers = tachyon_json::Buffers::default();
+    let reader = Reader::new();
+    for input in [
+        &br#"{"a":[1,2,{"b":"\u00e9\n"}]}"#[..],
+        b"[[1,2],[3,",
+        br#"["esc\"aped", {"k": null}]"#,
+        b"{\"a\" 1}",
+        b"[]",
+    ] {
+        let reused = reader.parse_reusing(input, &mut tachyon_json::ValueSink, &mut buffers);
+        assert_eq!(reused, reader.parse(input, &mut tachyon_json::ValueSink));
+    }
+}
