@@ -1,17 +1,24 @@
 # One entry point per task. Every target sets up what it needs (.venv, the extension).
-VENV   := .venv
+# The interpreter and its venv: `make test PYTHON=python3.12 VENV=.venv-3.12` tests on another
+# Python (all venvs share one cargo target directory; only the pyo3 layer rebuilds per version).
+PYTHON ?= python3
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# pyo3 builds for the venv's interpreter, in `cargo test` too (not whatever python3 is on PATH).
+export PYO3_PYTHON := $(abspath $(PY))
 STAMP  := $(VENV)/.installed
 CARGO  ?= cargo
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 UPSTREAM_STAMP := $(VENV)/.installed-upstream
+# 1: `make test` also runs Starlette's and FastAPI's own suites (test-upstream).
+UPSTREAM ?= 1
 
-.PHONY: run test test-upstream lint bench develop develop-release clean-venv
+.PHONY: run test test-upstream test-all-pythons lint bench bench-pythons develop develop-release clean-venv
 
 $(STAMP): requirements-dev.txt
-	python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -22,11 +29,11 @@ $(UPSTREAM_STAMP): $(STAMP) requirements-upstream.txt
 
 # Debug build of the extension: quick to compile, what the tests use.
 develop: $(STAMP)
-	cd tachyon-py && ../$(VENV)/bin/maturin develop --quiet
+	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --quiet
 
 # Optimised build: what `make run` serves and `make bench` measures.
 develop-release: $(STAMP)
-	cd tachyon-py && ../$(VENV)/bin/maturin develop --release --quiet
+	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --release --quiet
 
 run: develop-release
 	$(PY) -m tachyon --app-dir examples hello:app --host $(HOST) --port $(PORT)
@@ -35,11 +42,19 @@ test: develop
 	./scripts/check-layering.sh
 	$(CARGO) test
 	$(PY) -m pytest tachyon-py/tests
-	$(MAKE) test-upstream
+ifeq ($(UPSTREAM),1)
+	$(MAKE) test-upstream PYTHON="$(PYTHON)" VENV="$(VENV)"
+endif
 
 # Starlette's and FastAPI's own test suites, from their sdists, through the drop-in alias.
 test-upstream: develop $(UPSTREAM_STAMP)
 	$(PY) scripts/upstream_tests.py all --jobs 2
+
+# The whole suite on every supported CPython this machine has, each in its own .venv-3.X;
+# fails if any is red (what CI runs). SUPPORTED_PYTHONS matches pyproject's requires-python.
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+test-all-pythons:
+	./scripts/test-all-pythons.sh $(SUPPORTED_PYTHONS)
 
 lint: develop
 	$(CARGO) fmt --all --check
@@ -53,6 +68,17 @@ bench: develop-release
 	$(CARGO) bench -p tachyon-benches
 	mkdir -p bench-results
 	$(PY) benches/comprehensive_benchmark.py --json bench-results/comprehensive.json --write-docs --chart docs/performance.png
+
+# The JSON and in-process request rows on each supported Python (release build in each
+# .venv-X.Y), saved per version in benches/results/, then their section of docs/performance.md.
+bench-pythons:
+	./scripts/find-pythons.sh $(SUPPORTED_PYTHONS) | while read -r v py; do \
+	  $(MAKE) develop-release PYTHON=$$py VENV=.venv-$$v </dev/null && \
+	  .venv-$$v/bin/python -m pip install --quiet -r benches/requirements.txt && \
+	  .venv-$$v/bin/python benches/comprehensive_benchmark.py --only json --only request \
+	    --json benches/results/python-$$v.json || exit 1; \
+	done
+	python3 benches/python_versions.py --write-docs benches/results/python-*.json
 
 clean-venv:
 	rm -rf $(VENV)

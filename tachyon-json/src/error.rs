@@ -29,6 +29,14 @@ pub enum ErrorKind {
     TooDeep,
     /// Bytes that are not UTF-8 inside a string.
     InvalidUtf8,
+    /// A `,` right before an array's `]`; the offset is the comma. Reported
+    /// only when [`Reader::trailing_comma_errors`](crate::Reader::trailing_comma_errors)
+    /// is on (Python 3.13's wording), otherwise this is [`ErrorKind::ExpectingValue`] at the `]`.
+    TrailingCommaInArray,
+    /// A `,` right before an object's `}`; the offset is the comma. Reported
+    /// only when [`Reader::trailing_comma_errors`](crate::Reader::trailing_comma_errors)
+    /// is on, otherwise this is [`ErrorKind::ExpectingKey`] at the `}`.
+    TrailingCommaInObject,
 }
 
 impl ErrorKind {
@@ -46,6 +54,8 @@ impl ErrorKind {
             ErrorKind::ExtraData => "Extra data",
             ErrorKind::TooDeep => "Nesting too deep",
             ErrorKind::InvalidUtf8 => "Invalid UTF-8",
+            ErrorKind::TrailingCommaInArray => "Illegal trailing comma before end of array",
+            ErrorKind::TrailingCommaInObject => "Illegal trailing comma before end of object",
         }
     }
 }
@@ -70,6 +80,26 @@ impl Error {
     /// Byte offset in the input where it went wrong.
     pub fn offset(&self) -> usize {
         self.offset
+    }
+
+    /// The same error as a trailing-comma error if it is one: a value
+    /// expected at `]`, or a key expected at `}`, right after a `,` (only
+    /// whitespace between). Such an error can only follow the `,` token, so
+    /// looking back over whitespace is enough.
+    #[cold]
+    pub(crate) fn with_trailing_comma(self, input: &[u8]) -> Self {
+        let kind = match (self.kind, input.get(self.offset)) {
+            (ErrorKind::ExpectingValue, Some(b']')) => ErrorKind::TrailingCommaInArray,
+            (ErrorKind::ExpectingKey, Some(b'}')) => ErrorKind::TrailingCommaInObject,
+            _ => return self,
+        };
+        let before = input[..self.offset]
+            .iter()
+            .rposition(|&b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
+        match before {
+            Some(comma) if input[comma] == b',' => Error::new(kind, comma),
+            _ => self,
+        }
     }
 }
 

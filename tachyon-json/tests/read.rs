@@ -116,6 +116,44 @@ fn python_error_messages_and_positions() {
 }
 
 #[test]
+fn trailing_comma_errors_follow_python_3_13() {
+    use ErrorKind::*;
+    let read = |input: &str| match Reader::new()
+        .trailing_comma_errors(true)
+        .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
+    {
+        Err(tachyon_json::ReadError::Syntax(e)) => (e.kind(), e.offset()),
+        other => panic!("{input:?} parsed: {other:?}"),
+    };
+    // (input, kind, offset) as Python 3.13's json.loads reports them.
+    let cases: &[(&str, ErrorKind, usize)] = &[
+        ("[1,]", TrailingCommaInArray, 2),
+        ("[1, \n ]", TrailingCommaInArray, 2),
+        ("[[1,],2]", TrailingCommaInArray, 3),
+        (r#"{"a":1,}"#, TrailingCommaInObject, 6),
+        (r#"{"a":1 ,  }"#, TrailingCommaInObject, 7),
+        (r#"{"a":[1,2,]}"#, TrailingCommaInArray, 9),
+        // Not a trailing comma: the 3.11 errors stand.
+        ("[1,,2]", ExpectingValue, 3),
+        ("[,]", ExpectingValue, 1),
+        ("{,}", ExpectingKey, 1),
+        (r#"{"a":1,,}"#, ExpectingKey, 7),
+        ("[1,}", ExpectingValue, 3),
+        (r#"{"a":1,]"#, ExpectingKey, 7),
+        (r#"{"a":]"#, ExpectingValue, 5),
+        ("]", ExpectingValue, 0),
+        ("[", ExpectingValue, 1),
+    ];
+    for &(input, kind, offset) in cases {
+        assert_eq!(read(input), (kind, offset), "{input:?}");
+    }
+    assert_eq!(
+        TrailingCommaInArray.message(),
+        "Illegal trailing comma before end of array"
+    );
+}
+
+#[test]
 fn invalid_utf8_in_strings() {
     let e = from_slice(b"[\"ok\", \"\xc3\"]").unwrap_err();
     assert_eq!((e.kind(), e.offset()), (ErrorKind::InvalidUtf8, 8));
@@ -152,4 +190,20 @@ fn value_round_trips_through_the_writer() {
         br#"{"a":[1,-2,3.5,1e+16,"x\n",true,null,{}],"b":{"c":[]},"d":123456789012345678901234}"#;
     let v = from_slice(input).unwrap();
     assert_eq!(tachyon_json::to_vec(&v).unwrap(), input);
+}
+
+#[test]
+fn reused_buffers_give_what_a_fresh_reader_gives() {
+    let mut buffers = tachyon_json::Buffers::default();
+    let reader = Reader::new();
+    for input in [
+        &br#"{"a":[1,2,{"b":"\u00e9\n"}]}"#[..],
+        b"[[1,2],[3,",
+        br#"["esc\"aped", {"k": null}]"#,
+        b"{\"a\" 1}",
+        b"[]",
+    ] {
+        let reused = reader.parse_reusing(input, &mut tachyon_json::ValueSink, &mut buffers);
+        assert_eq!(reused, reader.parse(input, &mut tachyon_json::ValueSink));
+    }
 }

@@ -4,16 +4,24 @@
 //!
 //! Both are plain `METH_O` C functions: the argument parsing of a
 //! `#[pyfunction]` costs about as much as dumping a small dict.
+//!
+//! Whatever depends on the Python version is decided once, at import: the
+//! CPython structures read in place (and the versions they are gated on) are in
+//! `cpython.rs`; the messages that changed between versions are taken from the
+//! running `json` module itself (`learn_messages`).
 
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
 use std::cell::UnsafeCell;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::vec::Drain;
 
 use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::prelude::*;
-use tachyon_json::{Entries, ErrorKind, Output, ReadError, Reader, Sink};
+use tachyon_json::{Buffers, Entries, ErrorKind, Output, ReadError, Reader, Sink};
+
+use crate::cpython;
 
 /// Registers `json_dumps` and `json_loads` on the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,16 +31,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let std_loads = json.getattr("loads")?;
     JSON_DECODE_ERROR.store(decode_error.into_ptr(), Ordering::Release);
     STD_LOADS.store(std_loads.into_ptr(), Ordering::Release);
-    // SAFETY: Py_Version is a constant exported by the running interpreter.
-    let version = unsafe { ffi::Py_Version };
-    let is_311 = version >> 16 == 0x030B;
-    FAST_DICT.store(is_311, Ordering::Relaxed);
-    let digit_bits: u32 = py
-        .import("sys")?
-        .getattr("int_info")?
-        .getattr("bits_per_digit")?
-        .extract()?;
-    FAST_INT.store(is_311 && digit_bits == 30, Ordering::Relaxed);
+    learn_messages(&json)?;
+    cpython::register(m)?;
     add_function(m, c"json_dumps", dumps_raw, c"dumps(obj, /)\n--\n\nSerialize obj to JSON bytes exactly as json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode().")?;
     add_function(m, c"json_loads", loads_raw, c"loads(data, /)\n--\n\nParse JSON from bytes, bytearray, memoryview or str, exactly as json.loads does.")?;
     Ok(())
@@ -61,31 +61,53 @@ fn add_function(
     m.add(name.to_str().unwrap_or("json"), func)
 }
 
-/// Whether dict tables have CPython 3.11's layout (see `DictKeys311`).
-static FAST_DICT: AtomicBool = AtomicBool::new(false);
-/// Whether ints have CPython 3.11's layout with 30-bit digits (see `Long311`).
-static FAST_INT: AtomicBool = AtomicBool::new(false);
-
-/// The head of CPython 3.11's `PyDictKeysObject` (Include/internal/pycore_dict.h);
-/// the index table, then the entries, follow it.
-#[repr(C)]
-struct DictKeys311 {
-    dk_refcnt: Py_ssize_t,
-    dk_log2_size: u8,
-    dk_log2_index_bytes: u8,
-    dk_kind: u8,
-    dk_version: u32,
-    dk_usable: Py_ssize_t,
-    dk_nentries: Py_ssize_t,
+/// The messages that differ between Python versions, as the running `json` words them.
+struct Messages {
+    /// The start of the "Out of range float values" ValueError.
+    float_prefix: String,
+    /// Whether the float's repr follows it (3.12 and later: `...: nan`).
+    float_repr: bool,
 }
 
-/// The head of CPython 3.11's `PyLongObject` (Include/cpython/longintrepr.h):
-/// `ob_size` is the digit count with the sign, the first digit follows.
-#[repr(C)]
-struct Long311 {
-    ob_base: PyObject,
-    ob_size: Py_ssize_t,
-    digit: u32,
+static MESSAGES: OnceLock<Messages> = OnceLock::new();
+
+/// Whether the running json reports `[1,]` as "Illegal trailing comma before end of
+/// array" at the comma (3.13 and later) rather than "Expecting value" at the bracket.
+static TRAILING_COMMA_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// Learns the version-dependent messages from the running `json` module itself, so
+/// Tachyon follows it across versions instead of hard-coding one version's texts.
+fn learn_messages(json: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = json.py();
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("allow_nan", false)?;
+    let nan = f64::NAN.into_pyobject(py)?;
+    let float_message = match json.getattr("dumps")?.call((nan,), Some(&kwargs)) {
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) => {
+            e.value(py).str()?.to_string()
+        }
+        _ => "Out of range float values are not JSON compliant".to_owned(),
+    };
+    let messages = match float_message.strip_suffix("nan") {
+        Some(prefix) => Messages {
+            float_prefix: prefix.to_owned(),
+            float_repr: true,
+        },
+        None => Messages {
+            float_prefix: float_message,
+            float_repr: false,
+        },
+    };
+    let _ = MESSAGES.set(messages);
+    let trailing = match json.getattr("loads")?.call1(("[1,]",)) {
+        Err(e) => {
+            let msg: String = e.value(py).getattr("msg")?.extract()?;
+            msg == ErrorKind::TrailingCommaInArray.message()
+        }
+        Ok(_) => false,
+    };
+    TRAILING_COMMA_ERRORS.store(trailing, Ordering::Relaxed);
+    Ok(())
 }
 
 static JSON_DECODE_ERROR: AtomicPtr<PyObject> = AtomicPtr::new(ptr::null_mut());
@@ -230,7 +252,7 @@ pub(crate) unsafe extern "C" fn dumps_raw(
             let Some(out) = BytesOut::new((hint + hint / 8).clamp(256, 64 << 20)) else {
                 return ptr::null_mut();
             };
-            let limit = (ffi::Py_GetRecursionLimit().max(1) as usize).min(MAX_DUMPS_DEPTH);
+            let limit = cpython::recursion_limit().min(MAX_DUMPS_DEPTH);
             let mut enc = Encoder {
                 out,
                 depth: 0,
@@ -318,6 +340,44 @@ unsafe fn type_name(obj: *mut PyObject) -> String {
         CStr::from_ptr((*ffi::Py_TYPE(obj)).tp_name)
             .to_string_lossy()
             .into_owned()
+    }
+}
+
+/// Raises json's ValueError for a NaN or infinite float, worded as the running
+/// `json` words it (3.12 added the float's repr: `...not JSON compliant: nan`).
+///
+/// # Safety
+/// The GIL is held and `obj` is a float (or float subclass).
+#[cold]
+unsafe fn raise_out_of_range(obj: *mut PyObject) -> Raised {
+    let messages = MESSAGES.get_or_init(|| Messages {
+        float_prefix: "Out of range float values are not JSON compliant".to_owned(),
+        float_repr: false,
+    });
+    if !messages.float_repr {
+        // SAFETY: GIL held.
+        return unsafe { set_error(ffi::PyExc_ValueError, &messages.float_prefix) };
+    }
+    // SAFETY: GIL held; json formats the object with %R, so a subclass's __repr__ counts.
+    unsafe {
+        let repr = ffi::PyObject_Repr(obj);
+        if repr.is_null() {
+            return Raised;
+        }
+        let mut len: Py_ssize_t = 0;
+        let p = ffi::PyUnicode_AsUTF8AndSize(repr, &mut len);
+        let r = if p.is_null() {
+            Raised
+        } else {
+            let text =
+                String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize));
+            set_error(
+                ffi::PyExc_ValueError,
+                &format!("{}{text}", messages.float_prefix),
+            )
+        };
+        ffi::Py_DECREF(repr);
+        r
     }
 }
 
@@ -434,23 +494,10 @@ impl Encoder {
     unsafe fn write_int(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: `obj` is an int (or subclass); GIL held.
         unsafe {
-            if FAST_INT.load(Ordering::Relaxed) {
-                // CPython 3.11 layout: ob_size is the signed digit count and
-                // one 30-bit digit covers most ints (a call saved per int).
-                let long = obj.cast::<Long311>();
-                let size = (*long).ob_size;
-                if size.unsigned_abs() <= 1 {
-                    let digit = i64::from((*long).digit);
-                    tachyon_json::write_i64(
-                        &mut self.out,
-                        if size < 0 {
-                            -digit
-                        } else {
-                            digit * size as i64
-                        },
-                    );
-                    return Ok(());
-                }
+            // One 30-bit digit covers most ints: read in place, a call saved per int.
+            if let Some(v) = cpython::compact_int(obj) {
+                tachyon_json::write_i64(&mut self.out, v);
+                return Ok(());
             }
             let mut overflow: c_int = 0;
             let v = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
@@ -502,13 +549,8 @@ impl Encoder {
         // SAFETY: `obj` is a float (or subclass).
         let v = unsafe { ffi::PyFloat_AS_DOUBLE(obj) };
         if !v.is_finite() {
-            // SAFETY: GIL held.
-            return Err(unsafe {
-                set_error(
-                    ffi::PyExc_ValueError,
-                    "Out of range float values are not JSON compliant",
-                )
-            });
+            // SAFETY: GIL held; `obj` is valid.
+            return Err(unsafe { raise_out_of_range(obj) });
         }
         tachyon_json::write_f64(&mut self.out, v);
         Ok(())
@@ -666,10 +708,9 @@ impl Encoder {
             self.enter(obj)?;
             ffi::Py_INCREF(obj);
             self.out.push(b'{');
-            let r = if FAST_DICT.load(Ordering::Relaxed) && (*dict).ma_values.is_null() {
-                self.write_dict_entries(obj)
-            } else {
-                self.write_dict_next(obj)
+            let r = match cpython::Entries::of(obj) {
+                Some(entries) => self.write_dict_entries(obj, entries),
+                None => self.write_dict_next(obj),
             };
             ffi::Py_DECREF(obj);
             r.map_err(|_| self.unwinding(obj))?;
@@ -701,28 +742,17 @@ impl Encoder {
         }
     }
 
-    /// Items read straight from a combined table's entries (CPython 3.11's
-    /// layout, checked at start-up): `PyDict_Next` was 17% of dumping twitter.json.
+    /// Items read straight from a combined table's entries (see `cpython.rs`,
+    /// checked versions only): `PyDict_Next` was 17% of dumping twitter.json.
     #[inline]
-    unsafe fn write_dict_entries(&mut self, obj: *mut PyObject) -> Res {
-        // SAFETY: GIL held; `obj` is a referenced exact dict with a combined
-        // table (ma_values NULL) in the 3.11 layout. If Python code run by a
-        // nested hook replaces the table, we stop instead of reading it.
+    unsafe fn write_dict_entries(&mut self, obj: *mut PyObject, entries: cpython::Entries) -> Res {
+        // SAFETY: GIL held; `obj` is a referenced exact dict whose table is
+        // `entries`. If Python code run by a nested hook replaces the table, we
+        // stop instead of reading it.
         unsafe {
-            let dict = obj.cast::<ffi::PyDictObject>();
-            let keys = (*dict).ma_keys.cast::<DictKeys311>();
-            let entries = keys
-                .cast::<u8>()
-                .add(size_of::<DictKeys311>() + (1usize << (*keys).dk_log2_index_bytes))
-                .cast::<*mut PyObject>();
-            // Unicode-keyed tables store (key, value); general ones (hash, key, value).
-            let (stride, key_at) = if (*keys).dk_kind == 0 { (3, 1) } else { (2, 0) };
             let mut first = true;
-            let mut i = 0isize;
-            while i < (*keys).dk_nentries {
-                let entry = entries.offset(i * stride + key_at);
-                i += 1;
-                let value = *entry.add(1);
+            for i in 0..entries.len() {
+                let (key, value) = entries.get(i);
                 if value.is_null() {
                     continue;
                 }
@@ -730,10 +760,10 @@ impl Encoder {
                     self.out.push(b',');
                 }
                 first = false;
-                self.write_key(*entry)?;
+                self.write_key(key)?;
                 self.out.push(b':');
                 self.encode(value)?;
-                if (*dict).ma_keys.cast::<DictKeys311>() != keys {
+                if !entries.still_of(obj) {
                     return Err(set_error(
                         ffi::PyExc_RuntimeError,
                         "dictionary changed size during iteration",
@@ -855,11 +885,8 @@ impl Obj {
     }
 }
 
-unsafe extern "C" {
-    /// A dict sized for `minused` entries (public in CPython's headers up to
-    /// 3.12, though pyo3-ffi does not declare it).
-    fn _PyDict_NewPresized(minused: Py_ssize_t) -> *mut PyObject;
-}
+/// The reader's working memory, reused by every `loads` (under the GIL).
+static LOADS_BUFFERS: GilCell<Buffers<Obj>> = GilCell(UnsafeCell::new(Buffers::new()));
 
 /// Object keys recur across and within documents: a direct-mapped cache of
 /// ASCII key strings saves building them and rehashing them on insert.
@@ -1107,11 +1134,7 @@ impl Sink for PySink {
         // SAFETY: GIL held; PyDict_SetItem does not steal (our Obj drops release).
         unsafe {
             let n = entries.len();
-            let dict = Obj::new(if n > 5 {
-                _PyDict_NewPresized(n as Py_ssize_t)
-            } else {
-                ffi::PyDict_New()
-            })?;
+            let dict = Obj::new(cpython::new_dict(n))?;
             // Later duplicates overwrite earlier ones, keeping the first's position: dict(pairs).
             for (k, v) in entries {
                 if ffi::PyDict_SetItem(dict.0, k.0, v.0) != 0 {
@@ -1226,14 +1249,21 @@ unsafe fn std_loads(arg: *mut PyObject) -> *mut PyObject {
 unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject {
     // SAFETY: GIL held.
     unsafe {
-        let depth = ffi::Py_GetRecursionLimit().max(1) as usize;
+        let depth = cpython::recursion_limit();
         let mut sink = PySink { digits: Vec::new() };
         // No Python code runs while parsing and nothing built becomes garbage
         // before the end, so a cycle collection mid-parse can free nothing:
         // it only re-scans the document so far (40% of loading canada.json).
         // Pause the collector (if enabled) and let it run afterwards as usual.
         let paused = data.len() >= 1024 && ffi::PyGC_Disable() != 0;
-        let parsed = Reader::new().max_depth(depth).parse(data, &mut sink);
+        // The reader's buffers are kept between calls. Taken out while parsing: a
+        // collection during a small parse may run a finalizer that calls loads again.
+        let mut buffers = core::mem::take(&mut *LOADS_BUFFERS.0.get());
+        let parsed = Reader::new()
+            .max_depth(depth)
+            .trailing_comma_errors(TRAILING_COMMA_ERRORS.load(Ordering::Relaxed))
+            .parse_reusing(data, &mut sink, &mut buffers);
+        *LOADS_BUFFERS.0.get() = buffers;
         if paused {
             ffi::PyGC_Enable();
         }

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod compress;
 mod core;
+mod cpython;
 mod error;
 mod json;
 mod responses;

@@ -92,7 +92,7 @@ class Color(enum.IntEnum):
     RED = 1
 
 
-class Name(str, enum.Enum):
+class Name(str, enum.Enum):  # noqa: UP042 - a str subclass is the point
     ALICE = "alice"
 
 
@@ -201,7 +201,9 @@ def test_dumps_errors(obj: Any, exc: type[Exception], message: str | None) -> No
     with pytest.raises(exc) as want:
         reference_dumps(obj)
     if message is not None:
-        assert str(got.value) == str(want.value) == message
+        # The running json's message (3.12 appends the float: "...compliant: nan").
+        assert str(got.value) == str(want.value)
+        assert str(got.value).startswith(message)
 
 
 def test_dumps_circular_reference() -> None:

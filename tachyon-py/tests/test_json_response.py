@@ -88,6 +88,25 @@ def test_explicit_init_call_and_signature() -> None:
     assert sig.parameters["status_code"].default == 200
 
 
+def test_signatures_of_subclasses() -> None:
+    # Python 3.13's inspect binds a class's __init__ descriptor to the class; the native
+    # one refuses that, so JSONResponse reports its signature itself (and only its own).
+    signatures = []
+    for fw in (STARLETTE, TACHYON):
+
+        class Plain(fw.responses.JSONResponse):  # type: ignore[name-defined,misc]
+            pass
+
+        class Created(fw.responses.JSONResponse):  # type: ignore[name-defined,misc]
+            def __init__(self, content: Any, location: str = "/x") -> None:
+                super().__init__(content, status_code=201, headers={"Location": location})
+
+        signatures.append([str(inspect.signature(c)) for c in (fw.responses.JSONResponse, Plain, Created)])
+    assert signatures[0] == signatures[1]
+    bound = [inspect.signature(fw.responses.JSONResponse([1]).__init__) for fw in (STARLETTE, TACHYON)]
+    assert list(bound[0].parameters) == list(bound[1].parameters)
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [({"x": math.nan}, ValueError), ({"x": object()}, TypeError), ("\ud800", UnicodeEncodeError)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import http.cookies
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -119,7 +119,7 @@ def test_render_set_cookie(
 
 
 def test_render_set_cookie_datetime_via_format_datetime() -> None:
-    when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    when = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
     text = format_datetime(when, usegmt=True)
     assert render_set_cookie("a", "1", expires=text) == starlette_set_cookie("a", "1", expires=when)
 

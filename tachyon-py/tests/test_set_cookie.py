@@ -20,7 +20,7 @@ OPTIONS: list[dict[str, Any]] = [
     {"max_age": "7"},
     {"expires": 100},
     {"expires": "Wed, 21 Oct 2015 07:28:00 GMT"},
-    {"expires": datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)},
+    {"expires": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)},
     {"path": None},
     {"path": "/a b"},
     {"domain": "ex.com", "secure": True, "httponly": True},

@@ -16,6 +16,8 @@ __all__ = [
     "build_profile",
     "check_compression_level",
     "compress",
+    "_json_fast_paths",
+    "_json_use_fast_paths",
     "headers_contains",
     "headers_get",
     "headers_getlist",
@@ -65,6 +67,12 @@ def json_dumps(obj: Any, /) -> bytes:
 
 def json_loads(data: bytes | bytearray | memoryview | str, /) -> Any:
     """What `json.loads(data)` returns; `json.JSONDecodeError` on invalid input."""
+
+def _json_fast_paths() -> dict[str, Any]:
+    """For tests: the CPython layout compiled in, which json fast paths are on, and (debug builds) their hit counts."""
+
+def _json_use_fast_paths(on: bool) -> None:
+    """For tests: `False` sends json down the portable path only; `True` restores the checked fast paths."""
 
 # tachyon-core glue (src/core.rs)
 

@@ -21,9 +21,6 @@ if sys.version_info >= (3, 13):  # pragma: no cover
 else:  # pragma: no cover
     from asyncio import iscoroutinefunction
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
-
 T = TypeVar("T")
 
 # RFC 3986 reg-name characters, or a bracketed IP literal (IPv6 or IPvFuture), then an

@@ -15,7 +15,7 @@ from datetime import datetime
 from email.utils import format_datetime, formatdate
 from mimetypes import guess_type
 from secrets import token_hex
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio
@@ -29,9 +29,6 @@ from tachyon.concurrency import iterate_in_threadpool
 from tachyon.datastructures import URL, Headers, MutableHeaders
 from tachyon.requests import ClientDisconnect
 from tachyon.types import Message, Receive, Scope, Send
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    pass
 
 __all__ = [
     "FileResponse",
@@ -266,16 +263,16 @@ class JSONResponse(Response):
 
     media_type = "application/json"
 
-    if TYPE_CHECKING:  # at run time, the native __init__ set below
-
-        def __init__(
-            self,
-            content: Any,
-            status_code: int = 200,
-            headers: Mapping[str, str] | None = None,
-            media_type: str | None = None,
-            background: BackgroundTask | None = None,
-        ) -> None: ...
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        # Replaced below by the native __init__; kept as the source of its signature.
+        super().__init__(content, status_code, headers, media_type, background)  # pragma: no cover
 
     def render(self, content: Any) -> bytes:
         """Serialize `content` compactly, non-ASCII kept, NaN and infinities refused.
@@ -297,9 +294,43 @@ class JSONResponse(Response):
 # native (same attributes, same bytes, same exceptions; anything else goes to
 # Response.__init__). In Python, the frame and `b"%d" % len(body)` cost more than the
 # JSON encoding (see docs/performance.md, "JSON response").
+_python_json_init = JSONResponse.__init__
 JSONResponse.__init__ = json_response_init(  # type: ignore[method-assign]
     JSONResponse, Response.__init__, _JSON_CONTENT_TYPE, JSONResponse.render, json
 )
+
+
+class _InitSignature:
+    """`JSONResponse.__signature__`: what `inspect.signature` reports for the class.
+
+    The native `__init__` is a method descriptor. Python 3.13's `inspect` binds it to the
+    class itself (`__get__(cls, type(cls))`), which a method descriptor refuses, so
+    `inspect.signature(JSONResponse)` raised TypeError there (3.11 and 3.12 read the
+    descriptor's text signature). This gives Starlette's signature, annotations included, on
+    every version, and `None` ("look further", inspect's own rule) for instances and for
+    subclasses that bring their own `__init__`, `__new__` or metaclass `__call__`.
+    """
+
+    def __init__(self, native: Any, python_init: Any) -> None:
+        self._native = native
+        self._python_init = python_init
+        self._signature: Any = None
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is not None or type(owner).__call__ is not type.__call__ or owner.__new__ is not object.__new__:
+            return None
+        init = next(vars(klass)["__init__"] for klass in owner.__mro__ if "__init__" in vars(klass))
+        if init is not self._native:
+            return None
+        if self._signature is None:
+            import inspect
+
+            full = inspect.signature(self._python_init)
+            self._signature = full.replace(parameters=list(full.parameters.values())[1:])
+        return self._signature
+
+
+JSONResponse.__signature__ = _InitSignature(vars(JSONResponse)["__init__"], _python_json_init)  # type: ignore[attr-defined]
 
 
 class RedirectResponse(Response):

@@ -6,7 +6,6 @@ to `call_next`, which hands back a response whose body streams from that task.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -18,9 +17,6 @@ from tachyon._utils import create_collapsing_task_group
 from tachyon.requests import ClientDisconnect, Request
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    pass
 
 __all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
 
