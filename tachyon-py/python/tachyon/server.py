@@ -218,7 +218,14 @@ def run(
     message on stderr for a startup mistake.
     """
     try:
-        server, interface = choose_server(server, interface, websockets=interface is None and serves_websockets(app))
+        websockets = serves_websockets(app)
+        if websockets and interface == "rsgi":
+            print(
+                "tachyon: warning: over RSGI, Granian closes every WebSocket without a code (1005);"
+                " leave --interface out to serve this app over ASGI",
+                file=sys.stderr,
+            )
+        server, interface = choose_server(server, interface, websockets=websockets)
         if not header_timeout > 0:
             raise ServeError(f"header timeout must be a positive number of seconds, not {header_timeout}")
         if server == "granian" and header_timeout > _GRANIAN_MAX_HEADER_TIMEOUT:
