@@ -409,7 +409,7 @@ def _run_uvicorn(
 ) -> None:
     import uvicorn
 
-    from tachyon import _uvicorn
+    from tachyon import uvicorn_deadlines
 
     # BodyGuard keeps a body that never arrives out of the error log (uvicorn logs the app's
     # ClientDisconnect as "Exception in ASGI application").
@@ -426,7 +426,7 @@ def _run_uvicorn(
         reload=reload,
         log_level=log_level,
         app_dir=app_dir or "",
-        http=_uvicorn.protocol_with_deadlines(header_timeout, body_timeout),
+        http=uvicorn_deadlines.protocol_with_deadlines(header_timeout, body_timeout),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tachyon.rsgi import BODY_TIMEOUT_ENV
 
-__all__ = ["HEADER_TIMEOUT_ENV", "protocol_with_deadlines"]
+__all__ = ["HEADER_TIMEOUT_ENV", "DeadlineProtocol", "protocol_with_deadlines"]
 
 HEADER_TIMEOUT_ENV = "TACHYON_HEADER_TIMEOUT"
 """Environment variable holding the header deadline in seconds."""
