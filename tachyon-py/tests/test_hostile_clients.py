@@ -52,6 +52,8 @@ DEPLOYMENTS = [
     ("default", "app:app", (), "(granian, RSGI"),
     ("granian-asgi", "app:ws_app", (), "(granian, ASGI"),
     ("uvicorn", "app:app", ("--server", "uvicorn"), "(uvicorn, ASGI"),
+    # Workers that import the app themselves get the same guard (through guarded_app).
+    ("uvicorn-workers", "app:app", ("--server", "uvicorn", "--workers", "2"), "(uvicorn, ASGI, 2 workers"),
 ]
 DEADLINE = 1.0
 # Generous: the deadline is 1 s; a loaded machine may take a few more to close.

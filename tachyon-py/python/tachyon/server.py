@@ -27,10 +27,12 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
+    "GUARDED_TARGET_ENV",
     "BodyGuard",
     "DEFAULT_HEADER_TIMEOUT",
     "INTERFACES",
@@ -40,6 +42,7 @@ __all__ = [
     "check_address",
     "choose_server",
     "find_import_string",
+    "guarded_app",
     "import_app",
     "installed_servers",
     "run",
@@ -336,6 +339,16 @@ class BodyGuard:
                 await send({"type": "http.response.body", "body": body})
 
 
+GUARDED_TARGET_ENV = "TACHYON_GUARDED_TARGET"
+"""Environment variable naming ("module:attr") the app `guarded_app` imports and wraps."""
+
+
+def guarded_app() -> BodyGuard:
+    """App factory for workers that import the app themselves (--reload, --workers under
+    uvicorn, spawned Granian workers): the app named by TACHYON_GUARDED_TARGET, in a BodyGuard."""
+    return BodyGuard(import_app(os.environ[GUARDED_TARGET_ENV]))
+
+
 def _set_body_timeout(seconds: float | None) -> None:
     """The RSGI adapter's body deadline, here and (through the environment) in every worker."""
     from tachyon import rsgi
@@ -363,9 +376,9 @@ def _run_granian(
 
     options: dict[str, Any] = {}
     if app_dir is not None:
-        options["working_dir"] = os.path.abspath(app_dir)
+        options["working_dir"] = Path(app_dir).resolve()
         if reload:
-            options["reload_paths"] = [os.path.abspath(app_dir)]
+            options["reload_paths"] = [Path(app_dir).resolve()]
     granian = Granian(
         target=import_string or "app",
         address=host,
@@ -387,6 +400,11 @@ def _run_granian(
                 print("tachyon: error: the app must be importable as module:attribute", file=sys.stderr)
                 raise SystemExit(2)
             granian.target = import_string
+        if interface == "asgi":
+            # The worker imports the app itself: through guarded_app, so it is guarded too.
+            os.environ[GUARDED_TARGET_ENV] = import_string
+            granian.target = f"{__name__}:guarded_app"
+            granian.factory = True
         granian.serve()
     else:
         # Forked workers inherit the app object: no second import, and app.run() works from a script.
@@ -413,7 +431,12 @@ def _run_uvicorn(
 
     # BodyGuard keeps a body that never arrives out of the error log (uvicorn logs the app's
     # ClientDisconnect as "Exception in ASGI application").
-    target: Any = import_string if (reload or workers > 1) else BodyGuard(app)
+    target: Any = BodyGuard(app)
+    if reload or workers > 1:
+        # Workers (or the reloader's child) import the app themselves, through guarded_app.
+        assert import_string is not None  # run() found it or refused to start
+        os.environ[GUARDED_TARGET_ENV] = import_string
+        target = f"{__name__}:guarded_app"
     # uvicorn drains, restores the previous handlers and raises the signal again: let that
     # finish with status 0, as Granian and hypercorn do, instead of dying by the signal.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -426,6 +449,7 @@ def _run_uvicorn(
         reload=reload,
         log_level=log_level,
         app_dir=app_dir or "",
+        factory=isinstance(target, str),
         http=uvicorn_deadlines.protocol_with_deadlines(header_timeout, body_timeout),
     )
 
