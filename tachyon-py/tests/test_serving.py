@@ -211,6 +211,24 @@ def test_choose_server_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         tachyon_server.choose_server("gunicorn")
 
 
+def test_apps_with_websocket_routes_default_to_asgi_on_granian(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Granian's RSGI websocket close() sends a close frame without a code (1005): ASGI delivers it.
+    from tachyon import Mount, Route, Router, TachyonEngine, WebSocketRoute
+    from tachyon.responses import Response
+
+    async def endpoint(scope: object) -> Response:  # pragma: no cover - never called
+        return Response()
+
+    plain = TachyonEngine(routes=[Route("/", endpoint)])
+    nested = TachyonEngine(routes=[Mount("/api", app=Router([WebSocketRoute("/ws", endpoint)]))])
+    assert not tachyon_server.serves_websockets(plain)
+    assert tachyon_server.serves_websockets(nested)
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
+    assert tachyon_server.choose_server(websockets=True) == ("granian", "asgi")
+    assert tachyon_server.choose_server(interface="rsgi", websockets=True) == ("granian", "rsgi")
+    assert tachyon_server.choose_server("uvicorn", websockets=True) == ("uvicorn", "asgi")
+
+
 def test_find_import_string() -> None:
     from tachyon import rsgi
 

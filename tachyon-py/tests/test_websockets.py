@@ -533,3 +533,36 @@ def test_websocket_is_subscriptable_like_starlettes() -> None:
     from tachyon.datastructures import State
 
     assert WebSocket[State] is not None
+
+
+def test_bad_json_frame_closes_with_1007() -> None:
+    # Starlette lets the JSONDecodeError escape (the connection drops with no close code);
+    # Tachyon's is also a WebSocketException(1007), so the client learns why.
+    caught: list[Any] = []
+
+    def handler(fw: SimpleNamespace, log: list[Any]) -> Any:
+        async def endpoint(websocket: Any) -> None:
+            await websocket.accept()
+            try:
+                await websocket.receive_json()
+            except ValueError as exc:  # code written for Starlette catches it as before
+                caught.append(exc)
+            await websocket.receive_json()
+
+        return endpoint
+
+    def script(session: Any) -> Any:
+        session.send_text("{nope")
+        session.send_text("[1,")
+        return session.receive_text()
+
+    _, _, outcome = run_session(TACHYON, single_route(handler), script, "/ws")
+    reason = "Invalid JSON: Expecting value: line 1 column 4 (char 3)"
+    assert outcome == ("raised", ("WebSocketDisconnect", "", 1007, reason))
+    import json
+
+    from tachyon.exceptions import WebSocketException
+
+    first = caught[0]
+    assert isinstance(first, json.JSONDecodeError) and isinstance(first, WebSocketException)
+    assert (first.msg, first.pos, first.code) == ("Expecting property name enclosed in double quotes", 1, 1007)

@@ -12,7 +12,16 @@ import os
 import sys
 
 from tachyon import compat
-from tachyon.server import INTERFACES, LOG_LEVELS, SERVERS, ServeError, import_app, run
+from tachyon.server import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    INTERFACES,
+    LOG_LEVELS,
+    SERVERS,
+    ServeError,
+    import_app,
+    run,
+)
 
 __all__ = ["main"]
 
@@ -28,9 +37,27 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     cli.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
     cli.add_argument("--server", choices=SERVERS, help="server to use (default: the fastest installed)")
-    cli.add_argument("--interface", choices=INTERFACES, help="rsgi (granian only) or asgi")
+    cli.add_argument(
+        "--interface",
+        choices=INTERFACES,
+        help="rsgi (granian only) or asgi (default: rsgi on granian, asgi if the app has WebSocket routes)",
+    )
     cli.add_argument("--reload", action="store_true", help="restart when source files change")
     cli.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="(default: %(default)s)")
+    cli.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request headers take longer (default: %(default)s; at most 60 on granian)",
+    )
+    cli.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help="give up on a request body that takes longer, with 408 (default: %(default)s; 0: no deadline)",
+    )
     cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
     cli.add_argument(
         "--as-starlette",
@@ -66,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         reload=args.reload,
         log_level=args.log_level,
         interface=args.interface,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
         import_string=args.app,
         app_dir=args.app_dir,
     )

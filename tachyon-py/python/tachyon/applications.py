@@ -144,10 +144,15 @@ class TachyonEngine:
         reload: bool = False,
         log_level: str = "info",
         interface: str | None = None,
+        *,
+        header_timeout: float = 10.0,
+        body_timeout: float | None = 60.0,
     ) -> None:
         """Serve the app on the fastest installed server (Granian over RSGI, else uvicorn).
 
-        See `tachyon.server.run`; `python -m tachyon module:app` is the same from a shell.
+        A client gets `header_timeout` seconds to send its headers and `body_timeout` to send
+        its body (None: no deadline). See `tachyon.server.run`; `python -m tachyon module:app`
+        is the same from a shell.
         """
         from tachyon.server import run
 
@@ -160,6 +165,8 @@ class TachyonEngine:
             reload=reload,
             log_level=log_level,
             interface=interface,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
 
     # Imported here, with the methods that use it, rather than per call: a function-level

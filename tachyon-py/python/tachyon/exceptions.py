@@ -13,6 +13,7 @@ __all__ = [
     "StarletteDeprecationWarning",
     "TachyonDeprecationWarning",
     "WebSocketException",
+    "WebSocketJSONDecodeError",
 ]
 
 
@@ -69,6 +70,34 @@ class JSONBodyDecodeError(json.JSONDecodeError, HTTPException):
 
     def __str__(self) -> str:
         return ValueError.__str__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.__class__, (self.msg, self.doc, self.pos)
+
+
+# A close frame's reason is at most 123 bytes (RFC 6455 section 5.5: 125 with the code).
+_MAX_CLOSE_REASON = 123
+
+
+class WebSocketJSONDecodeError(json.JSONDecodeError, WebSocketException):
+    """Raised by `await websocket.receive_json()` when the frame is not valid JSON.
+
+    It is a `json.JSONDecodeError`, so code written for Starlette that catches that keeps
+    working; it is also a `WebSocketException(1007)` ("invalid frame payload data", RFC 6455),
+    so when nothing catches it the connection closes with 1007 and a reason instead of being
+    dropped with no close code.
+    """
+
+    def __init__(self, msg: str, doc: str, pos: int) -> None:
+        json.JSONDecodeError.__init__(self, msg, doc, pos)
+        reason = f"Invalid JSON: {self}".encode()[:_MAX_CLOSE_REASON].decode("utf-8", "ignore")
+        WebSocketException.__init__(self, 1007, reason)
+
+    def __str__(self) -> str:
+        return ValueError.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(msg={self.msg!r}, pos={self.pos!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.__class__, (self.msg, self.doc, self.pos)

@@ -14,12 +14,18 @@ Lifespan runs through the ASGI lifespan protocol from `__rsgi_init__` / `__rsgi_
 state is copied into each request's scope, as uvicorn does.
 
 Wrap any other ASGI app with `RSGIApp(asgi_app)` to serve it the same way.
+
+A request body that fails to arrive is the client's fault, never a 500: cut short (EOF before
+Content-Length) or malformed (a bad chunk size), the app receives `http.disconnect` (Starlette's
+`ClientDisconnect`) and the client gets 400; not complete within `body_timeout` seconds, the
+same with 408. Either way nothing is logged as a server error, as under uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,12 +38,16 @@ __all__ = [
     "HTTPChannel",
     "Lifespan",
     "RSGIApp",
+    "BODY_TIMEOUT_ENV",
+    "DEFAULT_BODY_TIMEOUT",
     "asgi_scope",
+    "body_timeout",
     "lifespan_shutdown",
     "lifespan_startup",
     "serve",
     "serve_asgi",
     "serve_websocket",
+    "set_body_timeout",
 ]
 
 logger = logging.getLogger("tachyon.rsgi")
@@ -50,6 +60,45 @@ _EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
 
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_HEADERS = [("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(_ERROR_BODY)))]
+
+# What the client gets when its request body fails to arrive (see HTTPChannel.receive).
+_BODY_FAILURES = {400: b"Bad Request", 408: b"Request Timeout"}
+
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds a client has to send a whole request body under RSGI (a stalled upload gets 408)."""
+BODY_TIMEOUT_ENV = "TACHYON_BODY_TIMEOUT"
+"""Environment variable read at import for the body deadline (seconds; 0 or "none": no deadline).
+
+`python -m tachyon --body-timeout` sets it, so that worker processes inherit it; set it yourself
+when starting Granian directly (`granian --interface rsgi`)."""
+
+
+def _timeout_from_env() -> float | None:
+    value = os.environ.get(BODY_TIMEOUT_ENV, "").strip().lower()
+    if not value:
+        return DEFAULT_BODY_TIMEOUT
+    if value == "none":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        logger.warning("ignoring %s=%r: not a number of seconds", BODY_TIMEOUT_ENV, value)
+        return DEFAULT_BODY_TIMEOUT
+    return seconds if seconds > 0 else None
+
+
+_body_timeout: float | None = _timeout_from_env()
+
+
+def body_timeout() -> float | None:
+    """The current body deadline in seconds (None: none)."""
+    return _body_timeout
+
+
+def set_body_timeout(seconds: float | None) -> None:
+    """Set the body deadline for this process: seconds > 0, or None (or 0) for none."""
+    global _body_timeout
+    _body_timeout = seconds if seconds else None
 
 
 # --- scope ---------------------------------------------------------------------------------
@@ -84,15 +133,22 @@ class HTTPChannel:
     waits for the client to disconnect. A response body sent in one message goes out with
     `response_bytes`; one in several parts opens `response_stream`. `started` is the flag the
     exception layers read, as on ResponseTracker.
+
+    When the body fails to arrive (cut short, malformed, or later than `body_timeout()`),
+    `failed` holds the status the client will get (400 or 408), `receive` says
+    `http.disconnect`, and whatever the app sends after that is dropped, as uvicorn drops
+    what is sent to a disconnected client.
     """
 
-    __slots__ = ("consumed", "done", "headers", "protocol", "started", "status", "stream")
+    __slots__ = ("consumed", "done", "failed", "headers", "protocol", "started", "status", "stream", "timed_out")
 
     def __init__(self, protocol: Any) -> None:
         self.protocol = protocol
         self.consumed = False
         self.started = False
         self.done = False
+        self.failed = 0
+        self.timed_out = False
         self.status = 200
         self.headers: list[tuple[str, str]] = []
         self.stream: Any = None
@@ -101,12 +157,42 @@ class HTTPChannel:
         """ASGI receive."""
         if not self.consumed:
             self.consumed = True
-            body = await self.protocol()
+            timeout = _body_timeout
+            timer = None
+            if timeout is not None:
+                timer = asyncio.get_running_loop().call_later(timeout, self._expire, asyncio.current_task())
+            try:
+                body = await self.protocol()
+            except asyncio.CancelledError:
+                if not self.timed_out:
+                    raise
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+                self.failed = 408
+                return {"type": "http.disconnect"}
+            except RuntimeError:
+                # Granian's RSGIProtocolClosed: the client closed before the body was complete,
+                # or sent one hyper could not parse (a bad chunk size, say).
+                self.failed = 400
+                return {"type": "http.disconnect"}
+            finally:
+                if timer is not None:
+                    timer.cancel()
             return {"type": "http.request", "body": body, "more_body": False}
+        if self.failed:
+            return {"type": "http.disconnect"}
         await self.protocol.client_disconnect()
         return {"type": "http.disconnect"}
 
+    def _expire(self, task: asyncio.Task[Any] | None) -> None:
+        if task is not None and not self.timed_out:
+            self.timed_out = True
+            task.cancel()
+
     async def __call__(self, message: Message) -> None:
+        if self.failed:
+            return
         kind = message["type"]
         if kind == "http.response.start":
             if self.started:
@@ -140,6 +226,8 @@ class HTTPChannel:
 
     def send_response(self, response: Response) -> None:
         """Send a plain Response (Response's own `__call__`) straight to `response_bytes`."""
+        if self.failed:
+            return
         body = response.body
         self.started = self.done = True
         self.protocol.response_bytes(
@@ -153,6 +241,16 @@ class HTTPChannel:
         if self.done:
             return
         self.done = True
+        if self.failed:
+            # Nothing the app sent went out: answer the client's fault, and close.
+            body = _BODY_FAILURES[self.failed]
+            headers = [
+                ("content-type", "text/plain; charset=utf-8"),
+                ("content-length", str(len(body))),
+                ("connection", "close"),
+            ]
+            self.protocol.response_bytes(self.failed, headers, body)
+            return
         if self.stream is not None:
             return  # Granian ends the stream when the handler returns.
         if self.started:
@@ -220,6 +318,12 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
             await exception_layer.serve_http(asgi, channel.receive, channel, fused, channel.send_response)
         else:
             await state.stack(asgi, channel.receive, channel)
+    except Exception:
+        if not channel.failed:
+            raise
+        # The app raised because the body never came (ClientDisconnect, usually): the
+        # client's fault, not a server error; `finish` answers it.
+        logger.info("request body incomplete (%d): %s %s", channel.failed, asgi["method"], asgi["path"])
     finally:
         if not channel.done:
             channel.finish()
@@ -248,6 +352,10 @@ async def serve_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, A
     channel = HTTPChannel(protocol)
     try:
         await app(asgi, channel.receive, channel)
+    except Exception:
+        if not channel.failed:
+            raise
+        logger.info("request body incomplete (%d): %s %s", channel.failed, asgi["method"], asgi["path"])
     finally:
         channel.finish()
 

@@ -2,6 +2,13 @@
 
 The server is an existing one (DESIGN.md: no home-made HTTP code): Granian over RSGI when it
 is installed (the fastest path), else uvicorn, else hypercorn; `server=` / `--server` picks one.
+An app with WebSocket routes is served over Granian's ASGI interface instead: RSGI has no way
+to put a close code in a close frame (every close reaches the client as 1005).
+
+Slow clients are cut off: a client gets `header_timeout` seconds to send its request line and
+headers, and `body_timeout` seconds to send its body, on every server `run` starts (see
+docs/security.md for the same settings when starting a server yourself).
+
 Each handles SIGINT and SIGTERM by draining and exiting 0. Mistakes a user makes when
 starting a server (a wrong module path, a missing attribute, a port in use, a server that is
 not installed) are a one-line message on stderr and exit status 2, not a traceback.
@@ -10,17 +17,24 @@ not installed) are a one-line message on stderr and exit status 2, not a traceba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import importlib
 import importlib.util
+import logging
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "GUARDED_TARGET_ENV",
+    "BodyGuard",
+    "DEFAULT_HEADER_TIMEOUT",
     "INTERFACES",
     "LOG_LEVELS",
     "SERVERS",
@@ -29,15 +43,22 @@ __all__ = [
     "warn_if_debug_build",
     "choose_server",
     "find_import_string",
+    "guarded_app",
     "import_app",
     "installed_servers",
     "run",
+    "serves_websockets",
 ]
 
 SERVERS = ("granian", "uvicorn", "hypercorn")
 """Servers `run` knows, fastest first: the default is the first one installed."""
 INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send its request line and headers (Granian allows at most 60)."""
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds a client has to send a whole request body, once its headers are in (0: no deadline)."""
+_GRANIAN_MAX_HEADER_TIMEOUT = 60.0
 
 
 class ServeError(Exception):
@@ -49,8 +70,35 @@ def installed_servers() -> list[str]:
     return [name for name in SERVERS if importlib.util.find_spec(name) is not None]
 
 
-def choose_server(server: str | None = None, interface: str | None = None) -> tuple[str, str]:
-    """The (server, interface) to use: Granian over RSGI if installed, else uvicorn, else hypercorn."""
+def serves_websockets(app: Any) -> bool:
+    """Whether `app`'s routes (through mounts and hosts) include a WebSocket route."""
+    from tachyon.routing import WebSocketRoute
+
+    seen: set[int] = set()
+    pending = [app]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, WebSocketRoute):
+            return True
+        routes = getattr(node, "routes", None)
+        if isinstance(routes, list):
+            pending.extend(routes)
+        inner = getattr(node, "app", None)
+        if inner is not None and inner is not node:
+            pending.append(inner)
+    return False
+
+
+def choose_server(
+    server: str | None = None, interface: str | None = None, *, websockets: bool = False
+) -> tuple[str, str]:
+    """The (server, interface) to use: Granian over RSGI if installed, else uvicorn, else hypercorn.
+
+    With `websockets`, Granian's default interface is ASGI, which delivers close codes.
+    """
     installed = installed_servers()
     if server is None:
         if not installed:
@@ -61,7 +109,7 @@ def choose_server(server: str | None = None, interface: str | None = None) -> tu
     elif server not in installed:
         raise ServeError(f"server {server!r} is not installed: pip install {server}")
     if interface is None:
-        interface = "rsgi" if server == "granian" else "asgi"
+        interface = "rsgi" if server == "granian" and not websockets else "asgi"
     elif interface not in INTERFACES:
         raise ServeError(f"unknown interface {interface!r}: choose rsgi or asgi")
     elif interface == "rsgi" and server != "granian":
@@ -175,17 +223,35 @@ def run(
     log_level: str = "info",
     interface: str | None = None,
     *,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     import_string: str | None = None,
     app_dir: str | None = None,
 ) -> None:
     """Serve `app` until SIGINT or SIGTERM, on `server` (default: the fastest installed).
 
+    `header_timeout` is how many seconds a client has to send its request line and headers
+    (at most 60 under Granian), `body_timeout` how many to send its whole body (0 or None:
+    no deadline); a client slower than that is disconnected (408 when a body is late).
     `import_string` ("module:attr") is how worker processes or the reloader import the app
     again; without it, it is looked up in `sys.modules`. Raises SystemExit(2) with a one-line
     message on stderr for a startup mistake.
     """
     try:
-        server, interface = choose_server(server, interface)
+        websockets = serves_websockets(app)
+        if websockets and interface == "rsgi":
+            print(
+                "tachyon: warning: over RSGI, Granian closes every WebSocket without a code (1005);"
+                " leave --interface out to serve this app over ASGI",
+                file=sys.stderr,
+            )
+        server, interface = choose_server(server, interface, websockets=websockets)
+        if not header_timeout > 0:
+            raise ServeError(f"header timeout must be a positive number of seconds, not {header_timeout}")
+        if server == "granian" and header_timeout > _GRANIAN_MAX_HEADER_TIMEOUT:
+            raise ServeError(f"granian allows a header timeout of at most 60 seconds, not {header_timeout}")
+        if body_timeout is not None and body_timeout < 0:
+            raise ServeError(f"body timeout must be 0 (none) or a positive number of seconds, not {body_timeout}")
         if log_level not in LOG_LEVELS:
             raise ServeError(f"unknown log level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
         if workers < 1:
@@ -202,6 +268,7 @@ def run(
     except ServeError as exc:
         print(f"tachyon: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    _set_body_timeout(body_timeout)
 
     warn_if_debug_build("serving")
     plural = "s" if workers > 1 else ""
@@ -213,11 +280,99 @@ def run(
         flush=True,
     )
     if server == "granian":
-        _run_granian(app, host, port, workers, reload, log_level, interface, import_string, app_dir)
+        _run_granian(app, host, port, workers, reload, log_level, interface, import_string, app_dir, header_timeout)
     elif server == "uvicorn":
-        _run_uvicorn(app, host, port, workers, reload, log_level, import_string, app_dir)
+        _run_uvicorn(app, host, port, workers, reload, log_level, import_string, app_dir, header_timeout, body_timeout)
     else:
-        _run_hypercorn(app, host, port, workers, reload, log_level, import_string)
+        _run_hypercorn(app, host, port, workers, reload, log_level, import_string, header_timeout)
+
+
+class BodyGuard:
+    """ASGI wrapper that makes a request body that fails to arrive the client's fault.
+
+    For servers that hand the app `http.disconnect` when a body is cut short, malformed or
+    (with a body deadline) late, and would then send the app's 500 and log its traceback
+    (Granian over ASGI): the app still sees `http.disconnect`, but what it sends afterwards
+    is dropped, what it raises is logged at info level, and the client gets 400 (408 when
+    the deadline passed). Other scopes go straight through.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from tachyon import rsgi
+
+        failed = 0
+        complete = sent = False
+
+        async def guarded_receive() -> Any:
+            nonlocal failed, complete
+            if failed:
+                return {"type": "http.disconnect"}
+            if complete:
+                return await receive()
+            timeout = rsgi.body_timeout()
+            try:
+                message = await (receive() if timeout is None else asyncio.wait_for(receive(), timeout))
+            except asyncio.TimeoutError:
+                failed = 408
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.disconnect":
+                failed = 400
+            elif not message.get("more_body", False):
+                complete = True
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal sent
+            if failed:
+                return
+            sent = True
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if not failed:
+                raise
+            logging.getLogger("tachyon.server").info(
+                "request body incomplete (%d): %s %s", failed, scope.get("method"), scope.get("path")
+            )
+        if failed and not sent:
+            body = b"Request Timeout" if failed == 408 else b"Bad Request"
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ]
+            with contextlib.suppress(Exception):  # the client may be gone: nothing else to do
+                await send({"type": "http.response.start", "status": failed, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+
+
+GUARDED_TARGET_ENV = "TACHYON_GUARDED_TARGET"
+"""Environment variable naming ("module:attr") the app `guarded_app` imports and wraps."""
+
+
+def guarded_app() -> BodyGuard:
+    """App factory for workers that import the app themselves (--reload, --workers under
+    uvicorn, spawned Granian workers): the app named by TACHYON_GUARDED_TARGET, in a BodyGuard."""
+    return BodyGuard(import_app(os.environ[GUARDED_TARGET_ENV]))
+
+
+def _set_body_timeout(seconds: float | None) -> None:
+    """The RSGI adapter's body deadline, here and (through the environment) in every worker."""
+    from tachyon import rsgi
+
+    os.environ[rsgi.BODY_TIMEOUT_ENV] = str(seconds) if seconds else "none"
+    rsgi.set_body_timeout(seconds)
 
 
 def _run_granian(
@@ -230,16 +385,18 @@ def _run_granian(
     interface: str,
     import_string: str | None,
     app_dir: str | None,
+    header_timeout: float,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     options: dict[str, Any] = {}
     if app_dir is not None:
-        options["working_dir"] = os.path.abspath(app_dir)
+        options["working_dir"] = Path(app_dir).resolve()
         if reload:
-            options["reload_paths"] = [os.path.abspath(app_dir)]
+            options["reload_paths"] = [Path(app_dir).resolve()]
     granian = Granian(
         target=import_string or "app",
         address=host,
@@ -248,6 +405,9 @@ def _run_granian(
         workers=workers,
         reload=reload,
         log_level=LogLevels(log_level),
+        # Hyper's header-read deadline (milliseconds); the body deadline is the RSGI adapter's
+        # (tachyon.rsgi.body_timeout), as Granian has none.
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
         **options,
     )
     if reload or multiprocessing.get_start_method() != "fork":
@@ -258,10 +418,17 @@ def _run_granian(
                 print("tachyon: error: the app must be importable as module:attribute", file=sys.stderr)
                 raise SystemExit(2)
             granian.target = import_string
+        if interface == "asgi":
+            # The worker imports the app itself: through guarded_app, so it is guarded too.
+            os.environ[GUARDED_TARGET_ENV] = import_string
+            granian.target = f"{__name__}:guarded_app"
+            granian.factory = True
         granian.serve()
     else:
         # Forked workers inherit the app object: no second import, and app.run() works from a script.
-        granian.serve(target_loader=lambda *args, **kwargs: app, wrap_loader=False)
+        # Over ASGI, BodyGuard answers bodies that fail to arrive (the RSGI adapter does so itself).
+        served = BodyGuard(app) if interface == "asgi" else app
+        granian.serve(target_loader=lambda *args, **kwargs: served, wrap_loader=False)
 
 
 def _run_uvicorn(
@@ -273,10 +440,21 @@ def _run_uvicorn(
     log_level: str,
     import_string: str | None,
     app_dir: str | None,
+    header_timeout: float,
+    body_timeout: float | None,
 ) -> None:
     import uvicorn
 
-    target = import_string if (reload or workers > 1) else app
+    from tachyon import uvicorn_deadlines
+
+    # BodyGuard keeps a body that never arrives out of the error log (uvicorn logs the app's
+    # ClientDisconnect as "Exception in ASGI application").
+    target: Any = BodyGuard(app)
+    if reload or workers > 1:
+        # Workers (or the reloader's child) import the app themselves, through guarded_app.
+        assert import_string is not None  # run() found it or refused to start
+        os.environ[GUARDED_TARGET_ENV] = import_string
+        target = f"{__name__}:guarded_app"
     # uvicorn drains, restores the previous handlers and raises the signal again: let that
     # finish with status 0, as Granian and hypercorn do, instead of dying by the signal.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -289,6 +467,8 @@ def _run_uvicorn(
         reload=reload,
         log_level=log_level,
         app_dir=app_dir or "",
+        factory=isinstance(target, str),
+        http=uvicorn_deadlines.protocol_with_deadlines(header_timeout, body_timeout),
     )
 
 
@@ -304,10 +484,13 @@ def _run_hypercorn(
     reload: bool,
     log_level: str,
     import_string: str | None,
+    header_timeout: float,
 ) -> None:
     from hypercorn.config import Config
 
     config = Config()
+    # Hypercorn's only read deadline: the longest a connection may go without sending a byte.
+    config.read_timeout = header_timeout  # type: ignore[assignment]
     config.bind = [_host_port(host, port)]
     config.loglevel = log_level.upper()
     config.accesslog = None

@@ -69,6 +69,27 @@ def test_missing_host_header() -> None:
     assert messages(tachyon) == messages(starlette)
 
 
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        [b"testserver", b"evil.example"],
+        [b"evil.example", b"testserver"],
+        [b"testserver", b"testserver"],
+    ],
+)
+def test_two_host_headers_are_refused(hosts: list[bytes]) -> None:
+    # RFC 9112 section 3.2: more than one Host field is a 400. Starlette checks only the first.
+    _, tachyon = stacks("middleware.trustedhost")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+        raise AssertionError("not reached")
+
+    middleware = tachyon.TrustedHostMiddleware(app, allowed_hosts=["testserver", "*.example"])
+    sent = asgi(middleware, scope_extra={"headers": [(b"host", host) for host in hosts]})
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"Invalid host header"
+
+
 @pytest.mark.parametrize("pattern", ["*.*.example.com", "ex*ample.com", "*example.com"])
 def test_bad_wildcards_are_refused(pattern: str) -> None:
     _, tachyon = stacks("middleware.trustedhost")

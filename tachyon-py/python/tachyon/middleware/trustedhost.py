@@ -18,7 +18,8 @@ class TrustedHostMiddleware:
     """Allow only `allowed_hosts` (exact names, `*.example.com` wildcards, or `*`).
 
     With `www_redirect`, a request for `example.com` when only `www.example.com` is
-    allowed is redirected there instead of refused.
+    allowed is redirected there instead of refused. A request with more than one Host header
+    is refused (RFC 9112 section 3.2 requires a 400), where Starlette checks only the first.
     """
 
     def __init__(
@@ -43,7 +44,8 @@ class TrustedHostMiddleware:
             await self.app(scope, receive, send)
             return
 
-        parsed = parse_host_header(Headers(scope=scope).get("host"))
+        hosts = Headers(scope=scope).getlist("host")
+        parsed = parse_host_header(hosts[0]) if len(hosts) == 1 else None
         if parsed is None:
             await PlainTextResponse("Invalid host header", status_code=400)(scope, receive, send)
             return
