@@ -321,7 +321,7 @@ class BodyGuard:
             timeout = rsgi.body_timeout()
             try:
                 message = await (receive() if timeout is None else asyncio.wait_for(receive(), timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 failed = 408
                 return {"type": "http.disconnect"}
             if message["type"] == "http.disconnect":
