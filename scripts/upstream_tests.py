@@ -120,7 +120,11 @@ def run_suite(suite: str, peer: bool, jobs: int, extra: list[str]) -> int:
     junit = CACHE / f"{suite}{'-peer' if peer else ''}.xml"
     env = dict(os.environ)
     env.pop("TACHYON_AS_STARLETTE", None)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+    # The suites' own environment (see upstream_env/tachyon_upstream_env.py).
+    plugin_dir = str(Path(__file__).resolve().parent / "upstream_env")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugin_dir, env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tachyon_upstream_env"]
+    command += [f"--junitxml={junit}"]
     command += extra if extra else args
     if jobs > 1:
         command += ["-n", str(jobs)]
