@@ -127,3 +127,38 @@ def test_make_dist_builds_one_wheel_per_tested_python() -> None:
     assert "maturin sdist" in dist
     assert "abi3" not in (ROOT / "tachyon-py" / "Cargo.toml").read_text()
     assert "--release" in makefile.split("MATURIN_BUILD =", 1)[1].split("\n", 1)[0]
+
+
+# Import name -> distribution, where they differ.
+_DISTRIBUTIONS = {"yaml": "pyyaml", "opentelemetry": "opentelemetry-api"}
+# Imported, deliberately in no extra: hypercorn is a server `--server hypercorn` supports but
+# [standard] does not recommend; httpx is the test client's deprecated fallback for httpx2.
+_UNDECLARED = {"hypercorn", "httpx"}
+
+
+def third_party_imports() -> set[str]:
+    """Top-level names of the non-stdlib modules the package imports anywhere."""
+    import ast
+
+    found = set()
+    for path in (ROOT / "tachyon-py" / "python" / "tachyon").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            found |= {n.split(".")[0] for n in names}
+    return found - set(sys.stdlib_module_names) - {"tachyon", "__future__"}
+
+
+def test_every_imported_package_is_a_dependency_or_in_an_extra() -> None:
+    project = pyproject()["project"]
+    declared = {re.split(r"[\[<>=!~; ]", d)[0].lower() for d in project["dependencies"]}
+    for requirements in project["optional-dependencies"].values():
+        declared |= {re.split(r"[\[<>=!~; ]", d)[0].lower() for d in requirements}
+    imported = third_party_imports()
+    assert {"anyio", "granian", "jinja2"} <= imported  # the scan sees imports inside functions too
+    missing = {_DISTRIBUTIONS.get(name, name) for name in imported - _UNDECLARED} - declared
+    assert not missing
