@@ -9,6 +9,8 @@
    default server (`python -m tachyon hello:app`) on 127.0.0.1 and requests it over HTTP,
    then does the same with the quick start of docs/index.md.
 4. Runs every runnable code block of docs/ with the venv's interpreter (scripts/doc_examples.py).
+5. Checks the sdist (`make dist-sdist`): the files a build needs are in it, and maturin reads
+   its metadata. (Building a wheel from it is a second release build, so it is not done here.)
 
 Every wait is bounded; the server is stopped with SIGTERM and must exit 0.
 """
@@ -22,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import tomllib
@@ -139,6 +142,62 @@ def check_wheel_contents(wheel: Path) -> None:
     ):
         if field not in metadata:
             fail(f"{wheel.name} METADATA lacks {field!r}")
+
+
+def check_sdist(dist: Path, version: str, python: str, tmp: Path) -> None:
+    """The sdist holds what a build from it needs, and maturin reads its metadata."""
+    sdist = dist / f"tachyon_engine-{version}.tar.gz"
+    if not sdist.exists():
+        fail(f"no sdist {sdist.name} in {dist}")
+    top = f"tachyon_engine-{version}"
+    with tarfile.open(sdist) as archive:
+        names = set(archive.getnames())
+        archive.extractall(tmp / "sdist", filter="data")
+    needed = [
+        "pyproject.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        "LICENSE",
+        "README.md",
+        "PKG-INFO",
+        "python/tachyon/__init__.py",
+        "python/tachyon/py.typed",
+        # Where `data = "data"` looks in the sdist (tachyon-py/pyproject.toml says why).
+        "data/purelib/tachyon_starlette_alias.pth",
+        "tachyon-py/Cargo.toml",
+        "tachyon-py/build.rs",
+        "tachyon-core/Cargo.toml",
+        "tachyon-router/Cargo.toml",
+        "tachyon-json/Cargo.toml",
+    ]
+    missing = [n for n in needed if f"{top}/{n}" not in names]
+    if missing:
+        fail(f"{sdist.name} lacks {missing}")
+    metadata = tmp / "sdist-metadata"
+    metadata.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "maturin",
+            "pep517",
+            "write-dist-info",
+            "--metadata-directory",
+            str(metadata),
+            "--interpreter",
+            python,
+        ],
+        cwd=tmp / "sdist" / top,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        fail(f"maturin cannot read {sdist.name}'s metadata:\n{done.stdout}{done.stderr}")
+    text = (metadata / f"tachyon_engine-{version}.dist-info" / "METADATA").read_text()
+    for field in (f"Version: {version}", "License-Expression: MIT", "Provides-Extra: standard"):
+        if field not in text:
+            fail(f"{sdist.name}'s metadata lacks {field!r}")
+    step(f"{sdist.name}: contents as expected, metadata readable")
 
 
 def free_port() -> int:
@@ -280,6 +339,8 @@ def main() -> None:
         if count == 0:
             fail("docs/ has no runnable blocks")
         step(f"docs: {count} runnable blocks pass against the wheel")
+
+        check_sdist(args.dist.resolve(), version, args.python, tmp)
     finally:
         if args.keep:
             step(f"kept {tmp}")
