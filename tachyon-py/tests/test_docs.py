@@ -152,3 +152,50 @@ def test_nothing_refers_to_the_renamed_migration_page() -> None:
             if path.is_file() and path != Path(__file__) and re.search(r"\bmigration\.md", path.read_text()):
                 stale.append(str(path.relative_to(ROOT)))
     assert not stale
+
+
+# Figures copied from performance.md ----------------------------------------------------------
+
+
+def load_table() -> dict[str, list[str]]:
+    """performance.md's HTTP table (benches/load/run.py writes it): row -> its req/s cells."""
+    text = (doc_examples.DOCS / "performance.md").read_text()
+    section = text.split("<!-- load: begin -->", 1)[1].split("<!-- load: end -->", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and re.fullmatch(r"[\d,]+", cells[1]):
+            rows[cells[0]] = cells[1::2]  # req/s columns; the others are p99 latencies
+    return rows
+
+
+def markdown_rows(page: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in (doc_examples.DOCS / page).read_text().splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_deployment_throughput_is_performance_mds() -> None:
+    # If this fails after benches/load/run.py --write-docs, copy the new figures (and date).
+    measured = load_table()
+    assert "Tachyon, Granian RSGI" in measured
+    rows = markdown_rows("deployment.md")
+    copied = {name: cells for name, cells in rows.items() if name in measured}
+    assert len(copied) == 5
+    for name, cells in copied.items():
+        assert cells == measured[name], name
+    date = re.search(r"Measured (\d{4}-\d\d-\d\d)", (doc_examples.DOCS / "performance.md").read_text())
+    assert date is not None and f"({date.group(1)};" in (doc_examples.DOCS / "deployment.md").read_text()
+
+
+def test_index_server_table_is_performance_mds() -> None:
+    measured = load_table()
+    rows = markdown_rows("index.md")
+    hello = {name: cells[0] for name, cells in measured.items()}  # the hello-JSON column
+    assert rows["Granian, RSGI"][1] == hello["Tachyon, Granian RSGI"]
+    assert rows["Granian, ASGI"][1:3] == [hello["Tachyon, Granian ASGI"], hello["Starlette 1.10, Granian ASGI"]]
+    uvicorn = rows["uvicorn (httptools, uvloop)"]
+    assert uvicorn[1:3] == [hello["Tachyon, uvicorn"], hello["Starlette 1.10, uvicorn"]]
