@@ -124,7 +124,8 @@ def test_make_dist_builds_one_wheel_per_tested_python() -> None:
     dist = makefile.split("\ndist:", 1)[1].split("\n\n", 1)[0]
     # Not abi3 (docs/index.md, "Wheels"): one wheel per interpreter of SUPPORTED_PYTHONS.
     assert "find-pythons.sh $(SUPPORTED_PYTHONS)" in dist
-    assert "maturin sdist" in dist
+    assert "$(MAKE) dist-sdist" in dist
+    assert "maturin sdist" in makefile.split("\ndist-sdist:", 1)[1].split("\n\n", 1)[0]
     assert "abi3" not in (ROOT / "tachyon-py" / "Cargo.toml").read_text()
     assert "--release" in makefile.split("MATURIN_BUILD =", 1)[1].split("\n", 1)[0]
 
