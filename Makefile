@@ -15,7 +15,7 @@ UPSTREAM_STAMP := $(VENV)/.installed-upstream
 # 1: `make test` also runs Starlette's and FastAPI's own suites (test-upstream).
 UPSTREAM ?= 1
 
-.PHONY: run test test-upstream test-all-pythons lint bench bench-pythons develop develop-release clean-venv
+.PHONY: run test test-upstream test-all-pythons lint bench bench-pythons develop develop-release clean-venv dist dist-sdist dist-wheel dist-test
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -82,3 +82,29 @@ bench-pythons:
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Release wheels and the sdist, into dist/: one manylinux wheel per supported CPython found
+# here, not one abi3 wheel (the JSON fast paths read CPython internals that the stable ABI
+# hides; docs/index.md, "Wheels"). MANYLINUX: the oldest glibc the wheels must run on;
+# maturin refuses to tag a wheel that needs a newer one.
+DIST      ?= dist
+MANYLINUX ?= manylinux_2_34
+MATURIN_BUILD = cd tachyon-py && VIRTUAL_ENV= ../$(VENV)/bin/maturin build --release --quiet \
+	--compatibility $(MANYLINUX) --out $(abspath $(DIST))
+dist: $(STAMP)
+	rm -f $(DIST)/tachyon_engine-*
+	$(MAKE) dist-sdist
+	$(MATURIN_BUILD) $$(../scripts/find-pythons.sh $(SUPPORTED_PYTHONS) | awk '{print "-i", $$2}')
+
+dist-sdist: $(STAMP)
+	cd tachyon-py && ../$(VENV)/bin/maturin sdist --out $(abspath $(DIST))
+
+# The release wheel for $(PYTHON) alone (what dist-test installs; one release build).
+dist-wheel: $(STAMP)
+	$(MATURIN_BUILD) -i $(abspath $(PY))
+
+# That wheel, installed in a fresh venv outside the repository: imports, is a release build,
+# serves examples/hello.py and the docs' quick start over HTTP, runs the docs' runnable blocks;
+# and the sdist: its contents, and that maturin reads its metadata.
+dist-test: dist-wheel dist-sdist
+	$(PY) scripts/dist_test.py --dist $(DIST) --python $(abspath $(PY)) --manylinux $(MANYLINUX)

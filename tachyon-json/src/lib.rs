@@ -51,3 +51,9 @@ pub unsafe fn write_str_unchecked<O: Output + ?Sized>(out: &mut O, bytes: &[u8])
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/rust.md, the guide to using the three crates from Rust: its examples run as doctests
+/// of this crate, which has the other two as dev-dependencies.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rust.md")]
+struct RustGuideDoctests;
