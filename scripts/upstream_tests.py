@@ -155,7 +155,9 @@ def main() -> int:
     cli.add_argument("--peer", action="store_true", help="run on real Starlette instead (for comparison)")
     cli.add_argument("--jobs", type=int, default=1, help="pytest-xdist workers (default: %(default)s)")
     cli.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
-    args = cli.parse_args()
+    # Intermixed: `fastapi --peer -- tests/x` keeps tests/x for pytest (plain parse_args
+    # would have bound the empty pytest_args to the first positional already).
+    args = cli.parse_intermixed_args()
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     status = 0
     for suite in suites:
