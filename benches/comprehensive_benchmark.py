@@ -230,8 +230,12 @@ def micro_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]
         router = app.router
         scope = http_scope("GET", target)()
 
-        if hasattr(router, "resolve"):  # Tachyon: one native call (match + child scope)
-            return lambda: router.resolve(scope)
+        if hasattr(router, "native_table"):
+            # Tachyon: what its request path calls (ExceptionMiddleware.serve_http), one native
+            # call for match + child scope while the compiled table is current.
+            router.resolve(scope)
+            assert router._table.route(scope) is not NotImplemented
+            return lambda: router._table.route(scope)
 
         match_full = m.routing.Match.FULL
 
