@@ -464,6 +464,139 @@ def form_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
     return rows
 
 
+BODY_SIZES = (("1 KiB", 1024), ("1 MiB", 1024 * 1024), ("10 MiB", 10 * 1024 * 1024))
+BODY_OPS = ("body()", "stream()", "json()", "form() urlencoded", "form() multipart")
+
+
+def _body_for(op: str, size: int) -> tuple[bytes, bytes]:
+    """A request body of about `size` bytes for `op`, and its content type.
+
+    JSON: an array of strings. Urlencoded: one field, or for 10 MiB ten fields of just under
+    1 MiB (Starlette's default `max_part_size` is 1 MiB per field). Multipart: one file.
+    """
+    if op == "json()":
+        item = '"' + "x" * 1000 + '"'
+        count = max(1, size // (len(item) + 1))
+        return ("[" + ",".join([item] * count) + "]").encode(), b"application/json"
+    if op == "form() urlencoded":
+        per_field = min(size, 1024 * 1024 - 16)
+        fields = max(1, size // per_field)
+        body = "&".join(f"f{i}=" + "x" * per_field for i in range(fields))
+        return body.encode(), b"application/x-www-form-urlencoded"
+    if op == "form() multipart":
+        return _multipart_body(size)
+    return b"x" * size, b"application/octet-stream"
+
+
+def _body_timer(m: Any, op: str, body: bytes, ctype: bytes, chunk: int | None) -> Callable[[int], float]:
+    """Time n requests each reading its whole body with `op`, delivered as one ASGI message
+    or in `chunk`-byte messages."""
+    pieces = [body] if chunk is None else [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    scope_of = http_scope("POST", "/upload", headers=[(b"content-type", ctype)])
+
+    async def read(request: Any) -> None:
+        if op == "body()":
+            await request.body()
+        elif op == "stream()":
+            async for _ in request.stream():
+                pass
+        elif op == "json()":
+            await request.json()
+        else:
+            form = await request.form()
+            await form.close()
+
+    async def loop(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            messages = [{"type": "http.request", "body": p, "more_body": True} for p in pieces]
+            messages[-1]["more_body"] = False
+            messages.reverse()
+
+            async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
+                return messages.pop()
+
+            await read(m.requests.Request(scope_of(), receive))
+        return time.perf_counter() - start
+
+    event_loop = asyncio.new_event_loop()
+    return lambda n: event_loop.run_until_complete(loop(n))
+
+
+def body_rows(settings: Settings, progress: Callable[[str], None], quick: bool = False) -> list[Row]:
+    """Reading request bodies: body / stream / json / form for 1 KiB, 1 MiB and 10 MiB, in
+    one message and in 64 KiB messages."""
+    T, S = modules("tachyon"), modules("starlette")
+    rows: list[Row] = []
+    sizes = BODY_SIZES[:2] if quick else BODY_SIZES
+    for label, size in sizes:
+        for op in BODY_OPS:
+            body, ctype = _body_for(op, size)
+            for chunking, chunk in (("one chunk", None), ("64 KiB chunks", 64 * 1024)):
+                if chunk is not None and size <= chunk:
+                    continue  # the same as one chunk
+                name = f"{op} {label}, {chunking}"
+                progress(name)
+                timers = {key: _body_timer(m, op, body, ctype, chunk) for key, m in (("t", T), ("s", S))}
+                result = compare(timers, settings)
+                unit, scale = ("µs", 1e6) if size < 1024 * 1024 else ("ms", 1e3)
+                rows.append(Row("Request bodies", name, unit, result["t"] * scale, result["s"] * scale))
+    return rows
+
+
+def _body_row_count(quick: bool) -> int:
+    sizes = BODY_SIZES[:2] if quick else BODY_SIZES
+    return sum(len(BODY_OPS) * (1 if size <= 64 * 1024 else 2) for _, size in sizes)
+
+
+def construction_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """Building routes, mounts, hosts and routers, and Starlette's `matches()` on each."""
+    T, S = modules("tachyon"), modules("starlette")
+    rows: list[Row] = []
+
+    async def endpoint(request: Any) -> Any:  # pragma: no cover - never called
+        return None
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
+        pass
+
+    def row(name: str, t_call: Callable[[], Any], s_call: Callable[[], Any]) -> None:
+        progress(name)
+        result = compare({"t": sync_timer(t_call), "s": sync_timer(s_call)}, settings)
+        rows.append(Row("Construction and matches()", name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+
+    row("Mount creation", lambda: T.routing.Mount("/static", app=app), lambda: S.routing.Mount("/static", app=app))
+    row(
+        "Host creation",
+        lambda: T.routing.Host("{sub}.example.org", app=app),
+        lambda: S.routing.Host("{sub}.example.org", app=app),
+    )
+
+    def router_of(m: Any) -> Callable[[], Any]:
+        routes = [m.routing.Route(f"/r{i}/{{id:int}}", endpoint) for i in range(20)]
+        return lambda: m.routing.Router(routes=routes)
+
+    row("Router creation (20 routes)", router_of(T), router_of(S))
+
+    def app_with_routes(m: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            return m.applications.Starlette(routes=[m.routing.Route(f"/r{i}/{{id:int}}", endpoint) for i in range(20)])
+
+        return build
+
+    row("Application with 20 routes", app_with_routes(T), app_with_routes(S))
+    scope = http_scope("GET", "/users/42", headers=[(b"host", b"api.example.org")])()
+    mount_scope = http_scope("GET", "/static/css/site.css")()
+    for label, build, target in (
+        ("Route.matches(scope)", lambda m: m.routing.Route("/users/{id:int}", endpoint), scope),
+        ("Mount.matches(scope)", lambda m: m.routing.Mount("/static", app=app), mount_scope),
+        ("Host.matches(scope)", lambda m: m.routing.Host("{sub}.example.org", app=app), scope),
+    ):
+        t_route, s_route = build(T), build(S)
+        row(label, lambda r=t_route, sc=target: r.matches(sc), lambda r=s_route, sc=target: r.matches(sc))
+    return rows
+
+
 GZIP_LEVELS = (1, 6, 9)
 GZIP_KINDS = ("JSON", "text", "incompressible")
 KIB, MIB = 1024, 1024 * 1024
@@ -699,13 +832,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument(
-        "--only", choices=["micro", "request", "json", "forms", "gzip"], action="append", help="run only these groups"
+        "--only",
+        choices=["micro", "construction", "request", "json", "forms", "bodies", "gzip"],
+        action="append",
+        help="run only these groups",
     )
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
-    groups = args.only or ["micro", "request", "json", "forms", "gzip"]
-    total = {"micro": 9, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
+    groups = args.only or ["micro", "construction", "request", "json", "forms", "bodies", "gzip"]
+    total = {"micro": 9, "construction": 7, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
+    total["bodies"] = _body_row_count(args.quick)
     total["gzip"] = len(GZIP_KINDS) * len(GZIP_LEVELS) * (1 if args.quick else 3) + (1 if args.quick else 2)
     steps = sum(total[g] for g in groups)
     done = 0
@@ -732,12 +869,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if "micro" in groups:
             rows += micro_rows(settings, progress)
+        if "construction" in groups:
+            rows += construction_rows(settings, progress)
         if "request" in groups:
             rows += request_rows(settings, progress)
         if "json" in groups:
             rows += json_rows(settings, progress)
         if "forms" in groups:
             rows += form_rows(settings, progress)
+        if "bodies" in groups:
+            rows += body_rows(settings, progress, quick=args.quick)
         if "gzip" in groups:
             rows += gzip_rows(settings, progress, quick=args.quick)
         if sys.stderr.isatty():

@@ -92,6 +92,12 @@ impl UrlencodedParser {
             if size > self.limits.max_part_size {
                 return Err(FormError::FieldTooLarge(self.limits.max_part_size));
             }
+            if let (true, Some(next)) = (self.field.is_empty(), ended) {
+                // A whole field inside this chunk: decoded from the chunk, not copied first.
+                self.end_piece(piece, equals)?;
+                chunk = &chunk[next..];
+                continue;
+            }
             self.equals = equals;
             self.field.extend_from_slice(piece);
             match ended {
@@ -105,6 +111,24 @@ impl UrlencodedParser {
         Ok(())
     }
 
+    /// Ends a field read whole from one chunk (`equals`: where its `=` is).
+    fn end_piece(&mut self, raw: &[u8], equals: Option<usize>) -> Result<(), FormError> {
+        if raw.is_empty() {
+            return Ok(());
+        }
+        self.fields += 1;
+        if self.items.len() >= self.limits.max_fields {
+            return Err(FormError::TooManyFields(self.limits.max_fields));
+        }
+        let decode = |raw: &[u8]| unquote_plus(&latin1_to_string(raw)).into_owned();
+        let item = match equals {
+            Some(e) => (decode(&raw[..e]), decode(&raw[e + 1..])),
+            None => (decode(raw), String::new()),
+        };
+        self.items.push(item);
+        Ok(())
+    }
+
     fn end_field(&mut self) -> Result<(), FormError> {
         if self.field.is_empty() {
             return Ok(());
@@ -113,12 +137,25 @@ impl UrlencodedParser {
         if self.items.len() >= self.limits.max_fields {
             return Err(FormError::TooManyFields(self.limits.max_fields));
         }
-        let (name, value) = match self.equals.take() {
-            Some(e) => (&self.field[..e], &self.field[e + 1..]),
-            None => (&self.field[..], &[][..]),
-        };
         let decode = |raw: &[u8]| unquote_plus(&latin1_to_string(raw)).into_owned();
-        self.items.push((decode(name), decode(value)));
+        let (name, value) = match self.equals.take() {
+            Some(e) => {
+                let name = decode(&self.field[..e]);
+                // The value is usually the big part: plain ASCII without escapes becomes the
+                // String in the field's own buffer (shifted down), not a copy of it.
+                let raw = &self.field[e + 1..];
+                let value = if raw.is_ascii() && memchr::memchr2(b'%', b'+', raw).is_none() {
+                    let mut owned = std::mem::take(&mut self.field);
+                    owned.drain(..=e);
+                    String::from_utf8(owned).unwrap_or_default()
+                } else {
+                    decode(raw)
+                };
+                (name, value)
+            }
+            None => (decode(&self.field), String::new()),
+        };
+        self.items.push((name, value));
         self.field.clear();
         Ok(())
     }
