@@ -42,6 +42,11 @@ EXPECTED_ROWS = {
     "body() 1 KiB, one chunk",
     "form() multipart 1 MiB, 64 KiB chunks",
     "form() urlencoded 1 MiB, one chunk",
+    "StreamingResponse 16 x 64 KiB",
+    "FileResponse Range 1 MiB of 10 MiB",
+    "CORS (preflight)",
+    "BaseHTTPMiddleware (pass-through)",
+    "WebSocket echo (10 messages)",
     "GZip level 6, 32 KiB JSON",
     "Event-loop stall, GZip level 6 on 1 MiB JSON (longest gap)",
 }

@@ -446,6 +446,10 @@ class RangeNotSatisfiable(Exception):
         self.max_size = max_size
 
 
+# How much of a file one worker-thread hop reads (as chunk_size pieces).
+_READ_BLOCK = 1024 * 1024
+
+
 class FileResponse(Response):
     """A file sent from disk in chunks, with HEAD, conditional and Range request support."""
 
@@ -572,13 +576,7 @@ class FileResponse(Response):
         if send_pathsend:
             await send({"type": "http.response.pathsend", "path": str(self.path)})
             return
-        chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            more_body = True
-            while more_body:
-                chunk = await file.read(chunk_size)
-                more_body = len(chunk) == chunk_size
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        await self._send_chunks(send, 0, None)
 
     async def _handle_single_range(
         self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
@@ -590,16 +588,56 @@ class FileResponse(Response):
         if send_header_only:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        await self._send_chunks(send, start, end)
+
+    async def _send_chunks(self, send: Send, start: int, end: int | None) -> None:
+        """Send the file from `start` to `end` (None: to its end) in `chunk_size` messages.
+
+        The messages are Starlette's exactly (each a `read(chunk_size)`, or `read(min(chunk_size,
+        end - start))` for a range; more_body while a read came back full and, for a range, bytes
+        remain), but the reads run in the worker thread about 1 MiB at a time, opening the
+        file with the first block and closing it with the last: one thread hop per block instead
+        of one per chunk plus two for open and close.
+        """
         chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            await file.seek(start)
+        blocks = max(1, _READ_BLOCK // max(chunk_size, 1))
+        path = self.path
+        opened: list[Any] = []
+
+        def read_block() -> list[tuple[bytes, bool]]:
+            nonlocal start
+            if not opened:
+                file = open(path, "rb")  # noqa: SIM115 - closed by the last block or below
+                opened.append(file)
+                if start:
+                    file.seek(start)
+            file = opened[0]
+            chunks: list[tuple[bytes, bool]] = []
+            for _ in range(blocks):
+                if end is None:
+                    chunk = file.read(chunk_size)
+                    more_body = len(chunk) == chunk_size
+                else:
+                    chunk = file.read(min(chunk_size, end - start))
+                    start += len(chunk)
+                    # A short read (file truncated meanwhile) ends the body rather than looping.
+                    more_body = len(chunk) == chunk_size and start < end
+                chunks.append((chunk, more_body))
+                if not more_body:
+                    file.close()
+                    break
+            return chunks
+
+        try:
             more_body = True
             while more_body:
-                chunk = await file.read(min(chunk_size, end - start))
-                start += len(chunk)
-                # A short read (file truncated meanwhile) ends the body rather than looping.
-                more_body = len(chunk) == chunk_size and start < end
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+                for chunk, more_body in await anyio.to_thread.run_sync(read_block):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        finally:
+            if opened and not opened[0].closed:
+                # Shielded: a cancelled transfer (client gone) must still release the descriptor.
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(opened[0].close)
 
     async def _handle_multiple_ranges(
         self, send: Send, ranges: list[tuple[int, int]], file_size: int, send_header_only: bool
