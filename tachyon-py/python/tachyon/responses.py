@@ -595,49 +595,46 @@ class FileResponse(Response):
 
         The messages are Starlette's exactly (each a `read(chunk_size)`, or `read(min(chunk_size,
         end - start))` for a range; more_body while a read came back full and, for a range, bytes
-        remain), but the reads run in the worker thread about 1 MiB at a time, opening the
-        file with the first block and closing it with the last: one thread hop per block instead
-        of one per chunk plus two for open and close.
+        remain), but the reads run in the worker thread about 1 MiB at a time, closing the file
+        with the last block: one thread hop per block instead of one per chunk plus one for
+        closing. The file is opened with `anyio.open_file`, as Starlette opens it.
         """
         chunk_size = self.chunk_size
         blocks = max(1, _READ_BLOCK // max(chunk_size, 1))
-        path = self.path
-        opened: list[Any] = []
+        file = await anyio.open_file(self.path, mode="rb")
+        raw = file.wrapped
+        position = start
 
         def read_block() -> list[tuple[bytes, bool]]:
-            nonlocal start
-            if not opened:
-                file = open(path, "rb")  # noqa: SIM115 - closed by the last block or below
-                opened.append(file)
-                if start:
-                    file.seek(start)
-            file = opened[0]
+            nonlocal position
             chunks: list[tuple[bytes, bool]] = []
             for _ in range(blocks):
                 if end is None:
-                    chunk = file.read(chunk_size)
+                    chunk = raw.read(chunk_size)
                     more_body = len(chunk) == chunk_size
                 else:
-                    chunk = file.read(min(chunk_size, end - start))
-                    start += len(chunk)
+                    chunk = raw.read(min(chunk_size, end - position))
+                    position += len(chunk)
                     # A short read (file truncated meanwhile) ends the body rather than looping.
-                    more_body = len(chunk) == chunk_size and start < end
+                    more_body = len(chunk) == chunk_size and position < end
                 chunks.append((chunk, more_body))
                 if not more_body:
-                    file.close()
+                    raw.close()
                     break
             return chunks
 
         try:
+            if start:
+                await file.seek(start)
             more_body = True
             while more_body:
                 for chunk, more_body in await anyio.to_thread.run_sync(read_block):
                     await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
         finally:
-            if opened and not opened[0].closed:
+            if not raw.closed:
                 # Shielded: a cancelled transfer (client gone) must still release the descriptor.
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(opened[0].close)
+                    await file.aclose()
 
     async def _handle_multiple_ranges(
         self, send: Send, ranges: list[tuple[int, int]], file_size: int, send_header_only: bool
