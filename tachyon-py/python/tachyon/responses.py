@@ -344,7 +344,13 @@ class RedirectResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
-        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        if headers is None and type(self) is RedirectResponse:
+            # What `self.headers["location"] = location` does when no location header exists
+            # (quote() leaves only ASCII, CR/LF escaped), without building MutableHeaders.
+            self.raw_headers.append((b"location", location.encode("latin-1")))
+        else:
+            self.headers["location"] = location
 
 
 Content = str | bytes | memoryview
