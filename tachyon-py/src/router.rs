@@ -989,6 +989,28 @@ impl RouteMatcher {
         .map(Some)
     }
 
+    /// Pickles a matcher from `compile` as that call (so a route pickles as Starlette's does);
+    /// one built from a route's own attributes cannot be pickled.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (&'static str, Py<PyString>))> {
+        let this = slf.get();
+        if !this.lazy {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "cannot pickle a RouteMatcher compiled from a route's attributes",
+            ));
+        }
+        let kind = match this.kind {
+            RouteKind::WebSocket => "websocket",
+            RouteKind::Mount => "mount",
+            RouteKind::Host => "host",
+            _ => "http",
+        };
+        let compile = slf.get_type().getattr(intern!(py, "compile"))?;
+        Ok((compile, (kind, this.template.clone_ref(py))))
+    }
+
     /// Immutable once compiled: a copy is the matcher itself (so `copy.deepcopy` of a
     /// route works; a copy's own attributes are checked against it on each call).
     fn __copy__(slf: Py<Self>) -> Py<Self> {

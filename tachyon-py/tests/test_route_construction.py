@@ -290,3 +290,19 @@ def test_copies_of_lazily_compiled_routes() -> None:
     assert clone2.matches(http("/a/3"))[1]["path_params"] == {"x": 3}
     mount = copy.deepcopy(Mount("/m", app=app))
     assert mount.matches(http("/m/x"))[0].name == "FULL"
+
+
+def test_routes_pickle_as_on_starlette() -> None:
+    import pickle
+
+    for route in (Mount("/m/{x:int}", app=app), Host("{sub}.example.org", app=app)):
+        clone = pickle.loads(pickle.dumps(route))
+        assert clone.path == route.path if isinstance(route, Mount) else clone.host == route.host
+        assert "regex" not in str(sorted(vars(clone)))
+        scope = http("/m/3/x", headers=[(b"host", b"a.example.org")])
+        assert clone.matches(dict(scope)) == route.matches(dict(scope))
+    mount = Mount("/m", app=app)
+    mount.path_regex  # noqa: B018 - compiled, then pickled with the route
+    clone = pickle.loads(pickle.dumps(mount))
+    assert clone.path_regex.pattern == mount.path_regex.pattern
+    assert clone.matches(http("/m/x"))[1]["root_path"] == "/m"
