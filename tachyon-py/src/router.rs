@@ -527,6 +527,9 @@ fn not_found(py: Python<'_>, err: PyErr, http_exception: &Bound<'_, PyAny>) -> P
 /// import (str, path, int, float, uuid), given once.
 static CONVERTOR_REGISTRY: PyOnceLock<(Py<PyDict>, [Py<PyAny>; 5])> = PyOnceLock::new();
 
+/// What `RouteMatcher.__reduce__` returns: `(RouteMatcher.compile, (kind, template))`.
+type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Py<PyString>));
+
 /// `uuid.UUID`, what the built-in uuid convertor's `convert` calls.
 static UUID_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -991,10 +994,7 @@ impl RouteMatcher {
 
     /// Pickles a matcher from `compile` as that call (so a route pickles as Starlette's does);
     /// one built from a route's own attributes cannot be pickled.
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, (&'static str, Py<PyString>))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Reduced<'py>> {
         let this = slf.get();
         if !this.lazy {
             return Err(pyo3::exceptions::PyTypeError::new_err(
