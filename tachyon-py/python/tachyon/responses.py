@@ -656,17 +656,49 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         chunk_size = self.chunk_size
+        path = self.path
+        # Where the reads stand: the range being read and the position in it (None: its part
+        # header is still to send).
+        index = 0
+        position: int | None = None
+
         async with self._open_file() as file:
-            for start, end in ranges:
-                await send({"type": "http.response.body", "body": part_header(start, end), "more_body": True})
-                await file.seek(start)
-                while start < end:
-                    chunk = await file.read(min(chunk_size, end - start))
-                    if not chunk:
-                        raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                    start += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
+            raw = file.wrapped
+
+            def read_block() -> tuple[list[bytes], Exception | None]:
+                # Starlette's messages for the next ~1 MiB of the ranges, read in this worker
+                # thread; an error comes back after the messages read before it.
+                nonlocal index, position
+                out: list[bytes] = []
+                budget = _READ_BLOCK
+                try:
+                    while budget > 0 and index < len(ranges):
+                        start, end = ranges[index]
+                        if position is None:
+                            out.append(part_header(start, end))
+                            raw.seek(start)
+                            position = start
+                        while position < end and budget > 0:
+                            chunk = raw.read(min(chunk_size, end - position))
+                            if not chunk:
+                                raise RuntimeError(f"File at path {path} is shorter than expected.")
+                            position += len(chunk)
+                            budget -= len(chunk)
+                            out.append(chunk)
+                        if position >= end:
+                            out.append(b"\r\n")
+                            index += 1
+                            position = None
+                except Exception as exc:
+                    return out, exc
+                return out, None
+
+            while index < len(ranges):
+                bodies, error = await anyio.to_thread.run_sync(read_block)
+                for body in bodies:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if error is not None:
+                    raise error
             closing = f"--{boundary}--".encode("latin-1")
             await send({"type": "http.response.body", "body": closing, "more_body": False})
 
