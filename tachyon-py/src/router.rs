@@ -625,10 +625,11 @@ fn host_header(py: Python<'_>, scope: &Bound<'_, PyDict>) -> PyResult<Option<Str
 /// It stands for the route's compiled template (`path_regex` / `host_regex` and
 /// `param_convertors`). A matcher from [`RouteMatcher::compile`] is built when the route is,
 /// before Starlette's attributes exist: Python compiles those only when something reads
-/// them, and hands the result to [`RouteMatcher::adopt`]. While the route holds no other
-/// regex or convertors than these, `matches` gives what Starlette's `matches` gives
-/// (`endpoint`, `app` and `methods` are read from the route on each call, as Starlette reads
-/// them), and None otherwise, so the caller matches in Python.
+/// them, and drops the matcher when one is assigned. A matcher from `new` stands for the
+/// objects it was given and checks on each call that the route still holds them. While it
+/// stands, `matches` gives what Starlette's `matches` gives (`endpoint`, `app` and `methods`
+/// are read from the route on each call, as Starlette reads them), and None otherwise, so
+/// the caller matches in Python.
 #[pyclass(module = "tachyon._tachyon", frozen)]
 pub struct RouteMatcher {
     route: Route,
@@ -638,7 +639,7 @@ pub struct RouteMatcher {
     template: Py<PyString>,
     /// Built by `compile`: the route's attributes may still be uncompiled (absent).
     lazy: bool,
-    /// The (regex, param_convertors) objects this matcher stands for.
+    /// The (regex, param_convertors) objects a matcher from `new` stands for.
     compiled: PyOnceLock<(Py<PyAny>, Py<PyAny>)>,
 }
 
@@ -795,12 +796,14 @@ impl RouteMatcher {
         };
         let path_params = inherited_params(py, scope)?;
         for param in found.params.iter() {
-            // Starlette converts `path` too, then pops it.
+            // Starlette converts `path` too, then pops it: the built-in path convertor's
+            // str() has no effect to keep.
+            if param.name == "path" {
+                continue;
+            }
             let value = convert(py, &param, &self.entry)
                 .map_err(|err| not_found(py, err, members[3].bind(py)))?;
-            if param.name != "path" {
-                path_params.set_item(self.entry.key(py, param.name), value)?;
-            }
+            path_params.set_item(self.entry.key(py, param.name), value)?;
         }
         let root_value = match &root {
             Some(root) => root.clone(),
@@ -816,7 +819,10 @@ impl RouteMatcher {
         let new_root = if mount.matched.is_empty() {
             root_value
         } else {
-            PyString::new(py, &format!("{root_text}{}", mount.matched))
+            let mut joined = String::with_capacity(root_text.len() + mount.matched.len());
+            joined.push_str(root_text);
+            joined.push_str(mount.matched);
+            PyString::new(py, &joined)
         };
         child.set_item(intern!(py, "root_path"), new_root)?;
         child.set_item(intern!(py, "endpoint"), route.getattr(intern!(py, "app"))?)?;
@@ -939,25 +945,9 @@ impl RouteMatcher {
         self.template.clone_ref(py)
     }
 
-    /// Takes `regex` and `param_convertors` (what Python's `compile_path` gave for this
-    /// template, read lazily) as the objects this matcher stands for. Returns whether they
-    /// now are (False if the matcher already stands for others).
-    fn adopt(&self, py: Python<'_>, regex: Py<PyAny>, param_convertors: Py<PyAny>) -> bool {
-        let (r, c) = (regex.clone_ref(py), param_convertors.clone_ref(py));
-        let _ = self.compiled.set(py, (r, c));
-        self.compiled
-            .get(py)
-            .is_some_and(|(r, c)| r.is(&regex) && c.is(&param_convertors))
-    }
-
-    /// Whether `route` still holds only what this matcher was compiled from (so the
-    /// native table may match it from `template`).
-    fn stands_for_route(&self, py: Python<'_>, route: &Bound<'_, PyAny>) -> PyResult<bool> {
-        self.stands_for(py, route)
-    }
-
     /// `route.matches(scope)`: `(Match, child_scope)`, or None when `route` no longer holds
-    /// the regex and convertors this matcher was compiled from. A value its convertor
+    /// the regex and convertors this matcher was compiled from (checked for a matcher from
+    /// `new`; one from `compile` is dropped by the route itself). A value its convertor
     /// refuses raises `HTTPException(404)`.
     fn matches<'py>(
         &self,
@@ -965,7 +955,9 @@ impl RouteMatcher {
         route: &Bound<'py, PyAny>,
         scope: &Bound<'py, PyDict>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        if !self.stands_for(py, route)? {
+        // A matcher from `compile` is dropped by the route when one of its compiled
+        // attributes is assigned (tachyon.routing._CompiledTemplate): no check needed.
+        if !self.lazy && !self.stands_for(py, route)? {
             return Ok(None);
         }
         let members = MATCH_MEMBERS

@@ -306,3 +306,27 @@ def test_routes_pickle_as_on_starlette() -> None:
     clone = pickle.loads(pickle.dumps(mount))
     assert clone.path_regex.pattern == mount.path_regex.pattern
     assert clone.matches(http("/m/x"))[1]["root_path"] == "/m"
+
+
+def test_assigning_or_deleting_an_attribute_behaves_as_on_starlette() -> None:
+    from tachyon.convertors import Convertor
+
+    class Upper(Convertor[str]):
+        regex = "[^/]+"
+
+        def convert(self, value: str) -> str:
+            return value.upper()
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    for fw in (STARLETTE, TACHYON):
+        route = fw.routing.Route("/a/{x}", endpoint)
+        route.param_convertors = {"x": Upper()}
+        assert route.matches(http("/a/b"))[1]["path_params"] == {"x": "B"}
+        assert route.path_format == "/a/{x}"
+        del route.path_regex
+        with pytest.raises(AttributeError):
+            route.path_regex  # noqa: B018
+        with pytest.raises(AttributeError):
+            del route.path_regex

@@ -222,8 +222,9 @@ class _CompiledTemplate:
 
     A route checks its template natively when it is built (a bad one still fails there)
     and matches with that; `compile_path` runs only for code that reads these attributes
-    (FastAPI, Starlette's own tests). The three are set together, as plain instance
-    attributes, so later reads and assignments behave as Starlette's do.
+    (FastAPI, Starlette's own tests). The values live in the instance dict under their own
+    names, as Starlette's plain attributes do. Assigning or deleting one sets the route's
+    native matcher aside (`_matcher = None`), so matching then follows the new value.
     """
 
     __slots__ = ("name", "names", "suffix")
@@ -239,18 +240,42 @@ class _CompiledTemplate:
     def __get__(self, route: Any, owner: type | None = None) -> Any:
         if route is None:
             return self
-        matcher = route.__dict__.get("_matcher")
+        state = route.__dict__
+        try:
+            return state[self.name]
+        except KeyError:
+            pass
+        matcher = state.get("_matcher")
         if type(matcher) is not RouteMatcher or not matcher.lazy:
             raise AttributeError(f"{type(route).__name__!r} object has no attribute {self.name!r}")
         # With the built-in convertors: the native check at construction found that each
         # name the template uses meant its built-in then (as compile_path would have bound).
         compiled = _compile_path(matcher.template + self.suffix, BUILTIN_CONVERTORS)
-        matcher.adopt(compiled[0], compiled[2])
-        state = route.__dict__
         for key, value in zip(self.names, compiled, strict=True):
-            # One assigned before this first read stays (the matcher then steps aside).
+            # One assigned before this first read stays.
             state.setdefault(key, value)
         return state[self.name]
+
+    def _drop_matcher(self, route: Any) -> None:
+        # The other attributes are compiled first (the template lives in the matcher).
+        state = route.__dict__
+        matcher = state.get("_matcher")
+        if matcher is None:
+            return
+        if type(matcher) is RouteMatcher and matcher.lazy:
+            self.__get__(route)
+        state["_matcher"] = None
+
+    def __set__(self, route: Any, value: Any) -> None:
+        self._drop_matcher(route)
+        route.__dict__[self.name] = value
+
+    def __delete__(self, route: Any) -> None:
+        self._drop_matcher(route)
+        try:
+            del route.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
 
 
 _PATH_NAMES = ("path_regex", "path_format", "param_convertors")
@@ -267,9 +292,10 @@ def _compiles_lazily(cls: type, base: type) -> bool:
 
 
 def _lazy_matcher(route: BaseRoute) -> RouteMatcher | None:
-    """The route's natively compiled template, while the route holds nothing else."""
+    """The route's natively compiled template, while no compiled attribute was assigned
+    (an assignment drops it, see _CompiledTemplate)."""
     matcher = getattr(route, "_matcher", None)
-    if type(matcher) is RouteMatcher and matcher.lazy and matcher.stands_for_route(route):
+    if type(matcher) is RouteMatcher and matcher.lazy:
         return matcher
     return None
 
