@@ -230,8 +230,12 @@ def micro_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]
         router = app.router
         scope = http_scope("GET", target)()
 
-        if hasattr(router, "resolve"):  # Tachyon: one native call (match + child scope)
-            return lambda: router.resolve(scope)
+        if hasattr(router, "native_table"):
+            # Tachyon: what its request path calls (ExceptionMiddleware.serve_http), one native
+            # call for match + child scope while the compiled table is current.
+            router.resolve(scope)
+            assert router._table.route(scope) is not NotImplemented
+            return lambda: router._table.route(scope)
 
         match_full = m.routing.Match.FULL
 
@@ -457,6 +461,319 @@ def form_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         peaks[key] = float(out.stdout.strip()) / 1024
     rows.append(Row("Forms", "1 MB multipart upload (peak RSS growth)", "MiB", peaks["t"], peaks["s"]))
+    return rows
+
+
+BODY_SIZES = (("1 KiB", 1024), ("1 MiB", 1024 * 1024), ("10 MiB", 10 * 1024 * 1024))
+BODY_OPS = ("body()", "stream()", "json()", "form() urlencoded", "form() multipart")
+
+
+def _body_for(op: str, size: int) -> tuple[bytes, bytes]:
+    """A request body of about `size` bytes for `op`, and its content type.
+
+    JSON: an array of strings. Urlencoded: one field, or for 10 MiB ten fields of just under
+    1 MiB (Starlette's default `max_part_size` is 1 MiB per field). Multipart: one file.
+    """
+    if op == "json()":
+        item = '"' + "x" * 1000 + '"'
+        count = max(1, size // (len(item) + 1))
+        return ("[" + ",".join([item] * count) + "]").encode(), b"application/json"
+    if op == "form() urlencoded":
+        per_field = min(size, 1024 * 1024 - 16)
+        fields = max(1, size // per_field)
+        body = "&".join(f"f{i}=" + "x" * per_field for i in range(fields))
+        return body.encode(), b"application/x-www-form-urlencoded"
+    if op == "form() multipart":
+        return _multipart_body(size)
+    return b"x" * size, b"application/octet-stream"
+
+
+def _body_timer(m: Any, op: str, body: bytes, ctype: bytes, chunk: int | None) -> Callable[[int], float]:
+    """Time n requests each reading its whole body with `op`, delivered as one ASGI message
+    or in `chunk`-byte messages."""
+    pieces = [body] if chunk is None else [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    scope_of = http_scope("POST", "/upload", headers=[(b"content-type", ctype)])
+
+    async def read(request: Any) -> None:
+        if op == "body()":
+            await request.body()
+        elif op == "stream()":
+            async for _ in request.stream():
+                pass
+        elif op == "json()":
+            await request.json()
+        else:
+            form = await request.form()
+            await form.close()
+
+    async def loop(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            messages = [{"type": "http.request", "body": p, "more_body": True} for p in pieces]
+            messages[-1]["more_body"] = False
+            messages.reverse()
+
+            async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
+                return messages.pop()
+
+            await read(m.requests.Request(scope_of(), receive))
+        return time.perf_counter() - start
+
+    event_loop = asyncio.new_event_loop()
+    return lambda n: event_loop.run_until_complete(loop(n))
+
+
+def body_rows(settings: Settings, progress: Callable[[str], None], quick: bool = False) -> list[Row]:
+    """Reading request bodies: body / stream / json / form for 1 KiB, 1 MiB and 10 MiB, in
+    one message and in 64 KiB messages."""
+    T, S = modules("tachyon"), modules("starlette")
+    rows: list[Row] = []
+    sizes = BODY_SIZES[:2] if quick else BODY_SIZES
+    for label, size in sizes:
+        for op in BODY_OPS:
+            body, ctype = _body_for(op, size)
+            for chunking, chunk in (("one chunk", None), ("64 KiB chunks", 64 * 1024)):
+                if chunk is not None and size <= chunk:
+                    continue  # the same as one chunk
+                name = f"{op} {label}, {chunking}"
+                progress(name)
+                timers = {key: _body_timer(m, op, body, ctype, chunk) for key, m in (("t", T), ("s", S))}
+                result = compare(timers, settings)
+                unit, scale = ("µs", 1e6) if size < 1024 * 1024 else ("ms", 1e3)
+                rows.append(Row("Request bodies", name, unit, result["t"] * scale, result["s"] * scale))
+    return rows
+
+
+def _body_row_count(quick: bool) -> int:
+    sizes = BODY_SIZES[:2] if quick else BODY_SIZES
+    return sum(len(BODY_OPS) * (1 if size <= 64 * 1024 else 2) for _, size in sizes)
+
+
+def construction_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """Building routes, mounts, hosts and routers, and Starlette's `matches()` on each."""
+    T, S = modules("tachyon"), modules("starlette")
+    rows: list[Row] = []
+
+    async def endpoint(request: Any) -> Any:  # pragma: no cover - never called
+        return None
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
+        pass
+
+    def row(name: str, t_call: Callable[[], Any], s_call: Callable[[], Any]) -> None:
+        progress(name)
+        result = compare({"t": sync_timer(t_call), "s": sync_timer(s_call)}, settings)
+        rows.append(Row("Construction and matches()", name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+
+    row("Mount creation", lambda: T.routing.Mount("/static", app=app), lambda: S.routing.Mount("/static", app=app))
+    row(
+        "Host creation",
+        lambda: T.routing.Host("{sub}.example.org", app=app),
+        lambda: S.routing.Host("{sub}.example.org", app=app),
+    )
+
+    def router_of(m: Any) -> Callable[[], Any]:
+        routes = [m.routing.Route(f"/r{i}/{{id:int}}", endpoint) for i in range(20)]
+        return lambda: m.routing.Router(routes=routes)
+
+    row("Router creation (20 routes)", router_of(T), router_of(S))
+
+    def app_with_routes(m: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            return m.applications.Starlette(routes=[m.routing.Route(f"/r{i}/{{id:int}}", endpoint) for i in range(20)])
+
+        return build
+
+    row("Application with 20 routes", app_with_routes(T), app_with_routes(S))
+    scope = http_scope("GET", "/users/42", headers=[(b"host", b"api.example.org")])()
+    mount_scope = http_scope("GET", "/static/css/site.css")()
+    for label, build, target in (
+        ("Route.matches(scope)", lambda m: m.routing.Route("/users/{id:int}", endpoint), scope),
+        ("Mount.matches(scope)", lambda m: m.routing.Mount("/static", app=app), mount_scope),
+        ("Host.matches(scope)", lambda m: m.routing.Host("{sub}.example.org", app=app), scope),
+    ):
+        t_route, s_route = build(T), build(S)
+        row(label, lambda r=t_route, sc=target: r.matches(sc), lambda r=s_route, sc=target: r.matches(sc))
+    return rows
+
+
+def app_timer(
+    app: Any, make_scope: Callable[[], dict[str, Any]], messages: list[dict[str, Any]] | None = None
+) -> Callable[[int], float]:
+    """Time n in-process connections of `app`: `receive` gives `messages` (default: one
+    empty http.request), then waits forever, as a client that stays connected; sends are
+    dropped."""
+    first = messages or [{"type": "http.request", "body": b"", "more_body": False}]
+    forever = asyncio.Event()
+
+    async def loop(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            pending = list(reversed(first))
+
+            async def receive(pending: list[dict[str, Any]] = pending) -> dict[str, Any]:
+                if pending:
+                    return pending.pop()
+                await forever.wait()
+                raise AssertionError("unreachable")  # pragma: no cover
+
+            async def send(message: dict[str, Any]) -> None:
+                pass
+
+            await app(make_scope(), receive, send)
+        return time.perf_counter() - start
+
+    event_loop = asyncio.new_event_loop()
+    return lambda n: event_loop.run_until_complete(loop(n))
+
+
+def _response_cases(m: Any, files: dict[str, Path]) -> list[tuple[str, Callable[[], Any], dict[str, Any]]]:
+    """(row name, response factory, scope extras) for each response class."""
+    R = m.responses
+    big = [{"id": i, "name": f"item {i}", "tags": ["a", "b"], "score": i / 7} for i in range(14_000)]
+    kib, chunk64 = b"x" * 1024, b"x" * 65536
+
+    async def chunks(piece: bytes, count: int) -> Any:
+        for _ in range(count):
+            yield piece
+
+    return [
+        ("Response(b'ok')", lambda: R.Response(b"ok"), {}),
+        ("HTMLResponse", lambda: R.HTMLResponse("<h1>Hello</h1>"), {}),
+        ("PlainTextResponse", lambda: R.PlainTextResponse("Hello, World!"), {}),
+        ("JSONResponse (small dict)", lambda: R.JSONResponse(SEED), {}),
+        ("JSONResponse (~1 MiB)", lambda: R.JSONResponse(big), {}),
+        ("RedirectResponse", lambda: R.RedirectResponse("/elsewhere?x=1"), {}),
+        ("StreamingResponse 64 x 1 KiB", lambda: R.StreamingResponse(chunks(kib, 64)), {}),
+        ("StreamingResponse 16 x 64 KiB", lambda: R.StreamingResponse(chunks(chunk64, 16)), {}),
+        ("FileResponse 1 MiB (pathsend)", lambda: R.FileResponse(files["1m"]), {"pathsend": True}),
+        ("FileResponse 1 MiB (chunked)", lambda: R.FileResponse(files["1m"]), {}),
+        ("FileResponse 10 MiB (chunked)", lambda: R.FileResponse(files["10m"]), {}),
+        ("FileResponse Range 1 MiB of 10 MiB", lambda: R.FileResponse(files["10m"]), {"range": b"bytes=1000-1049575"}),
+        ("FileResponse 3 ranges", lambda: R.FileResponse(files["1m"]), {"range": b"bytes=0-99,5000-5999,-500"}),
+    ]
+
+
+def response_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """Each response class built and sent (`await response(scope, receive, send)`)."""
+    import tempfile
+
+    T, S = modules("tachyon"), modules("starlette")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {"1m": Path(tmp) / "one.bin", "10m": Path(tmp) / "ten.bin"}
+        files["1m"].write_bytes(os.urandom(1024 * 1024))
+        files["10m"].write_bytes(os.urandom(10 * 1024 * 1024))
+        cases = {"t": _response_cases(T, files), "s": _response_cases(S, files)}
+        for index, (name, _, extra) in enumerate(cases["t"]):
+            progress(name)
+            headers = [(b"range", extra["range"])] if "range" in extra else []
+            timers = {}
+            for key in ("t", "s"):
+                factory = cases[key][index][1]
+
+                async def app(scope: Any, receive: Any, send: Any, factory: Any = factory) -> None:
+                    await factory()(scope, receive, send)
+
+                make = http_scope("GET", "/", headers=headers)
+                if extra.get("pathsend"):
+                    plain = make
+
+                    def make(plain: Any = plain) -> dict[str, Any]:
+                        return plain() | {"extensions": {"http.response.pathsend": {}}}
+
+                timers[key] = app_timer(app, make)
+            result = compare(timers, settings)
+            rows.append(Row("Responses", name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+    return rows
+
+
+def middleware_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """A hello-JSON app behind one middleware each: CORS (simple and preflight), Sessions,
+    TrustedHost and a pass-through BaseHTTPMiddleware."""
+    rows: list[Row] = []
+
+    def build(name: str) -> Any:
+        base = importlib.import_module(f"{name}.middleware.base")
+        cors = importlib.import_module(f"{name}.middleware.cors")
+        sessions = importlib.import_module(f"{name}.middleware.sessions")
+        trusted = importlib.import_module(f"{name}.middleware.trustedhost")
+        m = modules(name)
+
+        async def hello(request: Any) -> Any:
+            return m.responses.JSONResponse({"message": "Hello, World!"})
+
+        async def session(request: Any) -> Any:
+            request.session["n"] = request.session.get("n", 0) + 1
+            return m.responses.JSONResponse({"n": request.session["n"]})
+
+        class Passthrough(base.BaseHTTPMiddleware):
+            async def dispatch(self, request: Any, call_next: Any) -> Any:
+                return await call_next(request)
+
+        def app(*middleware: Any) -> Any:
+            routes = [m.routing.Route("/", hello, methods=["GET", "POST"]), m.routing.Route("/session", session)]
+            return m.applications.Starlette(routes=routes, middleware=list(middleware))
+
+        M = m.middleware.Middleware
+        return {
+            "CORS (simple request)": app(M(cors.CORSMiddleware, allow_origins=["https://example.org"])),
+            "CORS (preflight)": app(
+                M(cors.CORSMiddleware, allow_origins=["https://example.org"], allow_methods=["*"], allow_headers=["*"])
+            ),
+            "SessionMiddleware": app(M(sessions.SessionMiddleware, secret_key="bench-secret")),
+            "TrustedHostMiddleware": app(M(trusted.TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "example.org"])),
+            "BaseHTTPMiddleware (pass-through)": app(M(Passthrough)),
+        }
+
+    apps = {"t": build("tachyon"), "s": build("starlette")}
+    origin = [(b"origin", b"https://example.org")]
+    preflight = origin + [(b"access-control-request-method", b"POST"), (b"access-control-request-headers", b"x-a")]
+    scopes = {
+        "CORS (simple request)": http_scope("GET", "/", headers=origin),
+        "CORS (preflight)": http_scope("OPTIONS", "/", headers=preflight),
+        "SessionMiddleware": http_scope("GET", "/session"),
+        "TrustedHostMiddleware": http_scope("GET", "/"),
+        "BaseHTTPMiddleware (pass-through)": http_scope("GET", "/"),
+    }
+    for name, make_scope in scopes.items():
+        progress(name)
+        result = compare({key: app_timer(apps[key][name], make_scope) for key in ("t", "s")}, settings)
+        rows.append(Row("Middleware", name, "µs", result["t"] * 1e6, result["s"] * 1e6))
+    return rows
+
+
+def websocket_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]:
+    """A websocket connection that echoes 10 text messages, then the client disconnects."""
+    rows: list[Row] = []
+
+    def build(name: str) -> Any:
+        m = modules(name)
+
+        async def echo(websocket: Any) -> None:
+            await websocket.accept()
+            try:
+                while True:
+                    await websocket.send_text(await websocket.receive_text())
+            except importlib.import_module(f"{name}.websockets").WebSocketDisconnect:
+                pass
+
+        return m.applications.Starlette(routes=[m.routing.WebSocketRoute("/ws", echo)])
+
+    messages = [{"type": "websocket.connect"}]
+    messages += [{"type": "websocket.receive", "text": f"message {i}"} for i in range(10)]
+    messages.append({"type": "websocket.disconnect", "code": 1000})
+
+    def scope() -> dict[str, Any]:
+        base = http_scope("GET", "/ws")()
+        base.update(type="websocket", scheme="ws", subprotocols=[])
+        del base["method"]
+        return base
+
+    progress("WebSocket echo (10 messages)")
+    timers = {key: app_timer(build(name), scope, messages) for key, name in (("t", "tachyon"), ("s", "starlette"))}
+    result = compare(timers, settings)
+    rows.append(Row("WebSockets", "WebSocket echo (10 messages)", "µs", result["t"] * 1e6, result["s"] * 1e6))
     return rows
 
 
@@ -695,13 +1012,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument(
-        "--only", choices=["micro", "request", "json", "forms", "gzip"], action="append", help="run only these groups"
+        "--only",
+        choices=[
+            "micro",
+            "construction",
+            "request",
+            "responses",
+            "middleware",
+            "websocket",
+            "json",
+            "forms",
+            "bodies",
+            "gzip",
+        ],
+        action="append",
+        help="run only these groups",
     )
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
-    groups = args.only or ["micro", "request", "json", "forms", "gzip"]
-    total = {"micro": 9, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
+    groups = args.only or [
+        "micro",
+        "construction",
+        "request",
+        "responses",
+        "middleware",
+        "websocket",
+        "json",
+        "forms",
+        "bodies",
+        "gzip",
+    ]
+    total = {"micro": 9, "construction": 7, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
+    total |= {"responses": 13, "middleware": 5, "websocket": 1}
+    total["bodies"] = _body_row_count(args.quick)
     total["gzip"] = len(GZIP_KINDS) * len(GZIP_LEVELS) * (1 if args.quick else 3) + (1 if args.quick else 2)
     steps = sum(total[g] for g in groups)
     done = 0
@@ -728,12 +1072,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if "micro" in groups:
             rows += micro_rows(settings, progress)
+        if "construction" in groups:
+            rows += construction_rows(settings, progress)
         if "request" in groups:
             rows += request_rows(settings, progress)
+        if "responses" in groups:
+            rows += response_rows(settings, progress)
+        if "middleware" in groups:
+            rows += middleware_rows(settings, progress)
+        if "websocket" in groups:
+            rows += websocket_rows(settings, progress)
         if "json" in groups:
             rows += json_rows(settings, progress)
         if "forms" in groups:
             rows += form_rows(settings, progress)
+        if "bodies" in groups:
+            rows += body_rows(settings, progress, quick=args.quick)
         if "gzip" in groups:
             rows += gzip_rows(settings, progress, quick=args.quick)
         if sys.stderr.isatty():

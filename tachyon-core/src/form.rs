@@ -21,9 +21,12 @@ use crate::query::{latin1_to_string, unquote_plus};
 #[derive(Debug, Clone)]
 pub struct UrlencodedParser {
     limits: Limits,
-    field: Vec<u8>,
-    /// Where `=` is in `field`, once seen.
-    equals: Option<usize>,
+    /// The raw name of the field being read (all of it until its `=` is seen).
+    name: Vec<u8>,
+    /// Its raw value, after the `=`: kept apart so a large value becomes its String in place.
+    value: Vec<u8>,
+    /// Whether the field's `=` has been seen.
+    equals: bool,
     items: Vec<(String, String)>,
     /// Fields ended so far, the refused one included (Starlette's `_current_fields`).
     fields: usize,
@@ -35,8 +38,9 @@ impl UrlencodedParser {
     pub fn new(limits: Limits) -> Self {
         UrlencodedParser {
             limits,
-            field: Vec::new(),
-            equals: None,
+            name: Vec::new(),
+            value: Vec::new(),
+            equals: false,
             items: Vec::new(),
             fields: 0,
             failed: false,
@@ -51,19 +55,13 @@ impl UrlencodedParser {
 
     /// The raw name bytes of the field being read (before its `=`).
     pub fn field_name(&self) -> &[u8] {
-        match self.equals {
-            Some(e) => &self.field[..e],
-            None => &self.field,
-        }
+        &self.name
     }
 
     /// The raw value bytes of the field being read (after its `=`): at a size error, what
     /// was accepted before the piece that went over (Starlette's `_field_value`).
     pub fn field_value(&self) -> &[u8] {
-        match self.equals {
-            Some(e) => &self.field[e + 1..],
-            None => &[],
-        }
+        &self.value
     }
 
     /// Parses the next chunk of the body.
@@ -82,18 +80,34 @@ impl UrlencodedParser {
                 Some(i) => (&chunk[..i], Some(i + 1)),
                 None => (chunk, None),
             };
-            let equals = match self.equals {
-                Some(e) => Some(e),
-                None => memchr::memchr(b'=', piece).map(|e| self.field.len() + e),
+            let equals = if self.equals {
+                None
+            } else {
+                memchr::memchr(b'=', piece)
             };
             // Checked before the piece is kept: a field over the limit is refused without
             // copying the rest of a large chunk.
-            let size = self.field.len() + piece.len() - usize::from(equals.is_some());
+            let size =
+                self.name.len() + self.value.len() + piece.len() - usize::from(equals.is_some());
             if size > self.limits.max_part_size {
                 return Err(FormError::FieldTooLarge(self.limits.max_part_size));
             }
-            self.equals = equals;
-            self.field.extend_from_slice(piece);
+            let fresh = self.name.is_empty() && !self.equals;
+            if let (true, Some(next)) = (fresh, ended) {
+                // A whole field inside this chunk: decoded from the chunk, not copied first.
+                self.end_piece(piece, equals)?;
+                chunk = &chunk[next..];
+                continue;
+            }
+            match equals {
+                Some(e) => {
+                    self.name.extend_from_slice(&piece[..e]);
+                    self.value.extend_from_slice(&piece[e + 1..]);
+                    self.equals = true;
+                }
+                None if self.equals => self.value.extend_from_slice(piece),
+                None => self.name.extend_from_slice(piece),
+            }
             match ended {
                 Some(next) => {
                     self.end_field()?;
@@ -105,21 +119,43 @@ impl UrlencodedParser {
         Ok(())
     }
 
-    fn end_field(&mut self) -> Result<(), FormError> {
-        if self.field.is_empty() {
+    /// Ends a field read whole from one chunk (`equals`: where its `=` is).
+    fn end_piece(&mut self, raw: &[u8], equals: Option<usize>) -> Result<(), FormError> {
+        if raw.is_empty() {
             return Ok(());
         }
         self.fields += 1;
         if self.items.len() >= self.limits.max_fields {
             return Err(FormError::TooManyFields(self.limits.max_fields));
         }
-        let (name, value) = match self.equals.take() {
-            Some(e) => (&self.field[..e], &self.field[e + 1..]),
-            None => (&self.field[..], &[][..]),
+        let item = match equals {
+            Some(e) => (decode(&raw[..e]), decode(&raw[e + 1..])),
+            None => (decode(raw), String::new()),
         };
-        let decode = |raw: &[u8]| unquote_plus(&latin1_to_string(raw)).into_owned();
-        self.items.push((decode(name), decode(value)));
-        self.field.clear();
+        self.items.push(item);
+        Ok(())
+    }
+
+    fn end_field(&mut self) -> Result<(), FormError> {
+        if self.name.is_empty() && !self.equals {
+            return Ok(());
+        }
+        self.fields += 1;
+        if self.items.len() >= self.limits.max_fields {
+            return Err(FormError::TooManyFields(self.limits.max_fields));
+        }
+        let name = decode(&self.name);
+        // The value is usually the big part: plain ASCII without escapes becomes the String
+        // in its own buffer, not a copy of it.
+        let value = if self.value.is_ascii() && memchr::memchr2(b'%', b'+', &self.value).is_none() {
+            String::from_utf8(std::mem::take(&mut self.value)).unwrap_or_default()
+        } else {
+            decode(&self.value)
+        };
+        self.items.push((name, value));
+        self.name.clear();
+        self.value.clear();
+        self.equals = false;
         Ok(())
     }
 
@@ -133,6 +169,11 @@ impl UrlencodedParser {
         self.failed = true;
         r.map(|()| std::mem::take(&mut self.items))
     }
+}
+
+/// Latin-1 decoded, then `unquote_plus`ed.
+fn decode(raw: &[u8]) -> String {
+    unquote_plus(&latin1_to_string(raw)).into_owned()
 }
 
 /// Parses a whole urlencoded body at once.

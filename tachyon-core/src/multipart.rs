@@ -533,8 +533,20 @@ impl<F: SinkFactory> MultipartParser<F> {
         if !chunk.is_empty() {
             self.fed = true;
         }
-        self.buf.extend_from_slice(chunk);
-        let r = self.run();
+        let r = if self.buf.is_empty() {
+            // The usual case between chunks: parse straight from the caller's chunk, keeping
+            // only an unfinished tail (a part's headers, or what may begin a delimiter).
+            self.run(chunk)
+                .map(|consumed| self.buf.extend_from_slice(&chunk[consumed..]))
+        } else {
+            self.buf.extend_from_slice(chunk);
+            let buf = std::mem::take(&mut self.buf);
+            let r = self.run(&buf);
+            self.buf = buf;
+            r.map(|consumed| {
+                self.buf.drain(..consumed);
+            })
+        };
         if r.is_err() {
             self.failed = true;
             self.current = Current::None;
@@ -555,10 +567,12 @@ impl<F: SinkFactory> MultipartParser<F> {
         Ok(FormData { items: self.items })
     }
 
-    fn run(&mut self) -> Result<(), FormError> {
+    /// Parses `input` from its start; returns how many bytes were consumed (the rest is an
+    /// unfinished piece the caller keeps for the next chunk).
+    fn run(&mut self, input: &[u8]) -> Result<usize, FormError> {
         let mut pos = 0;
         loop {
-            let buf = &self.buf[pos..];
+            let buf = &input[pos..];
             match self.state {
                 State::Preamble => {
                     // Like python-multipart, the body must open with the boundary: no preamble.
@@ -631,20 +645,16 @@ impl<F: SinkFactory> MultipartParser<F> {
                             }
                         }
                         Some(i) => (i, false),
-                        None => (buf.len().saturating_sub(d - 1), false),
+                        None => (self.safe_end(buf), false),
                     };
                     if data_end > 0 {
-                        // Take the buffer to lend a slice of it to the sink while `self` is borrowed.
-                        let data = std::mem::take(&mut self.buf);
-                        let r = self.part_data(&data[pos..pos + data_end]);
-                        self.buf = data;
-                        r?;
+                        self.part_data(&input[pos..pos + data_end])?;
                         pos += data_end;
                     }
                     if boundary {
                         self.end_part()?;
                         pos += d;
-                        let padded = self.buf.get(pos).is_some_and(|b| matches!(b, b' ' | b'\t'));
+                        let padded = input.get(pos).is_some_and(|b| matches!(b, b' ' | b'\t'));
                         self.state = if padded {
                             State::Padding
                         } else {
@@ -652,20 +662,36 @@ impl<F: SinkFactory> MultipartParser<F> {
                         };
                     } else if self
                         .finder
-                        .find(&self.buf[pos..])
-                        .is_none_or(|i| self.buf.len() - pos < i + d + 2)
+                        .find(&input[pos..])
+                        .is_none_or(|i| input.len() - pos < i + d + 2)
                     {
                         break;
                     }
                 }
                 State::End => {
-                    pos = self.buf.len();
+                    pos = input.len();
                     break;
                 }
             }
         }
-        self.buf.drain(..pos);
-        Ok(())
+        Ok(pos)
+    }
+
+    /// How much of `buf` (part content with no delimiter in it) is certainly content: all of
+    /// it but a tail that could be the start of a delimiter cut by the chunk's end. The
+    /// delimiter opens with CR, so only a CR in the last `len - 1` bytes can start one.
+    fn safe_end(&self, buf: &[u8]) -> usize {
+        let d = self.delimiter.len();
+        let from = buf.len().saturating_sub(d - 1);
+        let mut at = from;
+        while let Some(i) = memchr::memchr(b'\r', &buf[at..]) {
+            let start = at + i;
+            if self.delimiter.starts_with(&buf[start..]) {
+                return start;
+            }
+            at = start + 1;
+        }
+        buf.len()
     }
 
     fn begin_part(&mut self, head: &[u8]) -> Result<(), FormError> {

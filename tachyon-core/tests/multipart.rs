@@ -284,3 +284,41 @@ fn parse_options_header_matches_python_multipart() {
         assert_eq!(opts, pairs(&case[1][1]), "{input:?}");
     }
 }
+
+/// File content is handed on straight from each fed chunk: a chunk of content with no
+/// possible delimiter start in it reaches the sink whole (one write per chunk, nothing held
+/// back), and a tail that might begin a delimiter waits for the next chunk.
+#[test]
+fn file_content_is_written_from_each_chunk_whole() {
+    struct Writes(Vec<usize>);
+    impl FileSink for Writes {
+        fn write(&mut self, d: &[u8]) -> io::Result<()> {
+            self.0.push(d.len());
+            Ok(())
+        }
+    }
+    struct Make;
+    impl SinkFactory for Make {
+        type Sink = Writes;
+        fn create(&mut self, _: &PartInfo<'_>) -> io::Result<Writes> {
+            Ok(Writes(Vec::new()))
+        }
+    }
+    let ct = "multipart/form-data; boundary=XyZ";
+    let mut p = MultipartParser::from_content_type(ct, Limits::default(), Make).unwrap();
+    p.feed(b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n")
+        .unwrap();
+    p.feed(&[b'a'; 1000]).unwrap();
+    p.feed(&[b'b'; 1000]).unwrap();
+    // Ends with what could begin "\r\n--XyZ": held back, then content after all.
+    let mut tricky = vec![b'c'; 998];
+    tricky.extend_from_slice(b"\r\n");
+    p.feed(&tricky).unwrap();
+    p.feed(b"-x").unwrap();
+    p.feed(b"\r\n--XyZ--\r\n").unwrap();
+    let form = p.finish().unwrap();
+    let FormValue::File(f) = &form.items[0].1 else {
+        panic!("file expected")
+    };
+    assert_eq!(f.sink.0, [1000, 1000, 998, 4]);
+}

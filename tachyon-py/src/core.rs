@@ -361,6 +361,9 @@ fn limits(max_files: usize, max_fields: usize, max_part_size: usize) -> Limits {
 struct Shared {
     uploads: Vec<Py<PyAny>>,
     pending: Vec<(usize, Py<PyBytes>)>,
+    /// The chunk being fed, and where its bytes are: a write of exactly those bytes (a
+    /// chunk that is all file content) hands on the chunk itself, copying nothing.
+    chunk: Option<(Py<PyBytes>, usize, usize)>,
     /// The factory's exception, if creating an upload raised.
     error: Option<PyErr>,
 }
@@ -382,8 +385,14 @@ struct UploadSink {
 impl FileSink for UploadSink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         // Called inside `feed`, so the thread is attached already: attaching is a check.
-        let bytes = Python::attach(|py| PyBytes::new(py, data).unbind());
-        lock(&self.shared).pending.push((self.index, bytes));
+        let mut shared = lock(&self.shared);
+        let bytes = Python::attach(|py| match &shared.chunk {
+            Some((chunk, at, len)) if *at == data.as_ptr() as usize && *len == data.len() => {
+                chunk.clone_ref(py)
+            }
+            _ => PyBytes::new(py, data).unbind(),
+        });
+        shared.pending.push((self.index, bytes));
         Ok(())
     }
 }
@@ -472,9 +481,18 @@ impl MultipartParser {
     }
 
     /// Parses the next chunk; returns the file writes it produced.
-    fn feed<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyBytes>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let parser = self.parser.as_mut().ok_or_else(finished)?;
-        if let Err(e) = parser.feed(chunk) {
+        let data = chunk.as_bytes();
+        lock(&self.shared).chunk =
+            Some((chunk.clone().unbind(), data.as_ptr() as usize, data.len()));
+        let fed = parser.feed(data);
+        lock(&self.shared).chunk = None;
+        if let Err(e) = fed {
             return Err(self.form_error(e));
         }
         let mut shared = lock(&self.shared);

@@ -5,12 +5,16 @@
 //! request.
 
 use pyo3::exceptions::{PyAssertionError, PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
+use tachyon_core::query::latin1_to_string;
+use tachyon_core::url::parse_host_header;
 use tachyon_router::{
-    Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, TemplateErrorKind,
+    Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, Template,
+    TemplateErrorKind,
 };
 
 use crate::error::PyTemplateError;
@@ -35,6 +39,9 @@ pub struct RouteTable {
     has_hosts: bool,
     opaque: Vec<usize>,
     entries: Vec<Entry>,
+    /// The Python route list this table was compiled from and its `version` then, when
+    /// `route` may answer for it (see there).
+    owner: Option<(Py<PyAny>, i64)>,
 }
 
 /// The Python side of one route, for `resolve`: what goes into the child scope.
@@ -44,16 +51,31 @@ struct Entry {
     route: Py<PyAny>,
     /// `scope["endpoint"]`: the endpoint of a Route / WebSocketRoute, the app of a Mount / Host.
     endpoint: Py<PyAny>,
-    /// The route's `param_convertors`, for convertors only Python can run (uuid, user ones).
-    convertors: Py<PyDict>,
-    /// The endpoint to call directly (see `Route.direct_call`), or None.
-    direct: Py<PyAny>,
+    /// The route's `param_convertors`, for convertors only Python can run (user ones); None
+    /// when all are built-in.
+    convertors: Option<Py<PyDict>>,
     /// The parameter names (the keys of `convertors`), as text and as the str objects
     /// that become `path_params` keys: no str is built or hashed per request.
     names: Vec<(Box<str>, Py<PyString>)>,
+    /// What `resolve` returns for this route: `(route, True, direct)` (direct: the endpoint
+    /// to call directly, see `Route._direct_app`, or None) and
+    /// `(route, False, None)`, built once.
+    resolved: Option<(Py<PyTuple>, Py<PyTuple>)>,
 }
 
 impl Entry {
+    /// `resolve`'s answer for this route: `(route, True, direct)` or `(route, False, None)`.
+    fn resolved(&self, py: Python<'_>, full: bool) -> PyResult<Py<PyTuple>> {
+        match &self.resolved {
+            Some((f, p)) => Ok(if full {
+                f.clone_ref(py)
+            } else {
+                p.clone_ref(py)
+            }),
+            None => Err(PyValueError::new_err("RouteTable built without entries")),
+        }
+    }
+
     /// The `path_params` key for parameter `name`.
     fn key<'py>(&self, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
         match self.names.iter().find(|(text, _)| &**text == name) {
@@ -63,14 +85,16 @@ impl Entry {
     }
 }
 
-/// What `resolve` returns for a match: (route, full, direct endpoint or None).
-type Resolved = (Py<PyAny>, bool, Py<PyAny>);
+/// What `resolve` returns for a match: (route, full, direct endpoint or None), built
+/// once per route.
+type Resolved = Py<PyTuple>;
 
 /// One route's Python objects as handed over: (route, endpoint, param_convertors, direct).
-type EntrySpec = (Py<PyAny>, Py<PyAny>, Py<PyDict>, Py<PyAny>);
+type EntrySpec = (Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>);
 
 /// A path parameter's value as its convertor gives it: str and path as str, int and
-/// float parsed here, uuid and user convertors through their Python `convert`.
+/// float parsed here, uuid as `uuid.UUID(value)` (what the built-in convertor does), user
+/// convertors through their Python `convert`.
 fn convert<'py>(
     py: Python<'py>,
     param: &Param<'_, '_>,
@@ -87,9 +111,16 @@ fn convert<'py>(
             Ok(x) => Ok(PyFloat::new(py, x).into_any()),
             Err(_) => py.get_type::<PyFloat>().call1((param.value,)),
         },
+        Convertor::Uuid => UUID_TYPE
+            .get_or_try_init(py, || py.import("uuid")?.getattr("UUID").map(Bound::unbind))?
+            .bind(py)
+            .call1((param.value,)),
         _ => {
-            let convertors = entry.convertors.bind(py);
-            match convertors.get_item(param.name)? {
+            let found = match &entry.convertors {
+                Some(convertors) => convertors.bind(py).get_item(param.name)?,
+                None => None,
+            };
+            match found {
                 Some(c) => c.call_method1(intern!(py, "convert"), (param.value,)),
                 None => Ok(PyString::new(py, param.value).into_any()),
             }
@@ -168,13 +199,19 @@ impl RouteTable {
     /// the user convertors as (name, regex).
     /// `entries`, if given, holds each route's Python objects (route, endpoint,
     /// param_convertors, direct endpoint or None), enabling `resolve`.
+    ///
+    /// `routes` and `version`, if given, are the Python route list (a `RouteList`) and its
+    /// `version`: `route` then answers while the list's version is unchanged, provided no
+    /// route is opaque and none is a Host (the caller passes `routes` only then).
     #[new]
-    #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new()))]
+    #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new(), routes = None, version = 0))]
     fn new(
         py: Python<'_>,
         specs: Vec<RouteSpec>,
         convertors: Vec<(String, String)>,
         entries: Vec<EntrySpec>,
+        routes: Option<Py<PyAny>>,
+        version: i64,
     ) -> PyResult<Self> {
         if !entries.is_empty() && entries.len() != specs.len() {
             return Err(PyValueError::new_err("entries must match specs one to one"));
@@ -198,15 +235,17 @@ impl RouteTable {
             };
             debug_assert_eq!(index + 1, router.routes().len());
         }
-        let entries = entries
+        let entries: Vec<Entry> = entries
             .into_iter()
             .map(|spec| Entry::new(py, spec))
             .collect::<PyResult<_>>()?;
+        let owner = routes.filter(|_| opaque.is_empty() && !has_hosts && !entries.is_empty());
         Ok(Self {
             router,
             has_hosts,
             opaque,
             entries,
+            owner: owner.map(|routes| (routes, version)),
         })
     }
 
@@ -338,7 +377,7 @@ impl RouteTable {
                         .call_method1(intern!(py, "matches"), (scope,))?
                         .get_item(1)?;
                     scope.update(child.cast::<pyo3::types::PyMapping>()?)?;
-                    return Ok(Some((entry.route.clone_ref(py), false, py.None())));
+                    return Ok(Some(entry.resolved(py, false)?));
                 }
             },
             Lookup::Full(found) => (found, true),
@@ -380,12 +419,36 @@ impl RouteTable {
                 scope.set_item(intern!(py, "path_params"), path_params)?;
             }
         }
-        let direct = if full {
-            entry.direct.clone_ref(py)
-        } else {
-            py.None()
+        Ok(Some(entry.resolved(py, full)?))
+    }
+
+    /// `Router.resolve(scope)` in one native call, for the request path: the same answer
+    /// (None, or `(route, full, direct)` with the child scope written), with a value its
+    /// convertor refuses raised as `HTTPException(404)`. Returns NotImplemented when this
+    /// table cannot answer alone (built without `routes`, or the route list changed since):
+    /// the caller then calls `Router.resolve`.
+    fn route<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some((routes, version)) = &self.owner else {
+            return Ok(py.NotImplemented().into_bound(py));
         };
-        Ok(Some((entry.route.clone_ref(py), full, direct)))
+        let current = routes.bind(py).getattr(intern!(py, "version"))?;
+        if current.extract::<i64>().ok() != Some(*version) {
+            return Ok(py.NotImplemented().into_bound(py));
+        }
+        match self.resolve(py, scope, None) {
+            Ok(Some(found)) => Ok(found.into_bound(py).into_any()),
+            Ok(None) => Ok(py.None().into_bound(py)),
+            Err(err) => {
+                let members = MATCH_MEMBERS
+                    .get(py)
+                    .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+                Err(not_found(py, err, members[3].bind(py)))
+            }
+        }
     }
 
     /// Whether the other-slash form of the path would match a native route (FULL or
@@ -460,90 +523,208 @@ fn not_found(py: Python<'_>, err: PyErr, http_exception: &Bound<'_, PyAny>) -> P
     }
 }
 
-/// One `Route` or `WebSocketRoute` compiled alone: its `matches()` in one native call.
-///
-/// It stands for the route's `path_regex` and `param_convertors` as compiled with it;
-/// while the route still holds those very objects, `matches` gives what Starlette's
-/// `Route.matches` gives (`endpoint` and `methods` are read from the route on each call, as
-/// Starlette reads them), and None otherwise, so the caller matches in Python.
-#[pyclass(module = "tachyon._tachyon", frozen)]
-#[derive(Debug)]
-pub struct RouteMatcher {
-    router: Router,
-    websocket: bool,
-    entry: Entry,
-    path_regex: Py<PyAny>,
+/// `tachyon.convertors.CONVERTOR_TYPES` and the built-in convertor objects it held at
+/// import (str, path, int, float, uuid), given once.
+static CONVERTOR_REGISTRY: PyOnceLock<(Py<PyDict>, [Py<PyAny>; 5])> = PyOnceLock::new();
+
+/// What `RouteMatcher.__reduce__` returns: `(RouteMatcher.compile, (kind, template))`.
+type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Py<PyString>));
+
+/// `uuid.UUID`, what the built-in uuid convertor's `convert` calls.
+static UUID_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Registers `CONVERTOR_TYPES` (once, at import of `tachyon.convertors`), so templates
+/// compiled natively can check that each convertor name still means its built-in object.
+#[pyfunction]
+fn set_convertor_registry(py: Python<'_>, types: Py<PyDict>) -> PyResult<()> {
+    let bound = types.bind(py);
+    let get = |name: &str| -> PyResult<Py<PyAny>> {
+        bound
+            .get_item(name)?
+            .map(Bound::unbind)
+            .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
+    };
+    let builtins = [
+        get("str")?,
+        get("path")?,
+        get("int")?,
+        get("float")?,
+        get("uuid")?,
+    ];
+    CONVERTOR_REGISTRY
+        .set(py, (types, builtins))
+        .map_err(|_| PyRuntimeError::new_err("set_convertor_registry was already called"))
 }
 
-#[pymethods]
+/// Whether every convertor `template` names is, in `CONVERTOR_TYPES` right now, the
+/// built-in object of that name: then the native convertor is exactly what
+/// `compile_path` would bind.
+fn builtin_convertors(py: Python<'_>, template: &Template) -> PyResult<bool> {
+    if template.params().len() == 0 {
+        return Ok(true);
+    }
+    let Some((types, builtins)) = CONVERTOR_REGISTRY.get(py) else {
+        return Ok(false);
+    };
+    let types = types.bind(py);
+    for (_, convertor) in template.params() {
+        let slot = match convertor {
+            Convertor::Str => 0,
+            Convertor::Path => 1,
+            Convertor::Int => 2,
+            Convertor::Float => 3,
+            Convertor::Uuid => 4,
+            _ => return Ok(false),
+        };
+        match types.get_item(convertor.name())? {
+            Some(bound) if bound.is(builtins[slot].bind(py)) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// `scope.get(key)` as a dict copy (`dict(scope.get("path_params", {}))`), or a new dict.
+fn inherited_params<'py>(
+    py: Python<'py>,
+    scope: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    match scope.get_item(intern!(py, "path_params"))? {
+        Some(existing) => match existing.cast::<PyDict>() {
+            Ok(existing) => existing.copy(),
+            Err(_) => py
+                .get_type::<PyDict>()
+                .call1((existing,))?
+                .cast_into::<PyDict>()
+                .map_err(PyErr::from),
+        },
+        None => Ok(PyDict::new(py)),
+    }
+}
+
+/// The first header named exactly `b"host"` in `scope["headers"]`, as text (latin-1).
+fn host_header(py: Python<'_>, scope: &Bound<'_, PyDict>) -> PyResult<Option<String>> {
+    let headers = scope
+        .get_item(intern!(py, "headers"))?
+        .ok_or_else(|| PyKeyError::new_err("headers"))?;
+    for item in headers.try_iter()? {
+        let item = item?;
+        let key = item.get_item(0)?;
+        if key.cast::<PyBytes>().is_ok_and(|k| k.as_bytes() == b"host") {
+            let value = item.get_item(1)?;
+            let value = value.cast::<PyBytes>()?;
+            return Ok(Some(latin1_to_string(value.as_bytes()).into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// One `Route`, `WebSocketRoute`, `Mount` or `Host` compiled alone: its `matches()` in one
+/// native call.
+///
+/// It stands for the route's compiled template (`path_regex` / `host_regex` and
+/// `param_convertors`). A matcher from [`RouteMatcher::compile`] is built when the route is,
+/// before Starlette's attributes exist: Python compiles those only when something reads
+/// them, and drops the matcher when one is assigned. A matcher from `new` stands for the
+/// objects it was given and checks on each call that the route still holds them. While it
+/// stands, `matches` gives what Starlette's `matches` gives (`endpoint`, `app` and `methods`
+/// are read from the route on each call, as Starlette reads them), and None otherwise, so
+/// the caller matches in Python.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+pub struct RouteMatcher {
+    route: Route,
+    kind: RouteKind,
+    entry: Entry,
+    /// The template as given (for a mount, its prefix).
+    template: Py<PyString>,
+    /// Built by `compile`: the route's attributes may still be uncompiled (absent).
+    lazy: bool,
+    /// The (regex, param_convertors) objects a matcher from `new` stands for.
+    compiled: PyOnceLock<(Py<PyAny>, Py<PyAny>)>,
+}
+
+impl std::fmt::Debug for RouteMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMatcher")
+            .field("kind", &self.kind)
+            .field("lazy", &self.lazy)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RouteMatcher {
-    /// Compiles `template` (a native template; user convertors renamed and given in
-    /// `convertors` as (name, regex)) for an "http" or "websocket" route whose Python
-    /// attributes are `path_regex` and `param_convertors`. Raises ValueError when the
-    /// template needs a convertor only Python can run.
-    #[new]
-    fn new(
+    fn from_route(
         py: Python<'_>,
-        kind: &str,
-        template: &str,
-        convertors: Vec<(String, String)>,
-        path_regex: Py<PyAny>,
-        param_convertors: Py<PyDict>,
+        route: Route,
+        template: Py<PyString>,
+        convertors: Option<Py<PyDict>>,
+        lazy: bool,
     ) -> PyResult<Self> {
-        let mut unsupported = Vec::new();
-        let registry = registry(&convertors, &mut unsupported);
-        let spec: RouteSpec = (kind.to_owned(), Some(template.to_owned()), None);
-        let route = build_route(&spec, &registry, &unsupported)?
-            .ok_or_else(|| PyValueError::new_err("template needs a Python-only convertor"))?;
-        let websocket = route.kind() == RouteKind::WebSocket;
-        let mut router = Router::new();
-        router.push(route);
-        let entry = Entry::new(py, (py.None(), py.None(), param_convertors, py.None()))?;
+        let kind = route.kind();
+        let names = match route.template() {
+            Some(t) => t
+                .params()
+                .map(|(name, _)| (name.into(), PyString::intern(py, name).unbind()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let entry = Entry {
+            route: py.None(),
+            endpoint: py.None(),
+            convertors,
+            names,
+            resolved: None,
+        };
         Ok(Self {
-            router,
-            websocket,
+            route,
+            kind,
             entry,
-            path_regex,
+            template,
+            lazy,
+            compiled: PyOnceLock::new(),
         })
     }
 
-    /// `route.matches(scope)`: `(Match, child_scope)`, or None when `route` no longer holds
-    /// the regex and convertors this matcher was compiled from. A value its convertor
-    /// refuses raises `HTTPException(404)`.
-    fn matches<'py>(
+    /// Whether `route` still holds what this matcher was compiled from.
+    fn stands_for(&self, py: Python<'_>, route: &Bound<'_, PyAny>) -> PyResult<bool> {
+        // SAFETY: `route` is a live object; the call returns a new reference or NULL.
+        let dict = unsafe { ffi::PyObject_GenericGetDict(route.as_ptr(), std::ptr::null_mut()) };
+        if dict.is_null() {
+            // No instance dict (slots): not a route this matcher can speak for.
+            drop(PyErr::take(py));
+            return Ok(false);
+        }
+        // SAFETY: non-null new reference, just checked.
+        let dict = unsafe { Bound::from_owned_ptr(py, dict) };
+        let Ok(dict) = dict.cast_into::<PyDict>() else {
+            return Ok(false);
+        };
+        let regex_name = if self.kind == RouteKind::Host {
+            intern!(py, "host_regex")
+        } else {
+            intern!(py, "path_regex")
+        };
+        let regex = dict.get_item(regex_name)?;
+        let convertors = dict.get_item(intern!(py, "param_convertors"))?;
+        let same = |held: Option<Bound<'_, PyAny>>, ours: Option<&Py<PyAny>>| match (held, ours) {
+            // Never compiled: the template it was built from is the one we hold.
+            (None, _) => self.lazy,
+            (Some(held), Some(ours)) => held.is(ours.bind(py)),
+            (Some(_), None) => false,
+        };
+        let compiled = self.compiled.get(py);
+        Ok(same(regex, compiled.map(|c| &c.0)) && same(convertors, compiled.map(|c| &c.1)))
+    }
+
+    /// A route path's match for an HTTP or WebSocket route: `(Match, child_scope)`.
+    fn match_endpoint<'py>(
         &self,
         py: Python<'py>,
         route: &Bound<'py, PyAny>,
         scope: &Bound<'py, PyDict>,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        if !route
-            .getattr(intern!(py, "path_regex"))?
-            .is(self.path_regex.bind(py))
-            || !route
-                .getattr(intern!(py, "param_convertors"))?
-                .is(self.entry.convertors.bind(py))
-        {
-            return Ok(None);
-        }
-        let members = MATCH_MEMBERS
-            .get(py)
-            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
-        let none = || {
-            PyTuple::new(
-                py,
-                [members[0].bind(py).clone(), PyDict::new(py).into_any()],
-            )
-        };
-        let kind = scope
-            .get_item(intern!(py, "type"))?
-            .ok_or_else(|| PyKeyError::new_err("type"))?;
-        let wanted = if self.websocket { "websocket" } else { "http" };
-        if kind
-            .cast::<PyString>()
-            .map_or(true, |k| k.to_str().ok() != Some(wanted))
-        {
-            return none().map(Some);
-        }
+        members: &[Py<PyAny>; 4],
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let websocket = self.kind == RouteKind::WebSocket;
         let path = scope
             .get_item(intern!(py, "path"))?
             .ok_or_else(|| PyKeyError::new_err("path"))?
@@ -554,25 +735,15 @@ impl RouteMatcher {
             None => "",
         };
         let route_path = route_path(path.to_str()?, root_text);
-        let view = if self.websocket {
+        let view = if websocket {
             Scope::websocket(route_path)
         } else {
             Scope::http("", route_path)
         };
-        let Lookup::Full(found) = self.router.lookup(&view) else {
-            return none().map(Some);
+        let Some(found) = self.route.match_alone(&view) else {
+            return no_match(py, members);
         };
-        // `dict(scope.get("path_params", {}))`, then this route's values on top.
-        let path_params = match scope.get_item(intern!(py, "path_params"))? {
-            Some(existing) => match existing.cast::<PyDict>() {
-                Ok(existing) => existing.copy()?,
-                Err(_) => py
-                    .get_type::<PyDict>()
-                    .call1((existing,))?
-                    .cast_into::<PyDict>()?,
-            },
-            None => PyDict::new(py),
-        };
+        let path_params = inherited_params(py, scope)?;
         for param in found.params.iter() {
             let value = convert(py, &param, &self.entry)
                 .map_err(|err| not_found(py, err, members[3].bind(py)))?;
@@ -585,7 +756,7 @@ impl RouteMatcher {
         )?;
         child.set_item(intern!(py, "path_params"), path_params)?;
         let mut level = 2;
-        if !self.websocket {
+        if !websocket {
             let methods = route.getattr(intern!(py, "methods"))?;
             if methods.is_truthy()? {
                 let method = scope
@@ -596,39 +767,308 @@ impl RouteMatcher {
                 }
             }
         }
-        PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()]).map(Some)
+        PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()])
     }
 
-    /// Immutable: a copy is the matcher itself (so `copy.deepcopy` of a route works).
+    /// Starlette's `Mount.matches` for an HTTP or WebSocket scope.
+    fn match_mount<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyDict>,
+        members: &[Py<PyAny>; 4],
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let path = scope
+            .get_item(intern!(py, "path"))?
+            .ok_or_else(|| PyKeyError::new_err("path"))?
+            .cast_into::<PyString>()?;
+        let root = get_str(scope, intern!(py, "root_path"))?;
+        let root_text = match &root {
+            Some(root) => root.to_str()?,
+            None => "",
+        };
+        let route_path = route_path(path.to_str()?, root_text);
+        let Some(found) = self.route.match_alone(&Scope::http("", route_path)) else {
+            return no_match(py, members);
+        };
+        let Some(mount) = found.mount else {
+            return no_match(py, members);
+        };
+        let path_params = inherited_params(py, scope)?;
+        for param in found.params.iter() {
+            // Starlette converts `path` too, then pops it: the built-in path convertor's
+            // str() has no effect to keep.
+            if param.name == "path" {
+                continue;
+            }
+            let value = convert(py, &param, &self.entry)
+                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
+            path_params.set_item(self.entry.key(py, param.name), value)?;
+        }
+        let root_value = match &root {
+            Some(root) => root.clone(),
+            None => PyString::new(py, ""),
+        };
+        let app_root = match scope.get_item(intern!(py, "app_root_path"))? {
+            Some(value) => value,
+            None => root_value.clone().into_any(),
+        };
+        let child = PyDict::new(py);
+        child.set_item(intern!(py, "path_params"), path_params)?;
+        child.set_item(intern!(py, "app_root_path"), app_root)?;
+        let new_root = if mount.matched.is_empty() {
+            root_value
+        } else {
+            let mut joined = String::with_capacity(root_text.len() + mount.matched.len());
+            joined.push_str(root_text);
+            joined.push_str(mount.matched);
+            PyString::new(py, &joined)
+        };
+        child.set_item(intern!(py, "root_path"), new_root)?;
+        child.set_item(intern!(py, "endpoint"), route.getattr(intern!(py, "app"))?)?;
+        PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
+    }
+
+    /// Starlette's `Host.matches` for an HTTP or WebSocket scope.
+    fn match_host<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyDict>,
+        members: &[Py<PyAny>; 4],
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let Some(header) = host_header(py, scope)? else {
+            return no_match(py, members);
+        };
+        let Some(parsed) = parse_host_header(&header) else {
+            return no_match(py, members);
+        };
+        // The host part is ASCII (parse_host_header validated it): Python's lower() is this.
+        let host = parsed.host.to_ascii_lowercase();
+        let view = Scope::http("", "").with_host(&host);
+        let Some(found) = self.route.match_alone(&view) else {
+            return no_match(py, members);
+        };
+        let path_params = inherited_params(py, scope)?;
+        for param in found.params.iter() {
+            let value = convert(py, &param, &self.entry)
+                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
+            path_params.set_item(self.entry.key(py, param.name), value)?;
+        }
+        let child = PyDict::new(py);
+        child.set_item(intern!(py, "path_params"), path_params)?;
+        child.set_item(intern!(py, "endpoint"), route.getattr(intern!(py, "app"))?)?;
+        PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
+    }
+}
+
+/// `(Match.NONE, {})`.
+fn no_match<'py>(py: Python<'py>, members: &[Py<PyAny>; 4]) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(
+        py,
+        [members[0].bind(py).clone(), PyDict::new(py).into_any()],
+    )
+}
+
+fn route_kind(kind: &str) -> PyResult<RouteKind> {
+    match kind {
+        "http" => Ok(RouteKind::Http),
+        "websocket" => Ok(RouteKind::WebSocket),
+        "mount" => Ok(RouteKind::Mount),
+        "host" => Ok(RouteKind::Host),
+        other => Err(PyValueError::new_err(format!(
+            "unknown route kind {other:?}"
+        ))),
+    }
+}
+
+#[pymethods]
+impl RouteMatcher {
+    /// Compiles `template` (a native template; user convertors renamed and given in
+    /// `convertors` as (name, regex)) for an "http" or "websocket" route whose Python
+    /// attributes are `path_regex` and `param_convertors`. Raises ValueError when the
+    /// template needs a convertor only Python can run.
+    #[new]
+    fn new(
+        py: Python<'_>,
+        kind: &str,
+        template: Bound<'_, PyString>,
+        convertors: Vec<(String, String)>,
+        path_regex: Py<PyAny>,
+        param_convertors: Py<PyDict>,
+    ) -> PyResult<Self> {
+        let mut unsupported = Vec::new();
+        let registry = registry(&convertors, &mut unsupported);
+        let spec: RouteSpec = (kind.to_owned(), Some(template.to_str()?.to_owned()), None);
+        let route = build_route(&spec, &registry, &unsupported)?
+            .ok_or_else(|| PyValueError::new_err("template needs a Python-only convertor"))?;
+        let held = param_convertors.clone_ref(py).into_any();
+        let matcher =
+            Self::from_route(py, route, template.unbind(), Some(param_convertors), false)?;
+        let _ = matcher.compiled.set(py, (path_regex, held));
+        Ok(matcher)
+    }
+
+    /// The matcher of a route being built: `kind` is "http", "websocket", "mount" (template:
+    /// the prefix, trailing `/` already removed) or "host". None when only Python's
+    /// `compile_path` can say what the template means (a user convertor, a built-in name
+    /// re-registered, or a template the native parser refuses: Python then raises its own
+    /// error, or compiles it eagerly).
+    #[staticmethod]
+    fn compile(
+        py: Python<'_>,
+        kind: &str,
+        template: Bound<'_, PyString>,
+    ) -> PyResult<Option<Self>> {
+        let kind = route_kind(kind)?;
+        let Ok(route) = Route::new(kind, template.to_str()?, &Convertors::new()) else {
+            return Ok(None);
+        };
+        let Some(parsed) = route.template() else {
+            return Ok(None);
+        };
+        if !builtin_convertors(py, parsed)? {
+            return Ok(None);
+        }
+        Self::from_route(py, route, template.unbind(), None, true).map(Some)
+    }
+
+    /// Whether this matcher came from `compile` (the route's attributes compile lazily).
+    #[getter]
+    fn lazy(&self) -> bool {
+        self.lazy
+    }
+
+    /// The template this matcher was compiled from (a mount's prefix for mounts).
+    #[getter]
+    fn template(&self, py: Python<'_>) -> Py<PyString> {
+        self.template.clone_ref(py)
+    }
+
+    /// `route.matches(scope)`: `(Match, child_scope)`, or None when `route` no longer holds
+    /// the regex and convertors this matcher was compiled from (checked for a matcher from
+    /// `new`; one from `compile` is dropped by the route itself). A value its convertor
+    /// refuses raises `HTTPException(404)`.
+    fn matches<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        // A matcher from `compile` is dropped by the route when one of its compiled
+        // attributes is assigned (tachyon.routing._CompiledTemplate): no check needed.
+        if !self.lazy && !self.stands_for(py, route)? {
+            return Ok(None);
+        }
+        let members = MATCH_MEMBERS
+            .get(py)
+            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+        let kind = scope
+            .get_item(intern!(py, "type"))?
+            .ok_or_else(|| PyKeyError::new_err("type"))?;
+        let kind = kind.cast::<PyString>().ok();
+        let kind = kind.as_ref().and_then(|k| k.to_str().ok());
+        let applies = match self.kind {
+            RouteKind::Http => kind == Some("http"),
+            RouteKind::WebSocket => kind == Some("websocket"),
+            _ => matches!(kind, Some("http" | "websocket")),
+        };
+        if !applies {
+            return no_match(py, members).map(Some);
+        }
+        match self.kind {
+            RouteKind::Mount => self.match_mount(py, route, scope, members),
+            RouteKind::Host => self.match_host(py, route, scope, members),
+            _ => self.match_endpoint(py, route, scope, members),
+        }
+        .map(Some)
+    }
+
+    /// Pickles a matcher from `compile` as that call (so a route pickles as Starlette's does);
+    /// one built from a route's own attributes cannot be pickled.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        let this = slf.get();
+        if !this.lazy {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "cannot pickle a RouteMatcher compiled from a route's attributes",
+            ));
+        }
+        let kind = match this.kind {
+            RouteKind::WebSocket => "websocket",
+            RouteKind::Mount => "mount",
+            RouteKind::Host => "host",
+            _ => "http",
+        };
+        let compile = slf.get_type().getattr(intern!(py, "compile"))?;
+        Ok((compile, (kind, this.template.clone_ref(py))))
+    }
+
+    /// Immutable once compiled: a copy is the matcher itself (so `copy.deepcopy` of a
+    /// route works; a copy's own attributes are checked against it on each call).
     fn __copy__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
-    /// Immutable: a deep copy is the matcher itself.
+    /// As `__copy__`.
     fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
         slf
     }
 }
 
 impl Entry {
-    /// An entry from its Python objects (the parameter names are read from `convertors`).
+    /// An entry from its Python objects. The parameter names are read from `convertors`,
+    /// which is the route's `param_convertors`, or its `RouteMatcher` for a route whose
+    /// attributes were never compiled (its convertors are all built-in).
     fn new(py: Python<'_>, spec: EntrySpec) -> PyResult<Self> {
         let (route, endpoint, convertors, direct) = spec;
-        let names = convertors
-            .bind(py)
-            .keys()
-            .iter()
-            .map(|key| {
-                let key = key.cast_into::<PyString>()?;
-                Ok((key.to_str()?.into(), key.unbind()))
-            })
-            .collect::<PyResult<_>>()?;
+        let (names, convertors) = match convertors.bind(py).cast::<RouteMatcher>() {
+            Ok(matcher) => {
+                let names = matcher
+                    .get()
+                    .entry
+                    .names
+                    .iter()
+                    .map(|(text, key)| (text.clone(), key.clone_ref(py)))
+                    .collect();
+                (names, None)
+            }
+            Err(_) => {
+                let dict = convertors.bind(py).cast::<PyDict>()?.clone();
+                let names = dict
+                    .keys()
+                    .iter()
+                    .map(|key| {
+                        let key = key.cast_into::<PyString>()?;
+                        Ok((key.to_str()?.into(), key.unbind()))
+                    })
+                    .collect::<PyResult<_>>()?;
+                (names, Some(dict.unbind()))
+            }
+        };
+        let full = PyTuple::new(
+            py,
+            [
+                route.clone_ref(py),
+                true.into_pyobject(py)?.to_owned().into_any().unbind(),
+                direct.clone_ref(py),
+            ],
+        )?
+        .unbind();
+        let partial = PyTuple::new(
+            py,
+            [
+                route.clone_ref(py),
+                false.into_pyobject(py)?.to_owned().into_any().unbind(),
+                py.None(),
+            ],
+        )?
+        .unbind();
         Ok(Entry {
             route,
             endpoint,
             convertors,
-            direct,
             names,
+            resolved: Some((full, partial)),
         })
     }
 }
@@ -646,5 +1086,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
     m.add_class::<RouteMatcher>()?;
     m.add_function(wrap_pyfunction!(set_match_members, m)?)?;
+    m.add_function(wrap_pyfunction!(set_convertor_registry, m)?)?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::convertor::{BUILTIN, Convertors};
 use crate::error::{TemplateError, TemplateErrorKind};
-use crate::router::Router;
+use crate::router::{Match, Router, Scope};
 use crate::template::Template;
 
 /// What a route matches, mirroring Starlette's route classes.
@@ -185,6 +185,23 @@ impl Route {
     /// The child router of a mount or host route, if it has one.
     pub fn child(&self) -> Option<&Router> {
         self.child.as_ref()
+    }
+
+    /// Matches this route by itself against `scope`'s path (a host route: its host), whatever
+    /// the method and the scope's kind: what one Starlette route's `path_regex` (or
+    /// `host_regex`) gives, as a [`Match`] with index 0. No router is needed, so a route
+    /// matched alone (Starlette's `Route.matches`) costs no tree.
+    ///
+    /// ```
+    /// use tachyon_router::{Route, Scope};
+    /// let route = Route::mount("/static")?;
+    /// let m = route.match_alone(&Scope::http("GET", "/static/css/a.css")).unwrap();
+    /// assert_eq!(m.mount.unwrap().matched, "/static");
+    /// assert!(Route::http("/a/{n:int}")?.match_alone(&Scope::http("GET", "/a/x")).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn match_alone<'r, 'p>(&'r self, scope: &Scope<'p>) -> Option<Match<'r, 'p>> {
+        crate::router::match_alone(self, 0, scope)
     }
 
     /// Whether `method` is allowed (Starlette: `not self.methods or method in self.methods`).

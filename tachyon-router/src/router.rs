@@ -207,12 +207,7 @@ impl Router {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn params_of<'r, 'p>(&'r self, index: usize, scope: &Scope<'p>) -> Option<Match<'r, 'p>> {
-        let route = self.routes.get(index)?;
-        if matches!(route.kind(), RouteKind::Host) {
-            return self.extract(index, scope, Source::Host, None);
-        }
-        self.extract(index, scope, Source::Path, None)
-            .or_else(|| self.extract(index, scope, Source::Trimmed, None))
+        match_alone(self.routes.get(index)?, index, scope)
     }
 
     /// On a miss, whether the other-slash form of the path matches any native route (FULL or
@@ -396,58 +391,84 @@ impl Router {
         source: Source,
         caps: Option<&Caps>,
     ) -> Option<Match<'r, 'p>> {
-        let route = self.routes.get(index)?;
-        let t = route.template()?;
-        let mut params = Params::of(t);
-        if t.param_count() == 0 {
-            return Some(Match {
-                index,
-                route,
-                params,
-                mount: None,
-            });
-        }
-        let text = match source {
-            Source::Path => scope.path,
-            Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
-            Source::Host => scope.host,
-        };
-        let ok = match (&t.segs, source) {
-            (_, Source::Host) => match_full(t, text, true, &mut params),
-            (Some(segs), _) => match caps {
-                // The tree kept the values: no second walk.
-                Some(caps) if caps.count() == Some(t.param_count()) => {
-                    for v in caps.values(text) {
-                        params.push(v);
-                    }
-                    true
-                }
-                _ => match_segs(t, segs, text, &mut params),
-            },
-            (None, _) => match_full(t, text, false, &mut params),
-        };
-        if !ok {
-            return None;
-        }
-        let mut mount = None;
-        if route.kind() == RouteKind::Mount {
-            let last = params.last()?;
-            let start = subslice_start(scope.path, last)?;
-            let remaining = scope.path.get(start.checked_sub(1)?..start + last.len())?;
-            let matched = scope
-                .path
-                .get(..scope.path.len().checked_sub(remaining.len())?)
-                .unwrap_or("");
-            params.set_last(remaining);
-            mount = Some(MountMatch { remaining, matched });
-        }
-        Some(Match {
+        extract(self.routes.get(index)?, index, scope, source, caps, true)
+    }
+}
+
+/// Matches `route` (declaration index `index`) alone against the text `source` names.
+/// `found`: the lookup already knows the route matches (a template without parameters
+/// then needs no second look).
+fn extract<'r, 'p>(
+    route: &'r Route,
+    index: usize,
+    scope: &Scope<'p>,
+    source: Source,
+    caps: Option<&Caps>,
+    found: bool,
+) -> Option<Match<'r, 'p>> {
+    let t = route.template()?;
+    let mut params = Params::of(t);
+    if found && t.param_count() == 0 {
+        return Some(Match {
             index,
             route,
             params,
-            mount,
-        })
+            mount: None,
+        });
     }
+    let text = match source {
+        Source::Path => scope.path,
+        Source::Trimmed => scope.path.strip_suffix('\n').unwrap_or(scope.path),
+        Source::Host => scope.host,
+    };
+    let ok = match (&t.segs, source) {
+        (_, Source::Host) => match_full(t, text, true, &mut params),
+        (Some(segs), _) => match caps {
+            // The tree kept the values: no second walk.
+            Some(caps) if caps.count() == Some(t.param_count()) => {
+                for v in caps.values(text) {
+                    params.push(v);
+                }
+                true
+            }
+            _ => match_segs(t, segs, text, &mut params),
+        },
+        (None, _) => match_full(t, text, false, &mut params),
+    };
+    if !ok {
+        return None;
+    }
+    let mut mount = None;
+    if route.kind() == RouteKind::Mount {
+        let last = params.last()?;
+        let start = subslice_start(scope.path, last)?;
+        let remaining = scope.path.get(start.checked_sub(1)?..start + last.len())?;
+        let matched = scope
+            .path
+            .get(..scope.path.len().checked_sub(remaining.len())?)
+            .unwrap_or("");
+        params.set_last(remaining);
+        mount = Some(MountMatch { remaining, matched });
+    }
+    Some(Match {
+        index,
+        route,
+        params,
+        mount,
+    })
+}
+
+/// [`Route::match_alone`] and [`Router::params_of`]: one route matched by itself.
+pub(crate) fn match_alone<'r, 'p>(
+    route: &'r Route,
+    index: usize,
+    scope: &Scope<'p>,
+) -> Option<Match<'r, 'p>> {
+    if route.kind() == RouteKind::Host {
+        return extract(route, index, scope, Source::Host, None, false);
+    }
+    extract(route, index, scope, Source::Path, None, false)
+        .or_else(|| extract(route, index, scope, Source::Trimmed, None, false))
 }
 
 /// A path's shape for the static index's filter: its length modulo 64 picks the word, its

@@ -498,3 +498,30 @@ fn static_index_respects_earlier_param_routes() {
         1
     );
 }
+
+/// `Route::match_alone` and `Router::params_of` check templates without parameters too
+/// (the lookup's shortcut for them assumed the tree had already matched).
+#[test]
+fn a_route_matched_alone_checks_its_literal_template() {
+    let host = Route::host("example.org").unwrap();
+    assert!(
+        host.match_alone(&Scope::http("GET", "/").with_host("example.org"))
+            .is_some()
+    );
+    assert!(
+        host.match_alone(&Scope::http("GET", "/").with_host("other.org"))
+            .is_none()
+    );
+    let route = Route::http("/static").unwrap();
+    assert!(route.match_alone(&Scope::http("GET", "/static")).is_some());
+    assert!(route.match_alone(&Scope::http("GET", "/other")).is_none());
+    let router = Router::new().with(Route::http("/a").unwrap());
+    assert!(router.params_of(0, &Scope::http("GET", "/b")).is_none());
+    let mount = Route::mount("/m").unwrap();
+    let m = mount.match_alone(&Scope::http("GET", "/m/x/y")).unwrap();
+    assert_eq!(
+        m.mount.map(|m| (m.matched, m.remaining)),
+        Some(("/m", "/x/y"))
+    );
+    assert!(mount.match_alone(&Scope::http("GET", "/mx")).is_none());
+}

@@ -39,6 +39,8 @@ class TachyonEngine:
     # Class-level defaults, so a subclass that never runs `__init__` (FastAPI's does not)
     # still has every attribute the request path reads: it just takes the general path.
     middleware_stack: ASGIApp | None = None
+    # The ServerErrorMiddleware of a stack that has nothing between it, the
+    # ExceptionMiddleware and the router: http requests to it are served in one frame.
     _fusable: ServerErrorMiddleware | None = None
 
     def __init__(
@@ -58,9 +60,7 @@ class TachyonEngine:
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)
         self.middleware_stack: ASGIApp | None = None
-        # The ServerErrorMiddleware of a stack that has nothing between it, the
-        # ExceptionMiddleware and the router: http requests to it are served in one frame.
-        self._fusable: ServerErrorMiddleware | None = None
+        # `_fusable` (see build_middleware_stack) starts as the class-level None.
 
     def build_middleware_stack(self) -> ASGIApp:
         """Wrap the router in the built-in and user middleware."""

@@ -6,6 +6,8 @@ import math
 import uuid
 from typing import Any, ClassVar, Generic, TypeVar
 
+from tachyon._tachyon import set_convertor_registry
+
 __all__ = [
     "CONVERTOR_TYPES",
     "Convertor",
@@ -112,7 +114,13 @@ CONVERTOR_TYPES: dict[str, Convertor[Any]] = {
 }
 
 
+# The built-in convertors, whatever CONVERTOR_TYPES later holds (private to the package).
+BUILTIN_CONVERTORS: dict[str, Convertor[Any]] = dict(CONVERTOR_TYPES)
 _BUILTIN_NAMES = {id(convertor): name for name, convertor in CONVERTOR_TYPES.items()}
+# Routes compile their templates natively while each name they use still maps to its
+# built-in object here; anything else (a user convertor, a replaced built-in) goes through
+# `compile_path`, as Starlette binds it.
+set_convertor_registry(CONVERTOR_TYPES)
 
 
 def builtin_convertor_name(convertor: Convertor[Any]) -> str | None:

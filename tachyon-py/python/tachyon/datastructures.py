@@ -678,13 +678,19 @@ class MutableHeaders(Headers):
         self["vary"] = ", ".join([*self.getlist("vary"), vary])
 
 
+_object_setattr = object.__setattr__
+
+
 class State:
     """Attribute-style storage, as used for `app.state` and `request.state`."""
 
     _state: dict[str, Any]
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
-        super().__setattr__("_state", {} if state is None else state)
+        if type(self) is State:
+            _object_setattr(self, "_state", {} if state is None else state)
+        else:  # a subclass's bases may define __setattr__ (what super() finds)
+            super().__setattr__("_state", {} if state is None else state)
 
     def __setattr__(self, key: Any, value: Any) -> None:
         self._state[key] = value

@@ -252,12 +252,32 @@ class Request(HTTPConnection[StateT]):
         except AttributeError:
             pass
         chunks: list[bytes] = []
-        stream = self.stream()
-        try:
-            async for chunk in stream:
-                chunks.append(chunk)
-        finally:
-            await stream.aclose()
+        if type(self).stream is Request.stream and not self._stream_consumed:
+            # What the loop over stream() below does, without an async generator's frame per
+            # chunk; a subclass that overrides stream() gets it called.
+            receive = self._receive
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "http.request":
+                    chunk = message.get("body", b"")
+                    if chunk:
+                        chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        self._stream_consumed = True
+                        break
+                elif kind == "http.disconnect":
+                    self._is_disconnected = True
+                    raise ClientDisconnect()
+        else:
+            stream = self.stream()
+            try:
+                async for chunk in stream:
+                    if chunk:
+                        chunks.append(chunk)
+            finally:
+                await stream.aclose()
+        # One chunk is the body itself (join returns a lone bytes object as is): no copy.
         self._body: bytes = b"".join(chunks)
         return self._body
 

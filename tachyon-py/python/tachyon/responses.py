@@ -344,7 +344,13 @@ class RedirectResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
-        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        if headers is None and type(self) is RedirectResponse:
+            # What `self.headers["location"] = location` does when no location header exists
+            # (quote() leaves only ASCII, CR/LF escaped), without building MutableHeaders.
+            self.raw_headers.append((b"location", location.encode("latin-1")))
+        else:
+            self.headers["location"] = location
 
 
 Content = str | bytes | memoryview
@@ -444,6 +450,10 @@ class RangeNotSatisfiable(Exception):
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
+
+
+# How much of a file one worker-thread hop reads (as chunk_size pieces).
+_READ_BLOCK = 1024 * 1024
 
 
 class FileResponse(Response):
@@ -572,13 +582,7 @@ class FileResponse(Response):
         if send_pathsend:
             await send({"type": "http.response.pathsend", "path": str(self.path)})
             return
-        chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            more_body = True
-            while more_body:
-                chunk = await file.read(chunk_size)
-                more_body = len(chunk) == chunk_size
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        await self._send_chunks(send, 0, None)
 
     async def _handle_single_range(
         self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
@@ -590,16 +594,53 @@ class FileResponse(Response):
         if send_header_only:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        await self._send_chunks(send, start, end)
+
+    async def _send_chunks(self, send: Send, start: int, end: int | None) -> None:
+        """Send the file from `start` to `end` (None: to its end) in `chunk_size` messages.
+
+        The messages are Starlette's exactly (each a `read(chunk_size)`, or `read(min(chunk_size,
+        end - start))` for a range; more_body while a read came back full and, for a range, bytes
+        remain), but the reads run in the worker thread about 1 MiB at a time, closing the file
+        with the last block: one thread hop per block instead of one per chunk plus one for
+        closing. The file is opened with `anyio.open_file`, as Starlette opens it.
+        """
         chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            await file.seek(start)
+        blocks = max(1, _READ_BLOCK // max(chunk_size, 1))
+        file = await anyio.open_file(self.path, mode="rb")
+        raw = file.wrapped
+        position = start
+
+        def read_block() -> list[tuple[bytes, bool]]:
+            nonlocal position
+            chunks: list[tuple[bytes, bool]] = []
+            for _ in range(blocks):
+                if end is None:
+                    chunk = raw.read(chunk_size)
+                    more_body = len(chunk) == chunk_size
+                else:
+                    chunk = raw.read(min(chunk_size, end - position))
+                    position += len(chunk)
+                    # A short read (file truncated meanwhile) ends the body rather than looping.
+                    more_body = len(chunk) == chunk_size and position < end
+                chunks.append((chunk, more_body))
+                if not more_body:
+                    raw.close()
+                    break
+            return chunks
+
+        try:
+            if start:
+                await file.seek(start)
             more_body = True
             while more_body:
-                chunk = await file.read(min(chunk_size, end - start))
-                start += len(chunk)
-                # A short read (file truncated meanwhile) ends the body rather than looping.
-                more_body = len(chunk) == chunk_size and start < end
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+                for chunk, more_body in await anyio.to_thread.run_sync(read_block):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        finally:
+            if not raw.closed:
+                # Shielded: a cancelled transfer (client gone) must still release the descriptor.
+                with anyio.CancelScope(shield=True):
+                    await file.aclose()
 
     async def _handle_multiple_ranges(
         self, send: Send, ranges: list[tuple[int, int]], file_size: int, send_header_only: bool
@@ -615,17 +656,49 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         chunk_size = self.chunk_size
+        path = self.path
+        # Where the reads stand: the range being read and the position in it (None: its part
+        # header is still to send).
+        index = 0
+        position: int | None = None
+
         async with self._open_file() as file:
-            for start, end in ranges:
-                await send({"type": "http.response.body", "body": part_header(start, end), "more_body": True})
-                await file.seek(start)
-                while start < end:
-                    chunk = await file.read(min(chunk_size, end - start))
-                    if not chunk:
-                        raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                    start += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
+            raw = file.wrapped
+
+            def read_block() -> tuple[list[bytes], Exception | None]:
+                # Starlette's messages for the next ~1 MiB of the ranges, read in this worker
+                # thread; an error comes back after the messages read before it.
+                nonlocal index, position
+                out: list[bytes] = []
+                budget = _READ_BLOCK
+                try:
+                    while budget > 0 and index < len(ranges):
+                        start, end = ranges[index]
+                        if position is None:
+                            out.append(part_header(start, end))
+                            raw.seek(start)
+                            position = start
+                        while position < end and budget > 0:
+                            chunk = raw.read(min(chunk_size, end - position))
+                            if not chunk:
+                                raise RuntimeError(f"File at path {path} is shorter than expected.")
+                            position += len(chunk)
+                            budget -= len(chunk)
+                            out.append(chunk)
+                        if position >= end:
+                            out.append(b"\r\n")
+                            index += 1
+                            position = None
+                except Exception as exc:
+                    return out, exc
+                return out, None
+
+            while index < len(ranges):
+                bodies, error = await anyio.to_thread.run_sync(read_block)
+                for body in bodies:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if error is not None:
+                    raise error
             closing = f"--{boundary}--".encode("latin-1")
             await send({"type": "http.response.body", "body": closing, "more_body": False})
 

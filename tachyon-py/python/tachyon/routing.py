@@ -16,7 +16,9 @@ import types
 from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
+from inspect import CO_COROUTINE
 from re import Pattern
+from types import FunctionType
 from typing import Any, Literal, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
@@ -24,7 +26,7 @@ from tachyon._tachyon import RouteMatcher, RouteTable, set_match_members
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
-from tachyon.convertors import CONVERTOR_TYPES, Convertor, builtin_convertor_name
+from tachyon.convertors import BUILTIN_CONVERTORS, CONVERTOR_TYPES, Convertor, builtin_convertor_name
 from tachyon.datastructures import URL, Headers, URLPath
 from tachyon.exceptions import HTTPException, TachyonDeprecationWarning
 from tachyon.middleware import Middleware
@@ -96,8 +98,11 @@ def _route_matcher(route: Route | WebSocketRoute, kind: str) -> RouteMatcher | L
 
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
     """Turn `func(request) -> response` (sync or async) into an ASGI app."""
+    # A plain `async def` needs no further look (is_async_callable's checks cost as much
+    # as the rest of building a Route).
+    is_async = (type(func) is FunctionType and func.__code__.co_flags & CO_COROUTINE) or is_async_callable(func)
     call: Callable[[Request], Awaitable[Response]] = (
-        func if is_async_callable(func) else functools.partial(run_in_threadpool, func)  # type: ignore[assignment]
+        func if is_async else functools.partial(run_in_threadpool, func)  # type: ignore[assignment]
     )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,6 +168,13 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
     Raises RouteTemplateError, naming the template, for an unknown convertor, a
     duplicated parameter name, or a parameter whose closing brace is missing.
     """
+    return _compile_path(path, CONVERTOR_TYPES)
+
+
+def _compile_path(
+    path: str, convertor_types: dict[str, Convertor[Any]]
+) -> tuple[Pattern[str], str, dict[str, Convertor[Any]]]:
+    """`compile_path` with the convertors looked up in `convertor_types`."""
     is_host = not path.startswith("/")
     regex = "^"
     path_format = ""
@@ -172,7 +184,7 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
     for found in PARAM_REGEX.finditer(path):
         name, kind = found.groups("str")
         kind = kind.lstrip(":")
-        convertor = CONVERTOR_TYPES.get(kind)
+        convertor = convertor_types.get(kind)
         if convertor is None:
             raise RouteTemplateError(f"Unknown path convertor '{kind}' in path template {path!r}")
         literal = path[end : found.start()]
@@ -201,6 +213,91 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
     # Host names are case-insensitive (RFC 9110, 4.2.3).
     flags = re.IGNORECASE if is_host else 0
     return re.compile(regex, flags), path_format, convertors
+
+
+class _CompiledTemplate:
+    """One of Starlette's compiled-template attributes (`path_regex`, `path_format`,
+    `param_convertors`; a Host's `host_regex` and `host_format`), compiled from the route's
+    template the first time something reads it.
+
+    A route checks its template natively when it is built (a bad one still fails there)
+    and matches with that; `compile_path` runs only for code that reads these attributes
+    (FastAPI, Starlette's own tests). The values live in the instance dict under their own
+    names, as Starlette's plain attributes do. Assigning or deleting one sets the route's
+    native matcher aside (`_matcher = None`), so matching then follows the new value.
+    """
+
+    __slots__ = ("name", "names", "suffix")
+
+    def __init__(self, names: tuple[str, str, str], suffix: str = "") -> None:
+        self.names = names
+        self.suffix = suffix
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, route: Any, owner: type | None = None) -> Any:
+        if route is None:
+            return self
+        state = route.__dict__
+        try:
+            return state[self.name]
+        except KeyError:
+            pass
+        matcher = state.get("_matcher")
+        if type(matcher) is not RouteMatcher or not matcher.lazy:
+            raise AttributeError(f"{type(route).__name__!r} object has no attribute {self.name!r}")
+        # With the built-in convertors: the native check at construction found that each
+        # name the template uses meant its built-in then (as compile_path would have bound).
+        compiled = _compile_path(matcher.template + self.suffix, BUILTIN_CONVERTORS)
+        for key, value in zip(self.names, compiled, strict=True):
+            # One assigned before this first read stays.
+            state.setdefault(key, value)
+        return state[self.name]
+
+    def _drop_matcher(self, route: Any) -> None:
+        # The other attributes are compiled first (the template lives in the matcher).
+        state = route.__dict__
+        matcher = state.get("_matcher")
+        if matcher is None:
+            return
+        if type(matcher) is RouteMatcher and matcher.lazy:
+            self.__get__(route)
+        state["_matcher"] = None
+
+    def __set__(self, route: Any, value: Any) -> None:
+        self._drop_matcher(route)
+        route.__dict__[self.name] = value
+
+    def __delete__(self, route: Any) -> None:
+        self._drop_matcher(route)
+        try:
+            del route.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
+
+
+_PATH_NAMES = ("path_regex", "path_format", "param_convertors")
+_GET = ["GET"]
+_HOST_NAMES = ("host_regex", "host_format", "param_convertors")
+
+
+@functools.cache
+def _compiles_lazily(cls: type, base: type) -> bool:
+    """Whether `cls` reads its compiled-template attributes through `base`'s lazy
+    descriptors (a subclass that defines any of them itself gets them compiled eagerly)."""
+    names = _HOST_NAMES if base is Host else _PATH_NAMES
+    return all(getattr(cls, name, None) is base.__dict__[name] for name in names)
+
+
+def _lazy_matcher(route: BaseRoute) -> RouteMatcher | None:
+    """The route's natively compiled template, while no compiled attribute was assigned
+    (an assignment drops it, see _CompiledTemplate)."""
+    matcher = getattr(route, "_matcher", None)
+    if type(matcher) is RouteMatcher and matcher.lazy:
+        return matcher
+    return None
 
 
 def _convert_params(convertors: dict[str, Convertor[Any]], matched: dict[str, str]) -> dict[str, Any]:
@@ -271,8 +368,13 @@ class Route(BaseRoute):
     # Set by `__init__` for a plain function endpoint; a subclass that skips it gets None
     # (no direct call: the route is served through `handle`).
     _direct_app: ASGIApp | None = None
-    # The native `matches` (compiled on first use; False: Python matches this route).
+    # The native `matches`: built by `__init__` when the template is native (then the
+    # attributes below compile lazily), else compiled on first use from them; False:
+    # Python matches this route.
     _matcher: RouteMatcher | bool | None = None
+    path_regex: Pattern[str] = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
+    path_format: str = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
+    param_convertors: dict[str, Convertor[Any]] = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -294,10 +396,10 @@ class Route(BaseRoute):
         # The app built for a plain function endpoint with no route middleware: while
         # `self.app` is still it, the app's exception layer may call the endpoint directly.
         self._direct_app: ASGIApp | None = None
-        if _endpoint_is_function(endpoint):
+        if type(endpoint) is FunctionType or _endpoint_is_function(endpoint):
             self.app = request_response(endpoint)
             if methods is None:
-                methods = ["GET"]
+                methods = _GET
             if middleware is None:
                 self._direct_app = self.app
         else:
@@ -311,12 +413,21 @@ class Route(BaseRoute):
 
         if methods is None:
             self.methods: set[str] | None = None
+        elif methods == _GET:
+            # What the general case builds for ["GET"], inserted in the same order (so the
+            # set iterates, and `Allow` lists, the same), without a comprehension's frame.
+            self.methods = {"GET", "HEAD"}
         else:
             self.methods = {method.upper() for method in methods}
             if "GET" in self.methods:
                 self.methods.add("HEAD")
 
-        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        cls = type(self)
+        matcher = RouteMatcher.compile("http", path) if cls is Route or _compiles_lazily(cls, Route) else None
+        if matcher is None:
+            self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        else:
+            self._matcher = matcher
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # One native call (compiled on first use) while the route holds the regex and
@@ -367,7 +478,11 @@ class Route(BaseRoute):
 class WebSocketRoute(BaseRoute):
     """A WebSocket endpoint at a path template: `endpoint(websocket)` or an ASGI class."""
 
+    # As in Route.
     _matcher: RouteMatcher | bool | None = None
+    path_regex: Pattern[str] = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
+    path_format: str = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
+    param_convertors: dict[str, Convertor[Any]] = _CompiledTemplate(_PATH_NAMES)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -385,7 +500,13 @@ class WebSocketRoute(BaseRoute):
         if middleware is not None:
             for cls, args, kwargs in reversed(middleware):
                 self.app = cls(self.app, *args, **kwargs)
-        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        route_cls = type(self)
+        lazy = route_cls is WebSocketRoute or _compiles_lazily(route_cls, WebSocketRoute)
+        matcher = RouteMatcher.compile("websocket", path) if lazy else None
+        if matcher is None:
+            self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        else:
+            self._matcher = matcher
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # As in Route.matches; kept inline there and here, as a shared helper would add a
@@ -421,6 +542,13 @@ class WebSocketRoute(BaseRoute):
 class Mount(BaseRoute):
     """An app (or a list of routes) served below a path prefix, with root_path set for it."""
 
+    # The native `matches`, built by `__init__` when the template is native (then the
+    # attributes below compile lazily); None: Python matches this mount.
+    _matcher: RouteMatcher | None = None
+    path_regex: Pattern[str] = _CompiledTemplate(_PATH_NAMES, "/{path:path}")  # type: ignore[assignment]
+    path_format: str = _CompiledTemplate(_PATH_NAMES, "/{path:path}")  # type: ignore[assignment]
+    param_convertors: dict[str, Convertor[Any]] = _CompiledTemplate(_PATH_NAMES, "/{path:path}")  # type: ignore[assignment]
+
     def __init__(
         self,
         path: str,
@@ -442,7 +570,12 @@ class Mount(BaseRoute):
         if max_body_size is not None:
             self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
         self.name = name
-        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        cls = type(self)
+        matcher = RouteMatcher.compile("mount", self.path) if cls is Mount or _compiles_lazily(cls, Mount) else None
+        if matcher is None:
+            self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        else:
+            self._matcher = matcher
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -450,6 +583,10 @@ class Mount(BaseRoute):
         return getattr(self._base_app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        matcher = self._matcher
+        native = matcher.matches(self, scope) if matcher else None
+        if native is not None:
+            return native
         if scope["type"] in ("http", "websocket"):
             root_path = scope.get("root_path", "")
             route_path = get_route_path(scope)
@@ -505,12 +642,23 @@ class Mount(BaseRoute):
 class Host(BaseRoute):
     """An app served for requests whose Host header matches a host template."""
 
+    # As in Mount.
+    _matcher: RouteMatcher | None = None
+    host_regex: Pattern[str] = _CompiledTemplate(_HOST_NAMES)  # type: ignore[assignment]
+    host_format: str = _CompiledTemplate(_HOST_NAMES)  # type: ignore[assignment]
+    param_convertors: dict[str, Convertor[Any]] = _CompiledTemplate(_HOST_NAMES)  # type: ignore[assignment]
+
     def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         assert not host.startswith("/"), "Host must not start with '/'"
         self.host = host
         self.app = app
         self.name = name
-        self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+        cls = type(self)
+        matcher = RouteMatcher.compile("host", host) if cls is Host or _compiles_lazily(cls, Host) else None
+        if matcher is None:
+            self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+        else:
+            self._matcher = matcher
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -518,6 +666,10 @@ class Host(BaseRoute):
         return getattr(self.app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        matcher = self._matcher
+        native = matcher.matches(self, scope) if matcher else None
+        if native is not None:
+            return native
         if scope["type"] in ("http", "websocket"):
             parsed = parse_host_header(Headers(scope=scope).get("host"))
             if parsed is None:
@@ -599,6 +751,9 @@ class _DefaultLifespan:
         return self
 
 
+_DEFAULT_LIFESPAN = _DefaultLifespan()
+
+
 class RouteList(list):  # type: ignore[type-arg]
     """A list of routes that counts its changes, so the router knows when to recompile."""
 
@@ -608,8 +763,9 @@ class RouteList(list):  # type: ignore[type-arg]
         self.version += 1
 
     def append(self, item: Any) -> None:
-        self._changed()
-        super().append(item)
+        # Inline (no helper call, no super()): routes are appended one by one at startup.
+        self.version += 1
+        list.append(self, item)
 
     def extend(self, items: Any) -> None:
         self._changed()
@@ -714,15 +870,26 @@ def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | N
     """How the native table sees `route`: (kind, template, methods, narrowed); "opaque" = Python
     matches it. `narrowed`: its class narrows the base match (the override runs on a win)."""
     cls = type(route)
-    if isinstance(route, Route) and (kind := _matches_kind(cls, Route)) and _has_route_state(route):
+    lazy = _lazy_matcher(route)
+    if isinstance(route, Route) and (kind := _matches_kind(cls, Route)):
         methods = None if route.methods is None else sorted(route.methods)
-        return "http", _native_template(route.path, route.param_convertors, custom), methods, kind == "narrowed"
-    if isinstance(route, WebSocketRoute) and (kind := _matches_kind(cls, WebSocketRoute)) and _has_route_state(route):
-        return "websocket", _native_template(route.path, route.param_convertors, custom), None, kind == "narrowed"
+        if lazy is not None:
+            return "http", lazy.template, methods, kind == "narrowed"
+        if _has_route_state(route):
+            return "http", _native_template(route.path, route.param_convertors, custom), methods, kind == "narrowed"
+    if isinstance(route, WebSocketRoute) and (kind := _matches_kind(cls, WebSocketRoute)):
+        if lazy is not None:
+            return "websocket", lazy.template, None, kind == "narrowed"
+        if _has_route_state(route):
+            return "websocket", _native_template(route.path, route.param_convertors, custom), None, kind == "narrowed"
     if isinstance(route, Mount) and (kind := _matches_kind(cls, Mount)):
+        if lazy is not None:
+            return "mount", lazy.template, None, kind == "narrowed"
         if all(builtin_convertor_name(c) is not None for c in route.param_convertors.values()):
             return "mount", route.path, None, kind == "narrowed"
     if isinstance(route, Host) and (kind := _matches_kind(cls, Host)):
+        if lazy is not None:
+            return "host", lazy.template, None, kind == "narrowed"
         return "host", _native_template(route.host, route.param_convertors, custom), None, kind == "narrowed"
     return "opaque", None, None, False
 
@@ -737,8 +904,9 @@ def _has_route_state(route: Route | WebSocketRoute) -> bool:
     return type(route) in (Route, WebSocketRoute) or regex.pattern == compile_path(route.path)[0].pattern
 
 
-def _native_entry(route: BaseRoute) -> tuple[Any, Any, dict[str, Any], Any]:
-    """A route's Python objects for the native table: (route, endpoint, convertors, direct)."""
+def _native_entry(route: BaseRoute) -> tuple[Any, Any, Any, Any]:
+    """A route's Python objects for the native table: (route, endpoint, convertors, direct),
+    where convertors is its `param_convertors`, or its lazy matcher while those are uncompiled."""
     if isinstance(route, (Mount, Host)):
         endpoint = route.app
     else:
@@ -747,7 +915,8 @@ def _native_entry(route: BaseRoute) -> tuple[Any, Any, dict[str, Any], Any]:
     if isinstance(route, Route) and type(route).handle is Route.handle and route._direct_app is not None:
         fn = route.endpoint
         direct = fn if is_async_callable(fn) else functools.partial(run_in_threadpool, fn)
-    return route, endpoint, getattr(route, "param_convertors", None) or {}, direct
+    convertors = _lazy_matcher(route) or getattr(route, "param_convertors", None) or {}
+    return route, endpoint, convertors, direct
 
 
 @functools.cache
@@ -756,6 +925,7 @@ def _standard_dispatch(cls: type) -> bool:
     return (
         cls.__call__ is Router.__call__  # type: ignore[attr-defined]
         and cls.app is Router.app  # type: ignore[attr-defined]
+        and cls.resolve is Router.resolve  # type: ignore[attr-defined]
         and cls.handle_routes is Router.handle_routes  # type: ignore[attr-defined]
         and cls.not_found is Router.not_found  # type: ignore[attr-defined]
     )
@@ -798,17 +968,17 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        self.routes = [] if routes is None else list(routes)
-        self._table: RouteTable | None = None
-        self._table_routes: list[BaseRoute] | None = None
-        self._table_version = -1
-        self._has_opaque = False
-        self._has_hosts = False
+        # The native table's cache starts from the class-level defaults.
+        if type(self) is Router:
+            self._routes = RouteList() if routes is None else RouteList(routes)
+        else:  # a subclass may define its own `routes` setter
+            self.routes = [] if routes is None else list(routes)
         self.redirect_slashes = redirect_slashes
         self.default = self.not_found if default is None else default
 
         if lifespan is None:
-            self.lifespan_context: Lifespan[Any] = _DefaultLifespan()
+            # Stateless: one shared instance (building one per router showed in app creation).
+            self.lifespan_context: Lifespan[Any] = _DEFAULT_LIFESPAN
         elif inspect.isasyncgenfunction(lifespan):
             # Attributed to this module, as Starlette's is to starlette.routing.
             warn_here(
@@ -827,12 +997,14 @@ class Router:
             self.lifespan_context = lifespan
 
         self.middleware_stack: ASGIApp = self.app
+        if not middleware and max_body_size is None:
+            self._plain_stack = self.middleware_stack
+            return
         if middleware:
             for cls, args, kwargs in reversed(middleware):
                 self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
         if max_body_size is not None:
             self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
-        self._plain_stack: ASGIApp | None = None if middleware or max_body_size is not None else self.middleware_stack
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The default app for a request no route matched."""
@@ -899,6 +1071,7 @@ class Router:
     @routes.setter
     def routes(self, routes: list[BaseRoute]) -> None:
         self._routes = routes if type(routes) is RouteList else RouteList(routes)
+        self._table = None
 
     def native_table(self) -> RouteTable:
         """The compiled route table, rebuilt if the route list changed since."""
@@ -908,10 +1081,16 @@ class Router:
             custom: dict[str, str] = {}
             specs = [_native_spec(route, custom) for route in routes]
             entries = [_native_entry(route) for route in routes]
-            table = self._table = RouteTable([spec[:3] for spec in specs], list(custom.items()), entries)
+            narrowed = frozenset(index for index, spec in enumerate(specs) if spec[3])
+            # The table may answer the request path alone (`RouteTable.route`) while this list
+            # is unchanged, unless narrowed routes need their override run.
+            owner = None if narrowed else routes
+            table = self._table = RouteTable(
+                [spec[:3] for spec in specs], list(custom.items()), entries, owner, routes.version
+            )
             self._table_routes = routes
             self._table_version = routes.version
-            self._narrowed = frozenset(index for index, spec in enumerate(specs) if spec[3])
+            self._narrowed = narrowed
             self._has_opaque = bool(table.opaque) or bool(self._narrowed)
             self._has_hosts = table.has_hosts
         return table
@@ -944,21 +1123,15 @@ class Router:
         return found
 
     def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
-        """The child scope `route.matches` would give, from a native match's raw params."""
-        matched = _convert_params(route.param_convertors, dict(params)) if params else {}  # type: ignore[attr-defined]
-        if mount is None:
-            path_params = _merged_params(scope, matched)
-            if isinstance(route, Host):
-                return {"path_params": path_params, "endpoint": route.app}
-            return {"endpoint": route.endpoint, "path_params": path_params}  # type: ignore[attr-defined]
-        matched.pop("path", None)
-        root_path = scope.get("root_path", "")
-        return {
-            "path_params": _merged_params(scope, matched),
-            "app_root_path": scope.get("app_root_path", root_path),
-            "root_path": root_path + mount[1],
-            "endpoint": route.app,  # type: ignore[attr-defined]
-        }
+        """The child scope of a native FULL match: what the route's base class `matches`
+        gives (the native table matched it the base class's way)."""
+        if isinstance(route, Route):
+            return Route.matches(route, scope)[1]
+        if isinstance(route, WebSocketRoute):
+            return WebSocketRoute.matches(route, scope)[1]
+        if isinstance(route, Mount):
+            return Mount.matches(route, scope)[1]
+        return Host.matches(route, scope)[1]  # type: ignore[arg-type]
 
     def match_route(self, scope: Scope) -> tuple[BaseRoute | None, Scope, bool]:
         """Find the route for an http or websocket scope: (route, child scope, full match).

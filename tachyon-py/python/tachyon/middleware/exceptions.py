@@ -127,7 +127,12 @@ class ExceptionMiddleware:
         started_if_failed = False
         try:
             try:
-                found = router.resolve(scope)
+                # The router's compiled table answers alone while it is current (no Python
+                # frame for the common case); NotImplemented: Router.resolve decides.
+                table = router._table
+                found = NotImplemented if table is None else table.route(scope)
+                if found is NotImplemented:
+                    found = router.resolve(scope)
                 if found is not None:
                     route, full, direct = found
                     # `direct` stands only while the route's app is the one it was built with.
