@@ -6,6 +6,7 @@
 //! - [`url`]: `urlsplit` semantics and Starlette's [`Url`], built from an ASGI scope.
 //! - [`form`] and [`multipart`]: urlencoded and streaming multipart form parsing with limits.
 //! - [`compress`]: gzip, brotli and zstd response compression and `Accept-Encoding` negotiation.
+//! - [`repr`]: Python's `repr()` of a str, for error texts that read as Python's.
 //! - [`request`]: thin [`Request`] / [`Response`] helpers over the `http` crate.
 //!
 //! Nothing here links Python; the `tachyon-py` binding converts to and from these types.
@@ -39,6 +40,7 @@ pub mod form;
 pub mod headers;
 pub mod multipart;
 pub mod query;
+pub mod repr;
 pub mod request;
 pub mod url;
 

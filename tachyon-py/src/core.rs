@@ -7,7 +7,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySequence, PyString, PyTuple};
 use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
@@ -291,50 +290,77 @@ fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bo
 }
 
 /// The `Set-Cookie` value Starlette's `Response.set_cookie` appends
-/// (`cookie.output(header="").strip()`), for the common argument types: `max_age` an int,
-/// `expires` an int (seconds from now) or a str (already formatted; format a datetime
-/// with `email.utils.format_datetime(dt, usegmt=True)` first). Other types raise TypeError,
-/// and the caller keeps `http.cookies`. Invalid cookies raise `http.cookies.CookieError`
-/// (bad key) or AssertionError (bad samesite), as Starlette does.
+/// (`cookie.output(header="").strip()`), for the common argument types: str key, value,
+/// path, domain and samesite, `max_age` an int, `expires` an int (seconds from now) or a str
+/// (already formatted; format a datetime with `email.utils.format_datetime(dt, usegmt=True)`
+/// first). All ten arguments are positional and required. For any other type, and for
+/// `partitioned`, it returns None: only `http.cookies` renders those (and raises Starlette's
+/// errors for them). Invalid cookies raise as [`PyCookieError`] says.
 #[pyfunction]
-#[pyo3(signature = (key, value = String::new(), max_age = None, expires = None, path = Some("/".to_owned()), domain = None, secure = false, httponly = false, samesite = Some("lax".to_owned()), partitioned = false))]
-#[pyo3(
-    text_signature = "(key, value='', max_age=None, expires=None, path='/', domain=None, secure=False, httponly=False, samesite='lax', partitioned=False)"
-)]
+#[pyo3(signature = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned, /))]
 #[allow(clippy::too_many_arguments)]
 fn render_set_cookie(
-    key: String,
-    value: String,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
     max_age: Option<&Bound<'_, PyAny>>,
     expires: Option<&Bound<'_, PyAny>>,
-    path: Option<String>,
-    domain: Option<String>,
-    secure: bool,
-    httponly: bool,
-    samesite: Option<String>,
-    partitioned: bool,
-) -> PyResult<String> {
-    let mut cookie = SetCookie::new(key, value);
-    cookie.max_age = match max_age {
-        None => None,
-        Some(m) if m.is_exact_instance_of::<pyo3::types::PyInt>() => Some(m.extract::<i64>()?),
-        Some(_) => return Err(PyTypeError::new_err("max_age must be an int")),
-    };
-    cookie.expires = match expires {
-        None => None,
-        Some(e) if e.is_exact_instance_of::<pyo3::types::PyInt>() => {
-            Some(Expires::In(e.extract::<i64>()?))
+    path: Option<&Bound<'_, PyAny>>,
+    domain: Option<&Bound<'_, PyAny>>,
+    secure: &Bound<'_, PyAny>,
+    httponly: &Bound<'_, PyAny>,
+    samesite: Option<&Bound<'_, PyAny>>,
+    partitioned: &Bound<'_, PyAny>,
+) -> PyResult<Option<String>> {
+    /// `Some(Some(text))` for an exact str, `Some(None)` for None, `None` for other types.
+    fn text(obj: Option<&Bound<'_, PyAny>>) -> Option<Option<String>> {
+        match obj {
+            None => Some(None),
+            Some(o) if o.is_none() => Some(None),
+            Some(o) => o.cast_exact::<PyString>().ok()?.to_str().ok().map(|s| Some(s.to_owned())),
         }
-        Some(e) if e.is_exact_instance_of::<PyString>() => Some(Expires::Text(e.extract()?)),
-        Some(_) => return Err(PyTypeError::new_err("expires must be an int or a str")),
+    }
+    fn int(obj: Option<&Bound<'_, PyAny>>) -> Option<Option<i64>> {
+        match obj {
+            None => Some(None),
+            Some(o) if o.is_none() => Some(None),
+            Some(o) if o.is_exact_instance_of::<pyo3::types::PyInt>() => o.extract().ok().map(Some),
+            Some(_) => None,
+        }
+    }
+    if partitioned.is_truthy()? {
+        // Python's http.cookies decides (it needs 3.14); Starlette's error comes from there.
+        return Ok(None);
+    }
+    let (Some(Some(key)), Some(Some(value)), Some(max_age)) =
+        (text(Some(key)), text(Some(value)), int(max_age))
+    else {
+        return Ok(None);
     };
+    let expires = match expires {
+        Some(e) if e.is_exact_instance_of::<pyo3::types::PyInt>() => match e.extract() {
+            Ok(secs) => Some(Expires::In(secs)),
+            Err(_) => return Ok(None),
+        },
+        other => match text(other) {
+            Some(t) => t.map(Expires::Text),
+            None => return Ok(None),
+        },
+    };
+    let (Some(path), Some(domain), Some(samesite)) = (text(path), text(domain), text(samesite))
+    else {
+        return Ok(None);
+    };
+    let mut cookie = SetCookie::new(key, value);
+    // Every argument is given (Response.set_cookie passes Starlette's defaults itself), so
+    // None is always the caller's None.
+    cookie.max_age = max_age;
+    cookie.expires = expires;
     cookie.path = path;
     cookie.domain = domain;
-    cookie.secure = secure;
-    cookie.httponly = httponly;
+    cookie.secure = secure.is_truthy()?;
+    cookie.httponly = httponly.is_truthy()?;
     cookie.samesite = samesite;
-    cookie.partitioned = partitioned;
-    cookie.render().map_err(|e| PyCookieError(e).into())
+    cookie.render().map(Some).map_err(|e| PyCookieError(e).into())
 }
 
 /// python-multipart's `parse_options_header` on a str: the lowercased value and its

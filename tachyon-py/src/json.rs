@@ -120,17 +120,23 @@ struct GilCell<T>(UnsafeCell<T>);
 unsafe impl<T> Sync for GilCell<T> {}
 
 /// Runs `f`, turning a Rust panic into a Python exception instead of
-/// unwinding through the interpreter.
+/// unwinding through the interpreter: the exception already set when it panicked (the
+/// MemoryError of a failed resize), else a SystemError.
+///
+/// # Safety
+/// The caller holds the GIL.
 unsafe fn guard(f: impl FnOnce() -> *mut PyObject + std::panic::UnwindSafe) -> *mut PyObject {
     match std::panic::catch_unwind(f) {
         Ok(r) => r,
         Err(_) => {
             // SAFETY: the GIL is held by our caller.
             unsafe {
-                ffi::PyErr_SetString(
-                    ffi::PyExc_SystemError,
-                    c"tachyon.json: internal error".as_ptr(),
-                )
+                if ffi::PyErr_Occurred().is_null() {
+                    ffi::PyErr_SetString(
+                        ffi::PyExc_SystemError,
+                        c"tachyon.json: internal error".as_ptr(),
+                    );
+                }
             };
             ptr::null_mut()
         }

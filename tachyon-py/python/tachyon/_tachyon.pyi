@@ -86,17 +86,18 @@ def headers_contains(raw: Any, key: Any) -> bool: ...
 def parse_cookie(cookie: str) -> dict[str, str]: ...
 def request_cookies(raw: Any) -> dict[str, str]: ...
 def render_set_cookie(
-    key: str,
-    value: str = "",
-    max_age: Any | None = None,
-    expires: Any | None = None,
-    path: str | None = "/",
-    domain: str | None = None,
-    secure: bool = False,
-    httponly: bool = False,
-    samesite: str | None = "lax",
-    partitioned: bool = False,
-) -> str: ...
+    key: Any,
+    value: Any,
+    max_age: Any,
+    expires: Any,
+    path: Any,
+    domain: Any,
+    secure: Any,
+    httponly: Any,
+    samesite: Any,
+    partitioned: Any,
+    /,
+) -> str | None: ...
 def parse_options_header(value: str) -> tuple[str, list[tuple[str, str]]]: ...
 
 @final

@@ -148,15 +148,12 @@ class Response:
             # that freezes time.time() in tests sees the same header.
             expires = http.cookies._getdate(expires)  # type: ignore[attr-defined]
         args = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
-        try:
-            if partitioned:  # needs Python 3.14's http.cookies; the reference path says so
-                raise TypeError
-            # Rendered in Rust with http.cookies' exact rules (quoting, attribute order).
-            text = render_set_cookie(*args)
-        except Exception:
-            # Anything the native renderer refuses goes through http.cookies, the reference:
-            # it renders the types only it knows (a float max_age) and raises Starlette's
-            # exact errors, in Starlette's order.
+        # Rendered in Rust with http.cookies' exact rules (quoting, attribute order) and
+        # Starlette's errors; None means an argument only http.cookies renders (a float
+        # max_age, say), and the reference renders it. One deliberate difference: CR, LF or
+        # NUL in an attribute is a ValueError here, where Starlette would send the header.
+        text = render_set_cookie(*args)
+        if text is None:
             text = _simple_cookie(*args)
         self.raw_headers.append((b"set-cookie", text.encode("latin-1")))
 
