@@ -113,7 +113,14 @@ fn error_texts_are_pythons() {
         err.to_string(),
         "'latin-1' codec can't encode characters in position 4-5: ordinal not in range(256)"
     );
-    assert!(matches!(err, CookieError::NotLatin1 { start: 4, end: 6, .. }));
+    assert!(matches!(
+        err,
+        CookieError::NotLatin1 {
+            start: 4,
+            end: 6,
+            ..
+        }
+    ));
     assert_eq!(
         render("k", "\u{1f600}").to_string(),
         "'latin-1' codec can't encode character '\\U0001f600' in position 3: ordinal not in range(256)"
