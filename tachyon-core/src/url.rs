@@ -541,8 +541,12 @@ impl HostHeader<'_> {
     }
 }
 
-fn is_reg_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"._~%!$&'()*+,;=-".contains(&b)
+/// A character of Starlette's `[a-z0-9._~%!$&'()*+,;=-]` under `re.IGNORECASE`: besides
+/// ASCII, Python's case folding lets four letters in (İ ı ſ K), and Starlette accepts them.
+fn is_reg_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "._~%!$&'()*+,;=-".contains(c)
+        || matches!(c, '\u{130}' | '\u{131}' | '\u{17f}' | '\u{212a}')
 }
 
 /// Validates and splits a `Host` header like Starlette's `_HOST_RE` + `parse_host_header`;
@@ -563,8 +567,8 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
             hex > 0
                 && !tail.is_empty()
                 && tail
-                    .bytes()
-                    .all(|b| is_reg_name_char(b) && b != b'%' || b == b':')
+                    .chars()
+                    .all(|c| is_reg_name_char(c) && c != '%' || c == ':')
         } else {
             let colon = inner.find(':')?;
             let (pre, post) = (&inner[..colon], &inner[colon + 1..]);
@@ -582,7 +586,7 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
     } else {
         let end = h.find(':').unwrap_or(h.len());
         let host = &h[..end];
-        if host.is_empty() || !host.bytes().all(is_reg_name_char) {
+        if host.is_empty() || !host.chars().all(is_reg_name_char) {
             return None;
         }
         h.split_at(end)

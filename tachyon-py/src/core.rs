@@ -16,6 +16,7 @@ use tachyon_core::multipart::{
     parse_options_header as core_parse_options_header,
 };
 use tachyon_core::query::{latin1_to_string, parse_qsl};
+use tachyon_core::url::parse_host_header as core_parse_host_header;
 
 use crate::error::{FormParseError, PyCookieError, PyFormError};
 
@@ -316,7 +317,12 @@ fn render_set_cookie(
         match obj {
             None => Some(None),
             Some(o) if o.is_none() => Some(None),
-            Some(o) => o.cast_exact::<PyString>().ok()?.to_str().ok().map(|s| Some(s.to_owned())),
+            Some(o) => o
+                .cast_exact::<PyString>()
+                .ok()?
+                .to_str()
+                .ok()
+                .map(|s| Some(s.to_owned())),
         }
     }
     fn int(obj: Option<&Bound<'_, PyAny>>) -> Option<Option<i64>> {
@@ -360,7 +366,25 @@ fn render_set_cookie(
     cookie.secure = secure.is_truthy()?;
     cookie.httponly = httponly.is_truthy()?;
     cookie.samesite = samesite;
-    cookie.render().map(Some).map_err(|e| PyCookieError(e).into())
+    cookie
+        .render()
+        .map(Some)
+        .map_err(|e| PyCookieError(e).into())
+}
+
+/// Starlette's `parse_host_header` (tachyon-core's [`parse_host_header`]): `(host, port,
+/// port_is_valid)`, or None for a header that could alter the URL (or text that is not UTF-8).
+#[pyfunction]
+fn parse_host_header<'py>(
+    value: &Bound<'py, PyString>,
+) -> Option<(Bound<'py, PyString>, Option<Bound<'py, PyString>>, bool)> {
+    let py = value.py();
+    let parsed = core_parse_host_header(value.to_str().ok()?)?;
+    Some((
+        PyString::new(py, parsed.host),
+        parsed.port.map(|p| PyString::new(py, p)),
+        parsed.is_valid_port(),
+    ))
 }
 
 /// python-multipart's `parse_options_header` on a str: the lowercased value and its
@@ -607,6 +631,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(request_cookies, m)?)?;
     m.add_function(wrap_pyfunction!(render_set_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(parse_options_header, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_host_header, m)?)?;
     m.add_class::<MultipartParser>()?;
     m.add_class::<UrlencodedParser>()?;
     m.add("FormParseError", m.py().get_type::<FormParseError>())?;

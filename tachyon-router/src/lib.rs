@@ -57,7 +57,7 @@ pub use error::{ConvertorError, ReverseError, TemplateError, TemplateErrorKind};
 pub use params::{Param, Params};
 pub use reverse::{Protocol, ToString, UrlPath};
 pub use route::{Route, RouteKind, ScopeKind};
-pub use router::{Lookup, Match, MountMatch, Router, Scope};
+pub use router::{Lookup, Match, MountMatch, Router, Scope, route_path};
 pub use template::Template;
 
 #[cfg(doctest)]

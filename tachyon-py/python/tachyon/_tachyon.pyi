@@ -16,6 +16,7 @@ __all__ = [
     "build_profile",
     "check_compression_level",
     "compress",
+    "get_route_path",
     "_json_fast_paths",
     "_json_use_fast_paths",
     "headers_contains",
@@ -27,6 +28,7 @@ __all__ = [
     "set_match_members",
     "negotiate_encoding",
     "parse_cookie",
+    "parse_host_header",
     "parse_options_header",
     "parse_query",
     "render_set_cookie",
@@ -85,6 +87,8 @@ def headers_getlist(raw: Any, key: Any) -> list[Any]: ...
 def headers_contains(raw: Any, key: Any) -> bool: ...
 def parse_cookie(cookie: str) -> dict[str, str]: ...
 def request_cookies(raw: Any) -> dict[str, str]: ...
+def get_route_path(scope: dict[str, Any]) -> str: ...
+def parse_host_header(value: str) -> tuple[str, str | None, bool] | None: ...
 def render_set_cookie(
     key: Any,
     value: Any,
