@@ -45,7 +45,7 @@ pub mod request;
 pub mod url;
 
 pub use error::{CookieError, FormError, HeaderError, UrlError};
-pub use headers::{Headers, MutableHeaders};
+pub use headers::{HeaderKey, Headers, MutableHeaders};
 pub use query::{QueryParams, parse_qsl, urlencode};
 pub use request::{Request, Response};
 pub use url::Url;

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySequence, PyString, PyTuple};
 use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
 use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
+use tachyon_core::headers::HeaderKey as CoreHeaderKey;
 use tachyon_core::multipart::{
     FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo, SinkFactory,
     parse_options_header as core_parse_options_header,
@@ -61,49 +62,20 @@ fn parse_query<'py>(
     Ok((list, dict))
 }
 
-/// `key.lower().encode("latin-1")`: computed in Rust for ASCII keys, by Python otherwise
-/// (so a key that is not a str, or not latin-1, raises exactly as in Starlette).
-enum HeaderKey<'py> {
-    Ascii(smallvec_key::Key),
+/// `key.lower().encode("latin-1")`: tachyon-core's [`CoreHeaderKey`] for an ASCII str, Python's
+/// own methods otherwise (so a key that is not a str, or not latin-1, raises exactly as in
+/// Starlette).
+enum HeaderKey<'a, 'py> {
+    Ascii(CoreHeaderKey<'a>),
     Python(Bound<'py, PyBytes>),
 }
 
-mod smallvec_key {
-    /// A lowercased ASCII header name, inline up to 64 bytes.
-    #[derive(Debug)]
-    pub enum Key {
-        Inline([u8; 64], usize),
-        Heap(Vec<u8>),
-    }
-
-    impl Key {
-        pub fn new(s: &[u8]) -> Self {
-            if s.len() <= 64 {
-                let mut buf = [0u8; 64];
-                for (d, c) in buf.iter_mut().zip(s) {
-                    *d = c.to_ascii_lowercase();
-                }
-                Key::Inline(buf, s.len())
-            } else {
-                Key::Heap(s.to_ascii_lowercase())
-            }
-        }
-
-        pub fn as_bytes(&self) -> &[u8] {
-            match self {
-                Key::Inline(buf, n) => &buf[..*n],
-                Key::Heap(v) => v,
-            }
-        }
-    }
-}
-
-impl<'py> HeaderKey<'py> {
-    fn new(key: &Bound<'py, PyAny>) -> PyResult<Self> {
+impl<'a, 'py> HeaderKey<'a, 'py> {
+    fn new(key: &'a Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = key.cast::<PyString>() {
             if let Ok(text) = s.to_str() {
                 if text.is_ascii() {
-                    return Ok(HeaderKey::Ascii(smallvec_key::Key::new(text.as_bytes())));
+                    return Ok(HeaderKey::Ascii(CoreHeaderKey::new(text)));
                 }
             }
         }
@@ -112,18 +84,16 @@ impl<'py> HeaderKey<'py> {
         Ok(HeaderKey::Python(encoded.cast_into::<PyBytes>()?))
     }
 
-    fn bytes(&self) -> &[u8] {
-        match self {
-            HeaderKey::Ascii(k) => k.as_bytes(),
-            HeaderKey::Python(b) => b.as_bytes(),
-        }
-    }
-
     /// `stored == key`, with Python's `==` for anything that is not exactly bytes.
     fn matches(&self, stored: &Bound<'py, PyAny>) -> PyResult<bool> {
-        match stored.cast_exact::<PyBytes>() {
-            Ok(b) => Ok(b.as_bytes() == self.bytes()),
-            Err(_) => stored.eq(PyBytes::new(stored.py(), self.bytes())),
+        match (self, stored.cast_exact::<PyBytes>()) {
+            (HeaderKey::Ascii(k), Ok(b)) => Ok(k.matches(b.as_bytes())),
+            (HeaderKey::Python(k), Ok(b)) => Ok(b.as_bytes() == k.as_bytes()),
+            (HeaderKey::Ascii(k), Err(_)) => {
+                let lowered = k.lowered().unwrap_or_default();
+                stored.eq(PyBytes::new(stored.py(), &lowered))
+            }
+            (HeaderKey::Python(k), Err(_)) => stored.eq(k),
         }
     }
 }
@@ -273,7 +243,7 @@ fn parse_cookie<'py>(py: Python<'py>, cookie: &str) -> PyResult<Bound<'py, PyDic
 #[pyfunction]
 fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let key = HeaderKey::Ascii(smallvec_key::Key::new(b"cookie"));
+    let key = HeaderKey::Ascii(CoreHeaderKey::new("cookie"));
     for_each_pair(raw, |pair| {
         if key.matches(&pair.name()?)? {
             let v = pair.value()?;
