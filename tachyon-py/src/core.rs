@@ -13,6 +13,7 @@ use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
 use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
 use tachyon_core::headers::HeaderKey as CoreHeaderKey;
 use tachyon_core::multipart::{
+    Charset,
     FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo, SinkFactory,
     parse_options_header as core_parse_options_header,
 };
@@ -357,6 +358,13 @@ fn parse_host_header<'py>(
     ))
 }
 
+/// Whether the multipart parser decodes a part labelled `charset=label` as UTF-8 itself
+/// (tachyon-core's `Charset::from_label`); every other label is read as latin-1.
+#[pyfunction]
+fn charset_is_native_utf8(label: &str) -> bool {
+    matches!(Charset::from_label(label), Charset::Utf8)
+}
+
 /// python-multipart's `parse_options_header` on a str: the lowercased value and its
 /// parameters in order (later duplicates replace earlier ones).
 #[pyfunction]
@@ -602,6 +610,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_set_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(parse_options_header, m)?)?;
     m.add_function(wrap_pyfunction!(parse_host_header, m)?)?;
+    m.add_function(wrap_pyfunction!(charset_is_native_utf8, m)?)?;
     m.add_class::<MultipartParser>()?;
     m.add_class::<UrlencodedParser>()?;
     m.add("FormParseError", m.py().get_type::<FormParseError>())?;
