@@ -13,9 +13,8 @@ use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
 use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
 use tachyon_core::headers::HeaderKey as CoreHeaderKey;
 use tachyon_core::multipart::{
-    Charset,
-    FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo, SinkFactory,
-    parse_options_header as core_parse_options_header,
+    Charset, FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo,
+    SinkFactory, parse_options_header as core_parse_options_header,
 };
 use tachyon_core::query::{latin1_to_string, parse_qsl};
 use tachyon_core::url::parse_host_header as core_parse_host_header;
