@@ -22,6 +22,8 @@ else:  # pragma: no cover
     from asyncio import iscoroutinefunction
 
 T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedHost:
     """A Host header split into host (brackets kept for IP literals) and port."""

@@ -13,6 +13,7 @@ from tachyon._exception_handler import (
     handle_exception,
     wrap_app_handling_exceptions,
 )
+from tachyon._tachyon import content_length_header
 from tachyon.exceptions import HTTPException, WebSocketException
 from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
@@ -34,7 +35,8 @@ def _plain_text(status_code: int, body: bytes, header: tuple[bytes, bytes] | Non
     response.status_code = status_code
     response.background = None
     response.body = body
-    length = (b"content-length", b"%d" % len(body))
+    # Called for 404 and 405 only, which always send a length (tachyon-core's rule).
+    length = content_length_header(status_code, len(body))
     response.raw_headers = [length, _TEXT_PLAIN] if header is None else [header, length, _TEXT_PLAIN]
     return response
 
