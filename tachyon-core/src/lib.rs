@@ -10,6 +10,20 @@
 //! - [`request`]: thin [`Request`] / [`Response`] helpers over the `http` crate.
 //!
 //! Nothing here links Python; the `tachyon-py` binding converts to and from these types.
+//!
+//! What the Python package runs, and what is a Rust-only API:
+//! - Used by the binding on the request path: [`query`] (`parse_qsl`), [`headers::HeaderKey`]
+//!   (header lookups over the ASGI scope's own list), [`cookies`] (parsing and `Set-Cookie`),
+//!   [`form`] and [`multipart`], [`compress`], and from [`url`] the `Host` header rule
+//!   ([`url::parse_host_header`]) and the RSGI helpers ([`url::quote_path`],
+//!   [`url::split_address`]); [`request::sends_content_length`] is the content-length rule of
+//!   every response.
+//! - Rust-only API, tested and documented here but not called by the Python package:
+//!   [`Headers`] / [`MutableHeaders`] as owned types, [`Url`] and `urlsplit`, and the
+//!   [`Request`] / [`Response`] types of [`request`]. Python keeps its own `URL` and
+//!   `MutableHeaders` because they hold and mutate Python objects (the scope's header list,
+//!   a `str` URL) that a Rust copy would have to convert on every access; a Rust server
+//!   (the planned `tachyon-server`) is where these types pay.
 //! No function panics on any input: malformed input is either handled as Python handles it or
 //! reported by a typed error from [`error`].
 //!
