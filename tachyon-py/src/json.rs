@@ -820,6 +820,8 @@ impl Encoder {
         }
     }
 
+    // Exact-type test first, the rest out of line: the shape of `encode_item`, repeated on
+    // purpose for keys (each position keeps its own inlined hot test).
     #[inline(always)]
     unsafe fn write_key(&mut self, key: *mut PyObject) -> Res {
         // SAFETY: GIL held; `key` is valid.
