@@ -24,6 +24,7 @@
 //!   `MutableHeaders` because they hold and mutate Python objects (the scope's header list,
 //!   a `str` URL) that a Rust copy would have to convert on every access; a Rust server
 //!   (the planned `tachyon-server`) is where these types pay.
+//!
 //! No function panics on any input: malformed input is either handled as Python handles it or
 //! reported by a typed error from [`error`].
 //!
@@ -46,6 +47,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod compress;
 pub mod cookies;

@@ -214,7 +214,10 @@ impl Drop for BytesOut {
     }
 }
 
-impl Output for BytesOut {
+// SAFETY: `reserve` grows the bytes object to at least `len + additional` (or unwinds),
+// `as_mut_ptr` is its data pointer, valid for `cap` bytes, and `len`/`set_len` track
+// what was written.
+unsafe impl Output for BytesOut {
     #[inline(always)]
     fn len(&self) -> usize {
         self.len

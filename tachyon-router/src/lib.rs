@@ -45,6 +45,7 @@
 //! Rust-only API, tested here: Python's `url_path_for` walks the Python route objects,
 //! which users subclass and which carry Starlette's own `url_path_for` overrides.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod convertor;
 mod error;
