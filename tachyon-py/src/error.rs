@@ -5,6 +5,7 @@
 
 use pyo3::PyErr;
 use pyo3::exceptions::PyValueError;
+use tachyon_core::repr::python_str_repr;
 use tachyon_router::{TemplateError, TemplateErrorKind};
 
 /// A template error on its way to Python, where it becomes a `ValueError`.
@@ -20,21 +21,12 @@ impl From<PyTemplateError> for PyErr {
         let message = match err.kind() {
             TemplateErrorKind::UnknownConvertor(name) => format!(
                 "Unknown path convertor '{name}' in path template {}",
-                python_repr(err.template())
+                python_str_repr(err.template())
             ),
             TemplateErrorKind::DuplicateParams(_) => err.starlette_message(),
             _ => err.to_string(),
         };
         PyValueError::new_err(message)
-    }
-}
-
-/// A str as Python's `repr` shows it, for the common case of printable text.
-fn python_repr(text: &str) -> String {
-    if text.contains('\'') && !text.contains('"') {
-        format!("\"{text}\"")
-    } else {
-        format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
     }
 }
 
