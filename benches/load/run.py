@@ -1,6 +1,6 @@
 """HTTP load: Tachyon, Starlette and bare callables under real servers, side by side.
 
-    python benches/load/run.py                      # BENCHMARKS.md: 3 s warm-up, 10 s runs, 3 rounds
+    python benches/load/run.py                      # 3 s warm-up, 10 s runs, 3 rounds
     python benches/load/run.py --quick              # 1 s warm-up, 2 s runs, 1 round (~2 minutes)
     python benches/load/run.py --json out.json --write-docs
 

@@ -219,6 +219,12 @@ impl SetCookie {
         if self.key.is_empty() || !self.key.chars().all(is_legal_char) {
             return Err(CookieError::IllegalKey(self.key.clone()));
         }
+        // Starlette asserts samesite before anything is rendered (so before the CR/LF checks).
+        if let Some(s) = &self.samesite {
+            if !["strict", "lax", "none"].contains(&s.to_lowercase().as_str()) {
+                return Err(CookieError::InvalidSameSite(s.clone()));
+            }
+        }
         let mut out = format!("{}={}", self.key, quote(&self.value));
         let mut attr = |name: &str, value: Option<&str>, what: &'static str| {
             if value.is_some_and(|v| v.contains(['\r', '\n', '\0'])) {
@@ -260,16 +266,19 @@ impl SetCookie {
             attr("Path", Some(p), "Path")?;
         }
         if let Some(s) = &self.samesite {
-            if !["strict", "lax", "none"].contains(&s.to_lowercase().as_str()) {
-                return Err(CookieError::InvalidSameSite(s.clone()));
-            }
             attr("SameSite", Some(s), "SameSite")?;
         }
         if self.secure {
             attr("Secure", None, "Secure")?;
         }
-        if let Some(c) = out.chars().find(|&c| c as u32 > 255) {
-            return Err(CookieError::NotLatin1(c));
+        if let Some(start) = out.chars().position(|c| u32::from(c) > 0xff) {
+            let run = out.chars().skip(start).take_while(|&c| u32::from(c) > 0xff);
+            let end = start + run.count();
+            return Err(CookieError::NotLatin1 {
+                text: out,
+                start,
+                end,
+            });
         }
         Ok(out)
     }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::repr::python_str_repr;
+
 /// A header name or value that cannot be stored or sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -31,6 +33,8 @@ impl fmt::Display for HeaderError {
 impl std::error::Error for HeaderError {}
 
 /// A cookie that `Set-Cookie` rendering refuses, as Python's `http.cookies` would.
+///
+/// The texts are Python's own (`Illegal key 'a b'`), so the binding raises them unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CookieError {
@@ -42,15 +46,25 @@ pub enum CookieError {
     InvalidSameSite(String),
     /// An attribute value holds CR, LF or NUL.
     InvalidAttribute(&'static str),
-    /// The rendered header holds a character above U+00FF.
-    NotLatin1(char),
+    /// The rendered header holds characters above U+00FF: `text[start..end]` (counted in
+    /// chars) is the first run of them, as Python's latin-1 encoder reports it.
+    NotLatin1 {
+        /// The rendered header value.
+        text: String,
+        /// Index (in chars) of the first character that is not Latin-1.
+        start: usize,
+        /// Index (in chars) just past the run of such characters that starts at `start`.
+        end: usize,
+    },
 }
 
 impl fmt::Display for CookieError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CookieError::IllegalKey(k) => write!(f, "Illegal key {k:?}"),
-            CookieError::ReservedKey(k) => write!(f, "Attempt to set a reserved key {k:?}"),
+            CookieError::IllegalKey(k) => write!(f, "Illegal key {}", python_str_repr(k)),
+            CookieError::ReservedKey(k) => {
+                write!(f, "Attempt to set a reserved key {}", python_str_repr(k))
+            }
             CookieError::InvalidSameSite(_) => {
                 f.write_str("samesite must be either 'strict', 'lax' or 'none'")
             }
@@ -60,8 +74,23 @@ impl fmt::Display for CookieError {
                     "invalid cookie attribute {a}: CR, LF and NUL are not allowed"
                 )
             }
-            CookieError::NotLatin1(c) => {
-                write!(f, "cookie text is not latin-1: {c:?} cannot be encoded")
+            CookieError::NotLatin1 { text, start, end } => {
+                // UnicodeEncodeError's own text: one character is shown escaped, a run by
+                // its positions.
+                let first = text.chars().nth(*start).map_or(0, u32::from);
+                if end - start == 1 && first <= 0xffff {
+                    write!(f, "'latin-1' codec can't encode character '\\u{first:04x}'")?;
+                } else if end - start == 1 {
+                    write!(f, "'latin-1' codec can't encode character '\\U{first:08x}'")?;
+                } else {
+                    f.write_str("'latin-1' codec can't encode characters")?;
+                }
+                if end - start == 1 {
+                    write!(f, " in position {start}")?;
+                } else {
+                    write!(f, " in position {start}-{}", end - 1)?;
+                }
+                f.write_str(": ordinal not in range(256)")
             }
         }
     }

@@ -21,7 +21,22 @@ pub struct Headers {
 /// Rust code mutates a [`Headers`] through `&mut`; this alias names Starlette's type.
 pub type MutableHeaders = Headers;
 
-/// A lookup key: `name.lower().encode("latin-1")`, computed without allocating for ASCII.
+/// A header name prepared for lookups: `name.lower().encode("latin-1")`, Starlette's key,
+/// computed without allocating for ASCII names. [`HeaderKey::matches`] compares it byte for
+/// byte with a stored (raw) name, as Starlette compares them; every lookup here uses it, and
+/// so does the Python binding over the ASGI scope's own header list.
+///
+/// ```
+/// use tachyon_core::headers::HeaderKey;
+/// let key = HeaderKey::new("Content-Type");
+/// assert!(key.matches(b"content-type"));
+/// assert!(!key.matches(b"Content-Type")); // raw names are compared as given
+/// assert_eq!(key.lowered().as_deref(), Some(&b"content-type"[..]));
+/// ```
+#[derive(Debug, Clone)]
+pub struct HeaderKey<'a>(Key<'a>);
+
+#[derive(Debug, Clone)]
 enum Key<'a> {
     Ascii(&'a [u8]),
     Owned(Vec<u8>),
@@ -29,20 +44,22 @@ enum Key<'a> {
     None,
 }
 
-impl<'a> Key<'a> {
-    fn new(name: &'a str) -> Self {
+impl<'a> HeaderKey<'a> {
+    /// The key for `name`.
+    pub fn new(name: &'a str) -> Self {
         if name.is_ascii() {
-            return Key::Ascii(name.as_bytes());
+            return HeaderKey(Key::Ascii(name.as_bytes()));
         }
-        match encode_latin1(&name.to_lowercase()) {
+        HeaderKey(match encode_latin1(&name.to_lowercase()) {
             Ok(v) => Key::Owned(v),
             Err(_) => Key::None,
-        }
+        })
     }
 
+    /// Whether the stored name `stored` is this key.
     #[inline]
-    fn matches(&self, stored: &[u8]) -> bool {
-        match self {
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        match &self.0 {
             Key::Ascii(k) => {
                 stored.len() == k.len()
                     && stored
@@ -54,18 +71,28 @@ impl<'a> Key<'a> {
             Key::None => false,
         }
     }
+
+    /// The lowered latin-1 bytes themselves (allocated for ASCII names); `None` when the
+    /// lowered name is not latin-1.
+    pub fn lowered(&self) -> Option<Cow<'_, [u8]>> {
+        match &self.0 {
+            Key::Ascii(k) => Some(Cow::Owned(k.to_ascii_lowercase())),
+            Key::Owned(k) => Some(Cow::Borrowed(k)),
+            Key::None => None,
+        }
+    }
 }
 
 /// The first value named `name` in any pair list, with [`Headers::get`]'s matching rule.
 ///
-/// For callers that keep their own storage (the Python binding keeps the ASGI scope's list).
+/// For callers that keep their own storage.
 ///
 /// ```
 /// let raw = vec![(b"x".to_vec(), 1), (b"y".to_vec(), 2)];
 /// assert_eq!(tachyon_core::headers::find_first(&raw, "Y"), Some(&2));
 /// ```
 pub fn find_first<'a, K: AsRef<[u8]>, V>(pairs: &'a [(K, V)], name: &str) -> Option<&'a V> {
-    let key = Key::new(name);
+    let key = HeaderKey::new(name);
     pairs
         .iter()
         .find(|(k, _)| key.matches(k.as_ref()))
@@ -74,7 +101,7 @@ pub fn find_first<'a, K: AsRef<[u8]>, V>(pairs: &'a [(K, V)], name: &str) -> Opt
 
 /// The positions of every pair named `name` in any pair list, in order.
 pub fn find_indices<K: AsRef<[u8]>, V>(pairs: &[(K, V)], name: &str) -> Vec<usize> {
-    let key = Key::new(name);
+    let key = HeaderKey::new(name);
     pairs
         .iter()
         .enumerate()
@@ -198,7 +225,7 @@ impl Headers {
     /// ```
     #[inline]
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        let key = Key::new(name);
+        let key = HeaderKey::new(name);
         self.raw
             .iter()
             .find(|(k, _)| key.matches(k))
@@ -212,7 +239,7 @@ impl Headers {
 
     /// Every value for `name`, in order (Starlette's `getlist`).
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let key = Key::new(name);
+        let key = HeaderKey::new(name);
         self.raw
             .iter()
             .filter(move |(k, _)| key.matches(k))
@@ -221,7 +248,7 @@ impl Headers {
 
     /// Whether any pair has the name `name` (case-insensitive).
     pub fn contains(&self, name: &str) -> bool {
-        let key = Key::new(name);
+        let key = HeaderKey::new(name);
         self.raw.iter().any(|(k, _)| key.matches(k))
     }
 
@@ -296,7 +323,7 @@ impl Headers {
 
     /// Removes every pair named `name`; returns how many were removed (`del headers[name]`).
     pub fn remove(&mut self, name: &str) -> usize {
-        let key = Key::new(name);
+        let key = HeaderKey::new(name);
         let before = self.raw.len();
         self.raw.retain(|(k, _)| !key.matches(k));
         before - self.raw.len()
@@ -304,7 +331,7 @@ impl Headers {
 
     /// Returns the first value for `name`, first appending `value` if the name is absent.
     pub fn setdefault(&mut self, name: &str, value: &str) -> Result<Cow<'_, str>, HeaderError> {
-        let key = Key::new(name);
+        let key = HeaderKey::new(name);
         if let Some(i) = self.raw.iter().position(|(k, _)| key.matches(k)) {
             return Ok(latin1_to_string(&self.raw[i].1));
         }

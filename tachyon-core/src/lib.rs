@@ -6,9 +6,25 @@
 //! - [`url`]: `urlsplit` semantics and Starlette's [`Url`], built from an ASGI scope.
 //! - [`form`] and [`multipart`]: urlencoded and streaming multipart form parsing with limits.
 //! - [`compress`]: gzip, brotli and zstd response compression and `Accept-Encoding` negotiation.
+//! - [`repr`]: Python's `repr()` of a str, for error texts that read as Python's.
 //! - [`request`]: thin [`Request`] / [`Response`] helpers over the `http` crate.
 //!
 //! Nothing here links Python; the `tachyon-py` binding converts to and from these types.
+//!
+//! What the Python package runs, and what is a Rust-only API:
+//! - Used by the binding on the request path: [`query`] (`parse_qsl`), [`headers::HeaderKey`]
+//!   (header lookups over the ASGI scope's own list), [`cookies`] (parsing and `Set-Cookie`),
+//!   [`form`] and [`multipart`], [`compress`], and from [`url`] the `Host` header rule
+//!   ([`url::parse_host_header`]) and the RSGI helpers ([`url::quote_path`],
+//!   [`url::split_address`]); [`request::sends_content_length`] is the content-length rule of
+//!   every response.
+//! - Rust-only API, tested and documented here but not called by the Python package:
+//!   [`Headers`] / [`MutableHeaders`] as owned types, [`Url`] and `urlsplit`, and the
+//!   [`Request`] / [`Response`] types of [`request`]. Python keeps its own `URL` and
+//!   `MutableHeaders` because they hold and mutate Python objects (the scope's header list,
+//!   a `str` URL) that a Rust copy would have to convert on every access; a Rust server
+//!   (the planned `tachyon-server`) is where these types pay.
+//!
 //! No function panics on any input: malformed input is either handled as Python handles it or
 //! reported by a typed error from [`error`].
 //!
@@ -31,6 +47,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod compress;
 pub mod cookies;
@@ -39,11 +56,12 @@ pub mod form;
 pub mod headers;
 pub mod multipart;
 pub mod query;
+pub mod repr;
 pub mod request;
 pub mod url;
 
 pub use error::{CookieError, FormError, HeaderError, UrlError};
-pub use headers::{Headers, MutableHeaders};
+pub use headers::{HeaderKey, Headers, MutableHeaders};
 pub use query::{QueryParams, parse_qsl, urlencode};
 pub use request::{Request, Response};
 pub use url::Url;

@@ -15,6 +15,24 @@ use crate::multipart::{FormData, FormValue, Limits, MultipartParser, SpoolFactor
 use crate::query::QueryParams;
 use crate::url::{Url, UrlScope};
 
+/// Statuses below this one send no `content-length` (informational responses).
+pub const CONTENT_LENGTH_FROM: i64 = 200;
+/// Statuses at or above [`CONTENT_LENGTH_FROM`] that send no `content-length` either.
+pub const NO_CONTENT_LENGTH: [i64; 2] = [204, 304];
+
+/// Whether a response with this status gets an automatic `content-length` (Starlette's
+/// `init_headers`: not below 200, not 204, not 304). The one definition of the rule: the
+/// binding's `Response.init_headers`, its native `JSONResponse` and [`Response`] all ask it.
+///
+/// ```
+/// use tachyon_core::request::sends_content_length;
+/// assert!(sends_content_length(200) && sends_content_length(404));
+/// assert!(!sends_content_length(101) && !sends_content_length(204) && !sends_content_length(304));
+/// ```
+pub fn sends_content_length(status: i64) -> bool {
+    status >= CONTENT_LENGTH_FROM && !NO_CONTENT_LENGTH.contains(&status)
+}
+
 /// An HTTP request with a fully read body; parsed views are computed on first use.
 ///
 /// ```
@@ -173,8 +191,7 @@ impl Response {
     ) -> Result<Self, HeaderError> {
         let body = body.into();
         let has = |h: &Headers, k: &[u8]| h.raw().iter().any(|(n, _)| n.as_ref() == k);
-        let bodiless = status < 200 || status == 204 || status == 304;
-        if !bodiless && !has(&headers, b"content-length") {
+        if sends_content_length(i64::from(status)) && !has(&headers, b"content-length") {
             let len = body.len().to_string();
             headers = push(headers, b"content-length", len.as_bytes());
         }

@@ -1,6 +1,7 @@
 //! URLs split and rebuilt with Python's `urllib.parse.urlsplit` / `urlunsplit` semantics, and
 //! Starlette's `URL` (including how it is built from an ASGI scope and the `Host` header).
 
+use std::borrow::Cow;
 use std::net::Ipv6Addr;
 
 use crate::error::UrlError;
@@ -541,8 +542,12 @@ impl HostHeader<'_> {
     }
 }
 
-fn is_reg_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"._~%!$&'()*+,;=-".contains(&b)
+/// A character of Starlette's `[a-z0-9._~%!$&'()*+,;=-]` under `re.IGNORECASE`: besides
+/// ASCII, Python's case folding lets four letters in (İ ı ſ K), and Starlette accepts them.
+fn is_reg_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "._~%!$&'()*+,;=-".contains(c)
+        || matches!(c, '\u{130}' | '\u{131}' | '\u{17f}' | '\u{212a}')
 }
 
 /// Validates and splits a `Host` header like Starlette's `_HOST_RE` + `parse_host_header`;
@@ -563,8 +568,8 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
             hex > 0
                 && !tail.is_empty()
                 && tail
-                    .bytes()
-                    .all(|b| is_reg_name_char(b) && b != b'%' || b == b':')
+                    .chars()
+                    .all(|c| is_reg_name_char(c) && c != '%' || c == ':')
         } else {
             let colon = inner.find(':')?;
             let (pre, post) = (&inner[..colon], &inner[colon + 1..]);
@@ -582,7 +587,7 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
     } else {
         let end = h.find(':').unwrap_or(h.len());
         let host = &h[..end];
-        if host.is_empty() || !host.bytes().all(is_reg_name_char) {
+        if host.is_empty() || !host.chars().all(is_reg_name_char) {
             return None;
         }
         h.split_at(end)
@@ -597,4 +602,54 @@ pub fn parse_host_header(h: &str) -> Option<HostHeader<'_>> {
         Some(p)
     };
     Some(HostHeader { host, port })
+}
+
+/// Characters `urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")` leaves as they are.
+fn path_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"/:@!$&'()*+,;=-._~".contains(&b)
+}
+
+/// An ASGI `raw_path` for a server that hands over the path already percent-decoded
+/// (Granian's RSGI): `quote(path, safe="/:@!$&'()*+,;=-._~")` (UTF-8, `%XX` upper-case).
+/// A path of safe characters only is its own encoding and is borrowed.
+///
+/// ```
+/// use tachyon_core::url::quote_path;
+/// assert_eq!(quote_path("/a b/é"), "/a%20b/%C3%A9");
+/// assert!(matches!(quote_path("/users/42"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn quote_path(path: &str) -> Cow<'_, str> {
+    if path.bytes().all(path_safe) {
+        return Cow::Borrowed(path);
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(path.len() * 3);
+    for &b in path.as_bytes() {
+        if path_safe(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A server's `"host:port"` address text split for an ASGI `client` / `server` pair:
+/// `"127.0.0.1:8000"` → `("127.0.0.1", "8000")`, `"[::1]:8000"` → `("::1", "8000")` (brackets
+/// trimmed). `None` without a `:port` of ASCII digits, as `rpartition(":")` + `str.isdigit`
+/// decide for ASCII ports. The port stays text: it may be longer than any integer type.
+///
+/// ```
+/// use tachyon_core::url::split_address;
+/// assert_eq!(split_address("[::1]:8000"), Some(("::1", "8000")));
+/// assert_eq!(split_address("unix-socket"), None);
+/// ```
+pub fn split_address(text: &str) -> Option<(&str, &str)> {
+    let (host, port) = text.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((host.trim_matches(|c| c == '[' || c == ']'), port))
 }

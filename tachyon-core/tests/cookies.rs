@@ -49,7 +49,7 @@ fn set_cookie_matches_starlette() {
                         kind == "CookieError"
                     }
                     CookieError::InvalidSameSite(_) => kind == "AssertionError",
-                    CookieError::NotLatin1(_) => kind == "UnicodeEncodeError",
+                    CookieError::NotLatin1 { .. } => kind == "UnicodeEncodeError",
                     _ => false,
                 };
                 assert!(ok, "{kw}: python {kind}, rust {e}");
@@ -94,4 +94,44 @@ fn attributes_reject_header_injection() {
         c.render().unwrap(),
         "a=b; Partitioned; Path=/; SameSite=lax"
     );
+}
+
+/// The error texts are Python's own, so the binding raises them unchanged (issue 12: the
+/// native cookie errors must reach users as Starlette's).
+#[test]
+fn error_texts_are_pythons() {
+    let render = |key: &str, value: &str| SetCookie::new(key, value).render().unwrap_err();
+    assert_eq!(render("a b", "v").to_string(), "Illegal key 'a b'");
+    assert_eq!(render("it's x", "v").to_string(), "Illegal key \"it's x\"");
+    assert_eq!(render("k\u{e9}", "v").to_string(), "Illegal key 'k\u{e9}'");
+    assert_eq!(
+        render("Path", "v").to_string(),
+        "Attempt to set a reserved key 'Path'"
+    );
+    let err = render("k", "a\u{101}\u{102}");
+    assert_eq!(
+        err.to_string(),
+        "'latin-1' codec can't encode characters in position 4-5: ordinal not in range(256)"
+    );
+    assert!(matches!(
+        err,
+        CookieError::NotLatin1 {
+            start: 4,
+            end: 6,
+            ..
+        }
+    ));
+    assert_eq!(
+        render("k", "\u{1f600}").to_string(),
+        "'latin-1' codec can't encode character '\\U0001f600' in position 3: ordinal not in range(256)"
+    );
+}
+
+/// Starlette asserts samesite before rendering, so a bad samesite wins over a bad attribute.
+#[test]
+fn samesite_is_checked_before_attributes() {
+    let mut c = SetCookie::new("k", "v");
+    c.path = Some("/a\r\n".to_owned());
+    c.samesite = Some("bogus".to_owned());
+    assert!(matches!(c.render(), Err(CookieError::InvalidSameSite(_))));
 }

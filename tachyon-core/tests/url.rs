@@ -146,3 +146,31 @@ fn invalid_utf8_query_string_does_not_fail() {
         "/%2Fx?a=\u{fffd}"
     );
 }
+
+/// `quote_path` and `split_address` (moved here from the RSGI binding) against the values
+/// Python's `quote(path, safe="/:@!$&'()*+,;=-._~")` and `rpartition(":")` give.
+#[test]
+fn rsgi_path_and_address_rules() {
+    use tachyon_core::url::{quote_path, split_address};
+    for (path, want) in [
+        ("/a b/\u{e9}", "/a%20b/%C3%A9"),
+        ("/%41?#x", "/%2541%3F%23x"),
+        ("/\u{20ac}~!*", "/%E2%82%AC~!*"),
+        ("/users/42", "/users/42"),
+    ] {
+        assert_eq!(quote_path(path), want);
+    }
+    for (text, want) in [
+        ("127.0.0.1:8000", Some(("127.0.0.1", "8000"))),
+        ("[::1]:8000", Some(("::1", "8000"))),
+        ("sock", None),
+        ("h:", None),
+        ("h:12a", None),
+        (
+            "a:b:99999999999999999999999",
+            Some(("a:b", "99999999999999999999999")),
+        ),
+    ] {
+        assert_eq!(split_address(text), want, "{text:?}");
+    }
+}

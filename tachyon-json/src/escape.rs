@@ -261,6 +261,7 @@ pub(crate) fn escape_swar<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
     unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
         // SAFETY: the loop guarantees 8 readable bytes at src, 8 writable at dst.
         let word = unsafe { core::ptr::read_unaligned(src.cast::<u64>()) };
+        // SAFETY: as above, 8 writable bytes at dst.
         unsafe { core::ptr::write_unaligned(dst.cast::<u64>(), word) };
         swar_first(u64::from_le(word))
     }
@@ -298,7 +299,8 @@ pub(crate) mod x86 {
         unsafe { escape_loop!(out, bytes, 32, chunk) }
     }
 
-    /// SSE2 escaping, 16 bytes per step.
+    /// SSE2 escaping, 16 bytes per step. The twin of `escape_avx2` at half the width: the
+    /// intrinsics differ by name and width, so each is written out (deliberately).
     ///
     /// # Safety
     /// Always sound on x86-64 (SSE2 is baseline); unsafe for the raw writes.
@@ -357,10 +359,12 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             let mut o = b"x".to_vec();
+            // SAFETY: SSE2 is baseline on x86-64.
             unsafe { x86::escape_sse2(&mut o, s.as_bytes()) };
             outs.push(o);
             if std::arch::is_x86_feature_detected!("avx2") {
                 let mut o = b"x".to_vec();
+                // SAFETY: AVX2 was detected just above.
                 unsafe { x86::escape_avx2(&mut o, s.as_bytes()) };
                 outs.push(o);
             }

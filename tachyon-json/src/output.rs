@@ -5,7 +5,16 @@
 ///
 /// The writer reserves first, then writes through [`Output::as_mut_ptr`]
 /// into the reserved room and commits with [`Output::set_len`].
-pub trait Output {
+///
+/// # Safety
+/// The default methods (and the writer) trust the implementation: after
+/// `reserve(n)`, `capacity() - len() >= n`; `as_mut_ptr()` points to a buffer
+/// valid for writes of `capacity()` bytes whose first `len()` bytes are
+/// initialized; `as_slice()` is those `len()` bytes; and `len()` is what
+/// `set_len` last set. An implementation that breaks any of these lets safe
+/// code write out of bounds, so implementing the trait is `unsafe` (as
+/// `bytes::BufMut` is).
+pub unsafe trait Output {
     /// Bytes written so far.
     fn len(&self) -> usize;
     /// Whether nothing has been written.
@@ -60,7 +69,8 @@ pub trait Output {
     }
 }
 
-impl Output for Vec<u8> {
+// SAFETY: each method is `Vec`'s own, which keeps every promise above.
+unsafe impl Output for Vec<u8> {
     #[inline(always)]
     fn len(&self) -> usize {
         Vec::len(self)

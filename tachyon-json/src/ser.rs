@@ -359,6 +359,8 @@ fn key_error() -> SerError {
     SerError("keys must be str, int, float, bool or None".into())
 }
 
+// serde's Serializer trait again, for map keys: the unit/newtype forwarding methods read as
+// the value serializer's do because the trait requires each one (a deliberate repeat).
 impl ser::Serializer for KeySerializer<'_> {
     type Ok = ();
     type Error = SerError;

@@ -7,16 +7,17 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySequence, PyString, PyTuple};
 use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
 use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
+use tachyon_core::headers::HeaderKey as CoreHeaderKey;
 use tachyon_core::multipart::{
-    FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo, SinkFactory,
-    parse_options_header as core_parse_options_header,
+    Charset, FileSink, FormValue, Limits, MultipartParser as CoreMultipartParser, PartInfo,
+    SinkFactory, parse_options_header as core_parse_options_header,
 };
 use tachyon_core::query::{latin1_to_string, parse_qsl};
+use tachyon_core::url::parse_host_header as core_parse_host_header;
 
 use crate::error::{FormParseError, PyCookieError, PyFormError};
 
@@ -61,49 +62,20 @@ fn parse_query<'py>(
     Ok((list, dict))
 }
 
-/// `key.lower().encode("latin-1")`: computed in Rust for ASCII keys, by Python otherwise
-/// (so a key that is not a str, or not latin-1, raises exactly as in Starlette).
-enum HeaderKey<'py> {
-    Ascii(smallvec_key::Key),
+/// `key.lower().encode("latin-1")`: tachyon-core's [`CoreHeaderKey`] for an ASCII str, Python's
+/// own methods otherwise (so a key that is not a str, or not latin-1, raises exactly as in
+/// Starlette).
+enum HeaderKey<'a, 'py> {
+    Ascii(CoreHeaderKey<'a>),
     Python(Bound<'py, PyBytes>),
 }
 
-mod smallvec_key {
-    /// A lowercased ASCII header name, inline up to 64 bytes.
-    #[derive(Debug)]
-    pub enum Key {
-        Inline([u8; 64], usize),
-        Heap(Vec<u8>),
-    }
-
-    impl Key {
-        pub fn new(s: &[u8]) -> Self {
-            if s.len() <= 64 {
-                let mut buf = [0u8; 64];
-                for (d, c) in buf.iter_mut().zip(s) {
-                    *d = c.to_ascii_lowercase();
-                }
-                Key::Inline(buf, s.len())
-            } else {
-                Key::Heap(s.to_ascii_lowercase())
-            }
-        }
-
-        pub fn as_bytes(&self) -> &[u8] {
-            match self {
-                Key::Inline(buf, n) => &buf[..*n],
-                Key::Heap(v) => v,
-            }
-        }
-    }
-}
-
-impl<'py> HeaderKey<'py> {
-    fn new(key: &Bound<'py, PyAny>) -> PyResult<Self> {
+impl<'a, 'py> HeaderKey<'a, 'py> {
+    fn new(key: &'a Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = key.cast::<PyString>() {
             if let Ok(text) = s.to_str() {
                 if text.is_ascii() {
-                    return Ok(HeaderKey::Ascii(smallvec_key::Key::new(text.as_bytes())));
+                    return Ok(HeaderKey::Ascii(CoreHeaderKey::new(text)));
                 }
             }
         }
@@ -112,18 +84,16 @@ impl<'py> HeaderKey<'py> {
         Ok(HeaderKey::Python(encoded.cast_into::<PyBytes>()?))
     }
 
-    fn bytes(&self) -> &[u8] {
-        match self {
-            HeaderKey::Ascii(k) => k.as_bytes(),
-            HeaderKey::Python(b) => b.as_bytes(),
-        }
-    }
-
     /// `stored == key`, with Python's `==` for anything that is not exactly bytes.
     fn matches(&self, stored: &Bound<'py, PyAny>) -> PyResult<bool> {
-        match stored.cast_exact::<PyBytes>() {
-            Ok(b) => Ok(b.as_bytes() == self.bytes()),
-            Err(_) => stored.eq(PyBytes::new(stored.py(), self.bytes())),
+        match (self, stored.cast_exact::<PyBytes>()) {
+            (HeaderKey::Ascii(k), Ok(b)) => Ok(k.matches(b.as_bytes())),
+            (HeaderKey::Python(k), Ok(b)) => Ok(b.as_bytes() == k.as_bytes()),
+            (HeaderKey::Ascii(k), Err(_)) => {
+                let lowered = k.lowered().unwrap_or_default();
+                stored.eq(PyBytes::new(stored.py(), &lowered))
+            }
+            (HeaderKey::Python(k), Err(_)) => stored.eq(k),
         }
     }
 }
@@ -273,7 +243,7 @@ fn parse_cookie<'py>(py: Python<'py>, cookie: &str) -> PyResult<Bound<'py, PyDic
 #[pyfunction]
 fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let key = HeaderKey::Ascii(smallvec_key::Key::new(b"cookie"));
+    let key = HeaderKey::Ascii(CoreHeaderKey::new("cookie"));
     for_each_pair(raw, |pair| {
         if key.matches(&pair.name()?)? {
             let v = pair.value()?;
@@ -291,50 +261,107 @@ fn request_cookies<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bo
 }
 
 /// The `Set-Cookie` value Starlette's `Response.set_cookie` appends
-/// (`cookie.output(header="").strip()`), for the common argument types: `max_age` an int,
-/// `expires` an int (seconds from now) or a str (already formatted; format a datetime
-/// with `email.utils.format_datetime(dt, usegmt=True)` first). Other types raise TypeError,
-/// and the caller keeps `http.cookies`. Invalid cookies raise `http.cookies.CookieError`
-/// (bad key) or AssertionError (bad samesite), as Starlette does.
+/// (`cookie.output(header="").strip()`), for the common argument types: str key, value,
+/// path, domain and samesite, `max_age` an int, `expires` an int (seconds from now) or a str
+/// (already formatted; format a datetime with `email.utils.format_datetime(dt, usegmt=True)`
+/// first). All ten arguments are positional and required. For any other type, and for
+/// `partitioned`, it returns None: only `http.cookies` renders those (and raises Starlette's
+/// errors for them). Invalid cookies raise as [`PyCookieError`] says.
 #[pyfunction]
-#[pyo3(signature = (key, value = String::new(), max_age = None, expires = None, path = Some("/".to_owned()), domain = None, secure = false, httponly = false, samesite = Some("lax".to_owned()), partitioned = false))]
-#[pyo3(
-    text_signature = "(key, value='', max_age=None, expires=None, path='/', domain=None, secure=False, httponly=False, samesite='lax', partitioned=False)"
-)]
+#[pyo3(signature = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned, /))]
 #[allow(clippy::too_many_arguments)]
 fn render_set_cookie(
-    key: String,
-    value: String,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
     max_age: Option<&Bound<'_, PyAny>>,
     expires: Option<&Bound<'_, PyAny>>,
-    path: Option<String>,
-    domain: Option<String>,
-    secure: bool,
-    httponly: bool,
-    samesite: Option<String>,
-    partitioned: bool,
-) -> PyResult<String> {
-    let mut cookie = SetCookie::new(key, value);
-    cookie.max_age = match max_age {
-        None => None,
-        Some(m) if m.is_exact_instance_of::<pyo3::types::PyInt>() => Some(m.extract::<i64>()?),
-        Some(_) => return Err(PyTypeError::new_err("max_age must be an int")),
-    };
-    cookie.expires = match expires {
-        None => None,
-        Some(e) if e.is_exact_instance_of::<pyo3::types::PyInt>() => {
-            Some(Expires::In(e.extract::<i64>()?))
+    path: Option<&Bound<'_, PyAny>>,
+    domain: Option<&Bound<'_, PyAny>>,
+    secure: &Bound<'_, PyAny>,
+    httponly: &Bound<'_, PyAny>,
+    samesite: Option<&Bound<'_, PyAny>>,
+    partitioned: &Bound<'_, PyAny>,
+) -> PyResult<Option<String>> {
+    /// `Some(Some(text))` for an exact str, `Some(None)` for None, `None` for other types.
+    fn text(obj: Option<&Bound<'_, PyAny>>) -> Option<Option<String>> {
+        match obj {
+            None => Some(None),
+            Some(o) if o.is_none() => Some(None),
+            Some(o) => o
+                .cast_exact::<PyString>()
+                .ok()?
+                .to_str()
+                .ok()
+                .map(|s| Some(s.to_owned())),
         }
-        Some(e) if e.is_exact_instance_of::<PyString>() => Some(Expires::Text(e.extract()?)),
-        Some(_) => return Err(PyTypeError::new_err("expires must be an int or a str")),
+    }
+    fn int(obj: Option<&Bound<'_, PyAny>>) -> Option<Option<i64>> {
+        match obj {
+            None => Some(None),
+            Some(o) if o.is_none() => Some(None),
+            Some(o) if o.is_exact_instance_of::<pyo3::types::PyInt>() => o.extract().ok().map(Some),
+            Some(_) => None,
+        }
+    }
+    if partitioned.is_truthy()? {
+        // Python's http.cookies decides (it needs 3.14); Starlette's error comes from there.
+        return Ok(None);
+    }
+    let (Some(Some(key)), Some(Some(value)), Some(max_age)) =
+        (text(Some(key)), text(Some(value)), int(max_age))
+    else {
+        return Ok(None);
     };
+    let expires = match expires {
+        Some(e) if e.is_exact_instance_of::<pyo3::types::PyInt>() => match e.extract() {
+            Ok(secs) => Some(Expires::In(secs)),
+            Err(_) => return Ok(None),
+        },
+        other => match text(other) {
+            Some(t) => t.map(Expires::Text),
+            None => return Ok(None),
+        },
+    };
+    let (Some(path), Some(domain), Some(samesite)) = (text(path), text(domain), text(samesite))
+    else {
+        return Ok(None);
+    };
+    let mut cookie = SetCookie::new(key, value);
+    // Every argument is given (Response.set_cookie passes Starlette's defaults itself), so
+    // None is always the caller's None.
+    cookie.max_age = max_age;
+    cookie.expires = expires;
     cookie.path = path;
     cookie.domain = domain;
-    cookie.secure = secure;
-    cookie.httponly = httponly;
+    cookie.secure = secure.is_truthy()?;
+    cookie.httponly = httponly.is_truthy()?;
     cookie.samesite = samesite;
-    cookie.partitioned = partitioned;
-    cookie.render().map_err(|e| PyCookieError(e).into())
+    cookie
+        .render()
+        .map(Some)
+        .map_err(|e| PyCookieError(e).into())
+}
+
+/// Starlette's `parse_host_header` (tachyon-core's [`parse_host_header`]): `(host, port,
+/// port_is_valid)`, or None for a header that could alter the URL (or text that is not UTF-8).
+#[pyfunction]
+fn parse_host_header<'py>(
+    value: &Bound<'py, PyString>,
+) -> Option<(Bound<'py, PyString>, Option<Bound<'py, PyString>>, bool)> {
+    let py = value.py();
+    let parsed = core_parse_host_header(value.to_str().ok()?)?;
+    Some((
+        PyString::new(py, parsed.host),
+        parsed.port.map(|p| PyString::new(py, p)),
+        parsed.is_valid_port(),
+    ))
+}
+
+/// Whether the multipart parser decodes a part labelled `charset=label` as UTF-8 itself
+/// (tachyon-core's `Charset::from_label`); every other label is read as latin-1.
+#[pyfunction]
+fn charset_is_native_utf8(label: &str) -> bool {
+    matches!(Charset::from_label(label), Charset::Utf8)
 }
 
 /// python-multipart's `parse_options_header` on a str: the lowercased value and its
@@ -599,6 +626,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(request_cookies, m)?)?;
     m.add_function(wrap_pyfunction!(render_set_cookie, m)?)?;
     m.add_function(wrap_pyfunction!(parse_options_header, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_host_header, m)?)?;
+    m.add_function(wrap_pyfunction!(charset_is_native_utf8, m)?)?;
     m.add_class::<MultipartParser>()?;
     m.add_class::<UrlencodedParser>()?;
     m.add("FormParseError", m.py().get_type::<FormParseError>())?;

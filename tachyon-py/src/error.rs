@@ -5,10 +5,13 @@
 
 use pyo3::PyErr;
 use pyo3::exceptions::PyValueError;
+use tachyon_core::repr::python_str_repr;
 use tachyon_router::{TemplateError, TemplateErrorKind};
 
-/// A template error on its way to Python, where it becomes a `ValueError` (which
-/// `tachyon.routing` re-raises as `RouteTemplateError`).
+/// A template error on its way to Python, where it becomes a `ValueError`.
+///
+/// Routes compile their templates in Python first (`tachyon.routing.compile_path` raises
+/// `RouteTemplateError`), so this surfaces only for a template Python accepted.
 #[derive(Debug)]
 pub struct PyTemplateError(pub TemplateError);
 
@@ -18,21 +21,12 @@ impl From<PyTemplateError> for PyErr {
         let message = match err.kind() {
             TemplateErrorKind::UnknownConvertor(name) => format!(
                 "Unknown path convertor '{name}' in path template {}",
-                python_repr(err.template())
+                python_str_repr(err.template())
             ),
             TemplateErrorKind::DuplicateParams(_) => err.starlette_message(),
             _ => err.to_string(),
         };
         PyValueError::new_err(message)
-    }
-}
-
-/// A str as Python's `repr` shows it, for the common case of printable text.
-fn python_repr(text: &str) -> String {
-    if text.contains('\'') && !text.contains('"') {
-        format!("\"{text}\"")
-    } else {
-        format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
     }
 }
 
@@ -71,7 +65,8 @@ impl From<PyFormError> for PyErr {
 
 /// A `Set-Cookie` that cannot be rendered, raised as Starlette's `set_cookie` would fail:
 /// `http.cookies.CookieError` for a bad key, AssertionError for a bad samesite,
-/// UnicodeEncodeError for text that is not latin-1, ValueError for CR/LF/NUL in an attribute.
+/// UnicodeEncodeError for text that is not latin-1, ValueError for CR/LF/NUL in an attribute
+/// (which Starlette would send; see `Response.set_cookie`). The texts are tachyon-core's.
 #[derive(Debug)]
 pub struct PyCookieError(pub tachyon_core::CookieError);
 
@@ -80,7 +75,7 @@ impl From<PyCookieError> for PyErr {
         use pyo3::exceptions::{PyAssertionError, PyUnicodeEncodeError};
         use tachyon_core::CookieError as E;
         let message = err.0.to_string();
-        match &err.0 {
+        match err.0 {
             E::IllegalKey(_) | E::ReservedKey(_) => pyo3::Python::attach(|py| {
                 use pyo3::types::{PyAnyMethods, PyType};
                 let cls = py
@@ -93,11 +88,13 @@ impl From<PyCookieError> for PyErr {
                 }
             }),
             E::InvalidSameSite(_) => PyAssertionError::new_err(message),
-            E::NotLatin1(c) => PyUnicodeEncodeError::new_err((
+            // The arguments of the error `str.encode("latin-1")` raises, so its text and
+            // attributes are Python's.
+            E::NotLatin1 { text, start, end } => PyUnicodeEncodeError::new_err((
                 "latin-1".to_owned(),
-                c.to_string(),
-                0usize,
-                1usize,
+                text,
+                start,
+                end,
                 "ordinal not in range(256)".to_owned(),
             )),
             _ => PyValueError::new_err(message),

@@ -120,17 +120,23 @@ struct GilCell<T>(UnsafeCell<T>);
 unsafe impl<T> Sync for GilCell<T> {}
 
 /// Runs `f`, turning a Rust panic into a Python exception instead of
-/// unwinding through the interpreter.
+/// unwinding through the interpreter: the exception already set when it panicked (the
+/// MemoryError of a failed resize), else a SystemError.
+///
+/// # Safety
+/// The caller holds the GIL.
 unsafe fn guard(f: impl FnOnce() -> *mut PyObject + std::panic::UnwindSafe) -> *mut PyObject {
     match std::panic::catch_unwind(f) {
         Ok(r) => r,
         Err(_) => {
             // SAFETY: the GIL is held by our caller.
             unsafe {
-                ffi::PyErr_SetString(
-                    ffi::PyExc_SystemError,
-                    c"tachyon.json: internal error".as_ptr(),
-                )
+                if ffi::PyErr_Occurred().is_null() {
+                    ffi::PyErr_SetString(
+                        ffi::PyExc_SystemError,
+                        c"tachyon.json: internal error".as_ptr(),
+                    );
+                }
             };
             ptr::null_mut()
         }
@@ -208,7 +214,10 @@ impl Drop for BytesOut {
     }
 }
 
-impl Output for BytesOut {
+// SAFETY: `reserve` grows the bytes object to at least `len + additional` (or unwinds),
+// `as_mut_ptr` is its data pointer, valid for `cap` bytes, and `len`/`set_len` track
+// what was written.
+unsafe impl Output for BytesOut {
     #[inline(always)]
     fn len(&self) -> usize {
         self.len
@@ -814,6 +823,8 @@ impl Encoder {
         }
     }
 
+    // Exact-type test first, the rest out of line: the shape of `encode_item`, repeated on
+    // purpose for keys (each position keeps its own inlined hot test).
     #[inline(always)]
     unsafe fn write_key(&mut self, key: *mut PyObject) -> Res {
         // SAFETY: GIL held; `key` is valid.

@@ -15,7 +15,8 @@ use pyo3::ffi::{self, Py_ssize_t, PyObject};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
+use tachyon_core::request::{CONTENT_LENGTH_FROM, NO_CONTENT_LENGTH, sends_content_length};
 
 /// What the native `__init__` needs from `tachyon.responses`, given once at import.
 struct Setup {
@@ -211,7 +212,7 @@ fn init(py: Python<'_>, setup: &Setup, slf: &Bound<'_, PyAny>, args: &Args) -> P
     let length = body.cast::<PyBytes>()?.as_bytes().len();
     slf.setattr(intern!(py, "body"), &body)?;
     let content_type = setup.content_type.bind(py);
-    let raw_headers = if status < 200 || status == 204 || status == 304 {
+    let raw_headers = if !sends_content_length(status) {
         PyList::new(py, [content_type])?
     } else {
         let mut digits = itoa::Buffer::new();
@@ -288,7 +289,41 @@ fn not_set_up() -> PyErr {
 }
 
 /// Registers the response helpers on the module.
+/// `b"content-length"`, made once.
+static CONTENT_LENGTH: PyOnceLock<Py<PyBytes>> = PyOnceLock::new();
+
+/// The `(b"content-length", b"<length>")` pair `Response.init_headers` appends for a body of
+/// `length` bytes, or None for a status that sends none (tachyon-core's
+/// [`sends_content_length`]). A status that is not an int is compared with the core's
+/// thresholds by Python's own operators, as Starlette compares it.
+#[pyfunction]
+fn content_length_header<'py>(
+    status: &Bound<'py, PyAny>,
+    length: usize,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let py = status.py();
+    let sends = match status.extract::<i64>() {
+        Ok(status) => sends_content_length(status),
+        // An int past i64: only its sign matters to the rule.
+        Err(_) if status.is_instance_of::<PyInt>() => !status.lt(0)?,
+        Err(_) => {
+            !status.lt(CONTENT_LENGTH_FROM)?
+                && !NO_CONTENT_LENGTH
+                    .iter()
+                    .try_fold(false, |found, s| Ok::<_, PyErr>(found || status.eq(s)?))?
+        }
+    };
+    if !sends {
+        return Ok(None);
+    }
+    let name = CONTENT_LENGTH.get_or_init(py, || PyBytes::new(py, b"content-length").unbind());
+    let mut digits = itoa::Buffer::new();
+    let value = PyBytes::new(py, digits.format(length).as_bytes());
+    Ok(Some(PyTuple::new(py, [name.bind(py), &value])?))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_response_init, m)?)?;
+    m.add_function(wrap_pyfunction!(content_length_header, m)?)?;
     Ok(())
 }

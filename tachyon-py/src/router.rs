@@ -14,7 +14,7 @@ use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
     Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, Template,
-    TemplateErrorKind,
+    TemplateErrorKind, route_path,
 };
 
 use crate::error::PyTemplateError;
@@ -165,20 +165,6 @@ fn build_route(
         route = route.with_methods(methods.iter().map(String::as_str));
     }
     Ok(Some(route))
-}
-
-/// Starlette's `get_route_path`: the path below `root_path`.
-fn route_path<'a>(path: &'a str, root_path: &str) -> &'a str {
-    if root_path.is_empty() || !path.starts_with(root_path) {
-        return path;
-    }
-    if path.len() == root_path.len() {
-        return "";
-    }
-    if path.as_bytes()[root_path.len()] == b'/' {
-        return &path[root_path.len()..];
-    }
-    path
 }
 
 /// `scope.get(key)` as a str (keys are interned: no str is built per request).
@@ -1081,9 +1067,31 @@ impl RouteTable {
     }
 }
 
+/// Starlette's `get_route_path(scope)` ([`route_path`] over `scope["path"]` and
+/// `scope.get("root_path", "")`); the path itself comes back when nothing is cut.
+#[pyfunction]
+fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyString>> {
+    let py = scope.py();
+    let path_obj = scope
+        .get_item(intern!(py, "path"))?
+        .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("path"))?
+        .cast_into::<PyString>()?;
+    let Some(root_obj) = get_str(scope, intern!(py, "root_path"))? else {
+        return Ok(path_obj);
+    };
+    let path = path_obj.to_str()?;
+    let below = route_path(path, root_obj.to_str()?);
+    if below.len() == path.len() {
+        Ok(path_obj)
+    } else {
+        Ok(PyString::new(py, below))
+    }
+}
+
 /// Registers the router classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
+    m.add_function(wrap_pyfunction!(get_route_path, m)?)?;
     m.add_class::<RouteMatcher>()?;
     m.add_function(wrap_pyfunction!(set_match_members, m)?)?;
     m.add_function(wrap_pyfunction!(set_convertor_registry, m)?)?;

@@ -9,6 +9,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use tachyon_core::url::{quote_path, split_address};
+
 use crate::core::decode_value;
 
 /// Python `str.encode("latin-1")` (CPython's own encoder: the same UnicodeEncodeError for a
@@ -23,17 +25,12 @@ fn latin1_bytes<'py>(text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_AsLatin1String(text.as_ptr())) }
 }
 
-/// `"127.0.0.1:8000"` / `"[::1]:8000"` → `("127.0.0.1", 8000)` / `("::1", 8000)`; None when
-/// there is no `:port` (as `rpartition(":")` + `str.isdigit` would decide, for ASCII ports).
+/// The ASGI `(host, port)` pair for a `"host:port"` address (tachyon-core's
+/// [`split_address`]), or None.
 fn address<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let text = value.cast::<PyString>()?.to_str()?;
-    let Some((host, port)) = text.rsplit_once(':') else {
+    let Some((host, port)) = split_address(value.cast::<PyString>()?.to_str()?) else {
         return Ok(py.None().into_bound(py));
     };
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(py.None().into_bound(py));
-    }
-    let host = host.trim_matches(|c| c == '[' || c == ']');
     let port = match port.parse::<u64>() {
         Ok(n) => n.into_pyobject(py)?.into_any(),
         // Longer than any u64: Python's int() still takes it.
@@ -43,29 +40,6 @@ fn address<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'p
             .into_any(),
     };
     Ok(PyTuple::new(py, [PyString::new(py, host).into_any(), port])?.into_any())
-}
-
-/// Characters `urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")` leaves as they are.
-fn path_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"/:@!$&'()*+,;=-._~".contains(&b)
-}
-
-/// `raw_path` from the decoded path Granian gives, re-encoded as `quote(path, safe=...)`
-/// does (UTF-8, `%XX` upper-case); a path of safe characters only is its own encoding.
-fn raw_path<'py>(py: Python<'py>, path: &str) -> Bound<'py, PyBytes> {
-    if path.bytes().all(path_safe) {
-        return PyBytes::new(py, path.as_bytes());
-    }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = Vec::with_capacity(path.len() * 3);
-    for &b in path.as_bytes() {
-        if path_safe(b) {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-    }
-    PyBytes::new(py, &out)
 }
 
 /// The keys of an ASGI http scope built from an RSGI one, in the order servers write them.
@@ -211,7 +185,10 @@ impl ScopeConverter {
         let path = scope.getattr(intern!(py, "path"))?;
         out.set_item(
             intern!(py, "raw_path"),
-            raw_path(py, path.cast::<PyString>()?.to_str()?),
+            PyBytes::new(
+                py,
+                quote_path(path.cast::<PyString>()?.to_str()?).as_bytes(),
+            ),
         )?;
         out.set_item(intern!(py, "path"), path)?;
         let query = scope.getattr(intern!(py, "query_string"))?;

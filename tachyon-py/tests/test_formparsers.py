@@ -333,7 +333,7 @@ def test_app_truncated_multipart_is_400() -> None:
     response = client.post("/", content=body, headers={"content-type": "multipart/form-data; boundary=x"})
     assert response.status_code == 400
     assert response.text == "Invalid multipart data: the body is truncated."
-    # Starlette accepts it and drops the file (DESIGN.md: we answer 400 instead).
+    # Starlette accepts it and drops the file; Tachyon answers 400 (the client's body is broken).
     theirs = STARLETTE.testclient.TestClient(build_form_app(STARLETTE))
     response = theirs.post("/", content=body, headers={"content-type": "multipart/form-data; boundary=x"})
     assert response.status_code == 200 and response.json() == []

@@ -52,3 +52,36 @@ def test_delete_cookie_matches_starlette() -> None:
     ours.delete_cookie("sid", path="/x", domain="ex.com", secure=True, httponly=True, samesite="none")
     theirs.delete_cookie("sid", path="/x", domain="ex.com", secure=True, httponly=True, samesite="none")
     assert ours.raw_headers == theirs.raw_headers
+
+
+ERRORS: list[tuple[str, str, dict[str, Any]]] = [
+    ("a b", "v", {}),  # CookieError: Illegal key 'a b'
+    ("it's x", "v", {}),  # CookieError, repr with double quotes
+    ("Path", "v", {}),  # CookieError: reserved key
+    ("k", "v", {"samesite": "bogus", "path": "/a b"}),  # AssertionError
+    ("k", "\u0101", {}),  # UnicodeEncodeError, one character
+    ("k", "v", {"path": "/\u0101\u0102", "domain": "\U0001f600.example"}),  # two runs
+]
+
+
+@pytest.mark.parametrize(("key", "value", "options"), ERRORS)
+def test_native_cookie_errors_reach_the_caller_as_starlettes(key: str, value: str, options: dict[str, Any]) -> None:
+    # The native renderer raises these itself (no fallback to http.cookies): same type,
+    # same text, same arguments as Starlette's.
+    with pytest.raises(Exception) as ours:
+        Response().set_cookie(key, value, **options)
+    with pytest.raises(Exception) as theirs:
+        StarletteResponse().set_cookie(key, value, **options)
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
+    assert ours.value.args == theirs.value.args
+    # Raised by the native renderer, not by the http.cookies fallback.
+    assert not any(frame.name == "_simple_cookie" for frame in ours.traceback)
+
+
+@pytest.mark.parametrize("attribute", ["path", "domain", "expires"])
+def test_cookie_attribute_with_crlf_is_refused(attribute: str) -> None:
+    # Starlette would send the header with the line break in it (a split response);
+    # Tachyon refuses it when it is set, as it refuses CR/LF in other header values.
+    with pytest.raises(ValueError, match="CR, LF and NUL are not allowed"):
+        Response().set_cookie("k", "v", **{attribute: "x\r\nSet-Cookie: evil=1"})

@@ -39,7 +39,13 @@
 //!
 //! Routes whose `matches()` is overridden in Python are [`Route::opaque`] slots: they keep
 //! their declaration index and the binding consults them itself (see [`Router::lookup`]).
+//!
+//! The Python binding uses the lookup, the redirect-slashes check and [`route_path`].
+//! Reverse routing ([`Router::url_path_for`], [`UrlPath`]) is a
+//! Rust-only API, tested here: Python's `url_path_for` walks the Python route objects,
+//! which users subclass and which carry Starlette's own `url_path_for` overrides.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod convertor;
 mod error;
@@ -57,7 +63,7 @@ pub use error::{ConvertorError, ReverseError, TemplateError, TemplateErrorKind};
 pub use params::{Param, Params};
 pub use reverse::{Protocol, ToString, UrlPath};
 pub use route::{Route, RouteKind, ScopeKind};
-pub use router::{Lookup, Match, MountMatch, Router, Scope};
+pub use router::{Lookup, Match, MountMatch, Router, Scope, route_path};
 pub use template::Template;
 
 #[cfg(doctest)]

@@ -8,6 +8,24 @@ use crate::table::StrTable;
 use crate::template::Seg;
 use crate::tree::{Best, Caps, Class, NONE, Tree};
 
+/// Starlette's `get_route_path`: the part of an ASGI `path` below `root_path`, which is what
+/// routes match. A `root_path` that is not a whole-segment prefix of `path` is ignored.
+///
+/// ```
+/// use tachyon_router::route_path;
+/// assert_eq!(route_path("/api/users", "/api"), "/users");
+/// assert_eq!(route_path("/api", "/api"), "");
+/// assert_eq!(route_path("/apiary", "/api"), "/apiary");
+/// ```
+pub fn route_path<'a>(path: &'a str, root_path: &str) -> &'a str {
+    match path.strip_prefix(root_path) {
+        Some(_) if root_path.is_empty() => path,
+        Some("") => "",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
 /// What is being routed: the parts of an ASGI scope the router reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'p> {

@@ -263,17 +263,7 @@ impl Tree {
         self.lower_min(node, route);
         for (k, seg) in segs.iter().enumerate() {
             node = match seg {
-                Seg::Static(text) => match self.nodes[node as usize]
-                    .statics
-                    .get(&Key::new(text.as_bytes()))
-                {
-                    Some(child) => child,
-                    None => {
-                        let child = self.push_node();
-                        self.nodes[node as usize].statics.insert(text, child);
-                        child
-                    }
-                },
+                Seg::Static(text) => self.static_child(node, text),
                 Seg::Param(i) => {
                     // `Seg::Param` only holds segment-sized built-ins; `str` is the fallback.
                     let kind = ParamKind::of(&convertor(*i)).unwrap_or(ParamKind::Str);
@@ -307,20 +297,23 @@ impl Tree {
         let mut node = 0u32;
         self.lower_min(node, route);
         for text in static_prefix {
-            node = match self.nodes[node as usize]
-                .statics
-                .get(&Key::new(text.as_bytes()))
-            {
-                Some(child) => child,
-                None => {
-                    let child = self.push_node();
-                    self.nodes[node as usize].statics.insert(text, child);
-                    child
-                }
-            };
+            node = self.static_child(node, text);
             self.lower_min(node, route);
         }
         self.extra(node).complex.push(route);
+    }
+
+    /// The child of `node` for the static segment `text`, created if missing.
+    fn static_child(&mut self, node: u32, text: &str) -> u32 {
+        if let Some(child) = self.nodes[node as usize]
+            .statics
+            .get(&Key::new(text.as_bytes()))
+        {
+            return child;
+        }
+        let child = self.push_node();
+        self.nodes[node as usize].statics.insert(text, child);
+        child
     }
 
     fn push_node(&mut self) -> u32 {

@@ -14,8 +14,11 @@ __all__ = [
     "UrlencodedParser",
     "__version__",
     "build_profile",
+    "charset_is_native_utf8",
     "check_compression_level",
     "compress",
+    "content_length_header",
+    "get_route_path",
     "_json_fast_paths",
     "_json_use_fast_paths",
     "headers_contains",
@@ -28,6 +31,7 @@ __all__ = [
     "set_match_members",
     "negotiate_encoding",
     "parse_cookie",
+    "parse_host_header",
     "parse_options_header",
     "parse_query",
     "render_set_cookie",
@@ -90,18 +94,23 @@ def headers_getlist(raw: Any, key: Any) -> list[Any]: ...
 def headers_contains(raw: Any, key: Any) -> bool: ...
 def parse_cookie(cookie: str) -> dict[str, str]: ...
 def request_cookies(raw: Any) -> dict[str, str]: ...
+def charset_is_native_utf8(label: str) -> bool: ...
+def content_length_header(status: Any, length: int) -> tuple[bytes, bytes] | None: ...
+def get_route_path(scope: dict[str, Any]) -> str: ...
+def parse_host_header(value: str) -> tuple[str, str | None, bool] | None: ...
 def render_set_cookie(
-    key: str,
-    value: str = "",
-    max_age: Any | None = None,
-    expires: Any | None = None,
-    path: str | None = "/",
-    domain: str | None = None,
-    secure: bool = False,
-    httponly: bool = False,
-    samesite: str | None = "lax",
-    partitioned: bool = False,
-) -> str: ...
+    key: Any,
+    value: Any,
+    max_age: Any,
+    expires: Any,
+    path: Any,
+    domain: Any,
+    secure: Any,
+    httponly: Any,
+    samesite: Any,
+    partitioned: Any,
+    /,
+) -> str | None: ...
 def parse_options_header(value: str) -> tuple[str, list[tuple[str, str]]]: ...
 
 @final

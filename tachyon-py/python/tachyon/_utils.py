@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import functools
-import re
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv6Address
 from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import anyio.abc
 
-from tachyon.types import Scope
+# Starlette's get_route_path(scope): the rule lives in tachyon-router (`route_path`).
+from tachyon._tachyon import get_route_path as get_route_path
+from tachyon._tachyon import parse_host_header as _parse_host_header
 
 if sys.version_info >= (3, 13):  # pragma: no cover
     from inspect import iscoroutinefunction
@@ -23,12 +23,6 @@ else:  # pragma: no cover
 
 T = TypeVar("T")
 
-# RFC 3986 reg-name characters, or a bracketed IP literal (IPv6 or IPvFuture), then an
-# optional port. A Host header that could alter the URL's path or authority is treated as absent.
-_REG_NAME = r"[a-z0-9._~%!$&'()*+,;=-]+"
-_IP_LITERAL = r"\[(?:(?P<ipv6>[a-f0-9]*:[a-f0-9.:]+)|(?-i:v)[a-f0-9]+\.[a-z0-9._~!$&'()*+,;=:-]+)\]"
-_HOST_RE = re.compile(rf"(?P<host>{_REG_NAME}|{_IP_LITERAL})(?::(?P<port>[0-9]+))?", re.IGNORECASE)
-
 
 @dataclass(frozen=True, slots=True)
 class ParsedHost:
@@ -36,35 +30,26 @@ class ParsedHost:
 
     host: str
     port: str | None
+    is_valid_port: bool
+    """Whether the port is absent or within 0..65535."""
 
     @property
     def authority(self) -> str:
         """`host[:port]` as it goes in a URL."""
         return self.host if self.port is None else f"{self.host}:{self.port}"
 
-    @property
-    def is_valid_port(self) -> bool:
-        """Whether the port is absent or within 0..65535."""
-        if self.port is None:
-            return True
-        digits = self.port.lstrip("0")
-        return len(digits) <= 5 and int(digits or "0") <= 65535
-
 
 def parse_host_header(host_header: str | None) -> ParsedHost | None:
-    """Split a Host header into host and port; `None` when absent or invalid."""
+    """Split a Host header into host and port; `None` when absent or invalid.
+
+    Valid: an RFC 3986 reg-name or a bracketed IP literal (IPv6 or IPvFuture), then an
+    optional port; a Host header that could alter the URL's path or authority is treated as
+    absent. The rule is tachyon-core's `url::parse_host_header`.
+    """
     if host_header is None:
         return None
-    found = _HOST_RE.fullmatch(host_header)
-    if found is None:
-        return None
-    ipv6 = found["ipv6"]
-    if ipv6 is not None:
-        try:
-            IPv6Address(ipv6)
-        except AddressValueError:
-            return None
-    return ParsedHost(found["host"], found["port"])
+    parsed = _parse_host_header(host_header)
+    return None if parsed is None else ParsedHost(*parsed)
 
 
 def is_async_callable(obj: Any) -> bool:
@@ -72,19 +57,6 @@ def is_async_callable(obj: Any) -> bool:
     while isinstance(obj, functools.partial):
         obj = obj.func
     return iscoroutinefunction(obj) or (callable(obj) and iscoroutinefunction(obj.__call__))
-
-
-def get_route_path(scope: Scope) -> str:
-    """The part of `scope["path"]` below `scope["root_path"]`, which routing matches."""
-    path: str = scope["path"]
-    root_path = scope.get("root_path", "")
-    if not root_path or not path.startswith(root_path):
-        return path
-    if path == root_path:
-        return ""
-    if path[len(root_path)] == "/":
-        return path[len(root_path) :]
-    return path
 
 
 class SupportsAsyncClose(Protocol):

@@ -18,7 +18,13 @@ from enum import Enum
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from tachyon._tachyon import FormParseError, MultipartParser, UrlencodedParser, parse_options_header
+from tachyon._tachyon import (
+    FormParseError,
+    MultipartParser,
+    UrlencodedParser,
+    charset_is_native_utf8,
+    parse_options_header,
+)
 from tachyon.datastructures import FormData, Headers, UploadFile
 from tachyon.exceptions import TachyonDeprecationWarning
 
@@ -116,10 +122,6 @@ class FormParser:
         return FormData(items)
 
 
-# Labels the native parser itself decodes as UTF-8 (tachyon-core's Charset::from_label).
-_NATIVE_UTF8 = frozenset({"utf-8", "utf8", "u8", "utf", "cp65001"})
-
-
 def _charset_to_redecode(content_type: str) -> str | None:
     """The codec to re-decode names and values with, when the native parser could not.
 
@@ -136,7 +138,7 @@ def _charset_to_redecode(content_type: str) -> str | None:
         name = codecs.lookup(label).name
     except LookupError:
         return None  # Starlette falls back to latin-1, which is what the parser read.
-    if name == "iso8859-1" or label.strip().lower().replace("_", "-") in _NATIVE_UTF8:
+    if name == "iso8859-1" or charset_is_native_utf8(label):
         return None
     return name
 

@@ -22,7 +22,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from tachyon._tachyon import json_dumps, json_response_init, render_set_cookie
+from tachyon._tachyon import content_length_header, json_dumps, json_response_init, render_set_cookie
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -41,8 +41,6 @@ __all__ = [
     "Response",
     "StreamingResponse",
 ]
-
-_NO_BODY_STATUSES = frozenset({204, 304})
 
 
 def _check_header_value(name: str, value: str) -> None:
@@ -108,9 +106,10 @@ class Response:
                 raw_headers.append((name, value.encode("latin-1")))
 
         body = getattr(self, "body", None)
-        status = self.status_code
-        if body is not None and need_length and not (status < 200 or status in _NO_BODY_STATUSES):
-            raw_headers.append((b"content-length", b"%d" % len(body)))
+        if body is not None and need_length:
+            length = content_length_header(self.status_code, len(body))
+            if length is not None:
+                raw_headers.append(length)
 
         media_type = self.media_type
         if media_type is not None and need_type:
@@ -148,15 +147,12 @@ class Response:
             # that freezes time.time() in tests sees the same header.
             expires = http.cookies._getdate(expires)  # type: ignore[attr-defined]
         args = (key, value, max_age, expires, path, domain, secure, httponly, samesite, partitioned)
-        try:
-            if partitioned:  # needs Python 3.14's http.cookies; the reference path says so
-                raise TypeError
-            # Rendered in Rust with http.cookies' exact rules (quoting, attribute order).
-            text = render_set_cookie(*args)
-        except Exception:
-            # Anything the native renderer refuses goes through http.cookies, the reference:
-            # it renders the types only it knows (a float max_age) and raises Starlette's
-            # exact errors, in Starlette's order.
+        # Rendered in Rust with http.cookies' exact rules (quoting, attribute order) and
+        # Starlette's errors; None means an argument only http.cookies renders (a float
+        # max_age, say), and the reference renders it. One deliberate difference: CR, LF or
+        # NUL in an attribute is a ValueError here, where Starlette would send the header.
+        text = render_set_cookie(*args)
+        if text is None:
             text = _simple_cookie(*args)
         self.raw_headers.append((b"set-cookie", text.encode("latin-1")))
 

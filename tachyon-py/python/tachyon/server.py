@@ -1,7 +1,9 @@
 """Serving an app with one command: `app.run()` and `python -m tachyon module:app`.
 
-The server is an existing one (DESIGN.md: no home-made HTTP code): Granian over RSGI when it
-is installed (the fastest path), else uvicorn, else hypercorn; `server=` / `--server` picks one.
+The server is an existing one (Tachyon has no HTTP protocol code of its own): Granian over RSGI
+when it is installed, else uvicorn, else hypercorn; `server=` / `--server` picks one. Granian
+carries more than uvicorn over either interface; RSGI and Granian's ASGI are close, each ahead
+in two of the four load scenarios of docs/performance.md.
 An app with WebSocket routes is served over Granian's ASGI interface instead: RSGI has no way
 to put a close code in a close frame (every close reaches the client as 1005).
 
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 SERVERS = ("granian", "uvicorn", "hypercorn")
-"""Servers `run` knows, fastest first: the default is the first one installed."""
+"""Servers `run` knows, in order of preference: the default is the first one installed."""
 INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -66,7 +68,7 @@ class ServeError(Exception):
 
 
 def installed_servers() -> list[str]:
-    """The known servers that can be imported here, fastest first."""
+    """The known servers that can be imported here, in order of preference."""
     return [name for name in SERVERS if importlib.util.find_spec(name) is not None]
 
 
@@ -228,7 +230,7 @@ def run(
     import_string: str | None = None,
     app_dir: str | None = None,
 ) -> None:
-    """Serve `app` until SIGINT or SIGTERM, on `server` (default: the fastest installed).
+    """Serve `app` until SIGINT or SIGTERM, on `server` (default: the first of SERVERS installed).
 
     `header_timeout` is how many seconds a client has to send its request line and headers
     (at most 60 under Granian), `body_timeout` how many to send its whole body (0 or None:

@@ -587,16 +587,15 @@ class TestClient(httpx.Client):
 
     async def wait_startup(self) -> None:
         """Send lifespan.startup and wait for the app's answer."""
-        await self.stream_receive.send({"type": "lifespan.startup"})
-        message = await self._next_from_app()
-        assert message["type"] in ("lifespan.startup.complete", "lifespan.startup.failed")
-        if message["type"] == "lifespan.startup.failed":
-            await self._next_from_app()
+        await self._lifespan("startup")
 
     async def wait_shutdown(self) -> None:
         """Send lifespan.shutdown and wait for the app's answer."""
-        await self.stream_receive.send({"type": "lifespan.shutdown"})
+        await self._lifespan("shutdown")
+
+    async def _lifespan(self, phase: str) -> None:
+        await self.stream_receive.send({"type": f"lifespan.{phase}"})
         message = await self._next_from_app()
-        assert message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed")
-        if message["type"] == "lifespan.shutdown.failed":
+        assert message["type"] in (f"lifespan.{phase}.complete", f"lifespan.{phase}.failed")
+        if message["type"] == f"lifespan.{phase}.failed":
             await self._next_from_app()
