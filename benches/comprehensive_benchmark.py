@@ -1004,6 +1004,10 @@ def write_docs(path: Path, rows: list[Row], info: dict[str, str], quick: bool) -
     path.write_text(text)
 
 
+# Every group of rows, in the order they run and appear in docs/performance.md.
+GROUPS = ["micro", "construction", "request", "responses", "middleware", "websocket", "json", "forms", "bodies", "gzip"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="short run for CI (under 60 s)")
@@ -1013,36 +1017,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument(
         "--only",
-        choices=[
-            "micro",
-            "construction",
-            "request",
-            "responses",
-            "middleware",
-            "websocket",
-            "json",
-            "forms",
-            "bodies",
-            "gzip",
-        ],
+        choices=GROUPS,
         action="append",
         help="run only these groups",
     )
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
-    groups = args.only or [
-        "micro",
-        "construction",
-        "request",
-        "responses",
-        "middleware",
-        "websocket",
-        "json",
-        "forms",
-        "bodies",
-        "gzip",
-    ]
+    groups = args.only or GROUPS
     total = {"micro": 9, "construction": 7, "request": len(REQUEST_CASES), "json": 2, "forms": 2}
     total |= {"responses": 13, "middleware": 5, "websocket": 1}
     total["bodies"] = _body_row_count(args.quick)

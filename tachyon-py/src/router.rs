@@ -178,6 +178,27 @@ fn get_str<'py>(
     }
 }
 
+/// The text of an optional scope string (`root_path`, `method`), `""` when it is absent.
+fn str_or_empty<'a>(value: &'a Option<Bound<'_, PyString>>) -> PyResult<&'a str> {
+    match value {
+        Some(value) => value.to_str(),
+        None => Ok(""),
+    }
+}
+
+/// `scope["path"]` (a KeyError when missing, as Starlette's `scope["path"]`) and
+/// `scope.get("root_path")`: what [`route_path`] cuts the route's path from.
+fn path_and_root<'py>(
+    py: Python<'py>,
+    scope: &Bound<'py, PyDict>,
+) -> PyResult<(Bound<'py, PyString>, Option<Bound<'py, PyString>>)> {
+    let path = scope
+        .get_item(intern!(py, "path"))?
+        .ok_or_else(|| PyKeyError::new_err("path"))?
+        .cast_into::<PyString>()?;
+    Ok((path, get_str(scope, intern!(py, "root_path"))?))
+}
+
 #[pymethods]
 impl RouteTable {
     /// Compiles `specs`: one `(kind, template, methods)` per route, where kind is "http",
@@ -267,20 +288,14 @@ impl RouteTable {
             .ok_or_else(|| PyAssertionError::new_err("path"))?;
         let root_path = get_str(scope, intern!(scope.py(), "root_path"))?;
         let path = path.to_str()?;
-        let root = match &root_path {
-            Some(root) => root.to_str()?,
-            None => "",
-        };
+        let root = str_or_empty(&root_path)?;
         let route_path = route_path(path, root);
         let method_obj;
         let scope_view = if kind.to_str()? == "websocket" {
             Scope::websocket(route_path)
         } else {
             method_obj = get_str(scope, intern!(scope.py(), "method"))?;
-            let method = match &method_obj {
-                Some(m) => m.to_str()?,
-                None => "",
-            };
+            let method = str_or_empty(&method_obj)?;
             Scope::http(method, route_path)
         };
         let scope_view = scope_view.with_host(host.unwrap_or(""));
@@ -327,18 +342,12 @@ impl RouteTable {
         let root_obj = get_str(scope, intern!(scope.py(), "root_path"))?;
         let method_obj = get_str(scope, intern!(scope.py(), "method"))?;
         let path = path_obj.to_str()?;
-        let root = match &root_obj {
-            Some(root) => root.to_str()?,
-            None => "",
-        };
+        let root = str_or_empty(&root_obj)?;
         let route_path = route_path(path, root);
         let view = if kind.to_str()? == "websocket" {
             Scope::websocket(route_path)
         } else {
-            let method = match &method_obj {
-                Some(m) => m.to_str()?,
-                None => "",
-            };
+            let method = str_or_empty(&method_obj)?;
             Scope::http(method, route_path)
         };
         let view = view.with_host(host.unwrap_or(""));
@@ -445,14 +454,8 @@ impl RouteTable {
             .ok_or_else(|| PyAssertionError::new_err("path"))?;
         let root_path = get_str(scope, intern!(scope.py(), "root_path"))?;
         let method = get_str(scope, intern!(scope.py(), "method"))?;
-        let root = match &root_path {
-            Some(root) => root.to_str()?,
-            None => "",
-        };
-        let method = match &method {
-            Some(m) => m.to_str()?,
-            None => "",
-        };
+        let root = str_or_empty(&root_path)?;
+        let method = str_or_empty(&method)?;
         let view =
             Scope::http(method, route_path(path.to_str()?, root)).with_host(host.unwrap_or(""));
         Ok(self.router.redirect_slash_matches(&view))
@@ -711,15 +714,8 @@ impl RouteMatcher {
         members: &[Py<PyAny>; 4],
     ) -> PyResult<Bound<'py, PyTuple>> {
         let websocket = self.kind == RouteKind::WebSocket;
-        let path = scope
-            .get_item(intern!(py, "path"))?
-            .ok_or_else(|| PyKeyError::new_err("path"))?
-            .cast_into::<PyString>()?;
-        let root = get_str(scope, intern!(py, "root_path"))?;
-        let root_text = match &root {
-            Some(root) => root.to_str()?,
-            None => "",
-        };
+        let (path, root) = path_and_root(py, scope)?;
+        let root_text = str_or_empty(&root)?;
         let route_path = route_path(path.to_str()?, root_text);
         let view = if websocket {
             Scope::websocket(route_path)
@@ -764,15 +760,8 @@ impl RouteMatcher {
         scope: &Bound<'py, PyDict>,
         members: &[Py<PyAny>; 4],
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let path = scope
-            .get_item(intern!(py, "path"))?
-            .ok_or_else(|| PyKeyError::new_err("path"))?
-            .cast_into::<PyString>()?;
-        let root = get_str(scope, intern!(py, "root_path"))?;
-        let root_text = match &root {
-            Some(root) => root.to_str()?,
-            None => "",
-        };
+        let (path, root) = path_and_root(py, scope)?;
+        let root_text = str_or_empty(&root)?;
         let route_path = route_path(path.to_str()?, root_text);
         let Some(found) = self.route.match_alone(&Scope::http("", route_path)) else {
             return no_match(py, members);
@@ -1072,11 +1061,8 @@ impl RouteTable {
 #[pyfunction]
 fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyString>> {
     let py = scope.py();
-    let path_obj = scope
-        .get_item(intern!(py, "path"))?
-        .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("path"))?
-        .cast_into::<PyString>()?;
-    let Some(root_obj) = get_str(scope, intern!(py, "root_path"))? else {
+    let (path_obj, root_obj) = path_and_root(py, scope)?;
+    let Some(root_obj) = root_obj else {
         return Ok(path_obj);
     };
     let path = path_obj.to_str()?;
