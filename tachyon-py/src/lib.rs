@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod compress;
 mod core;
 mod cpython;
+mod dispatch;
 mod error;
 mod json;
 mod responses;
@@ -32,5 +33,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rsgi::register(m)?;
     responses::register(m)?;
     compress::register(m)?;
+    dispatch::register(m)?;
     Ok(())
 }

@@ -427,23 +427,7 @@ impl RouteTable {
         py: Python<'py>,
         scope: &Bound<'py, PyDict>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let Some((routes, version)) = &self.owner else {
-            return Ok(py.NotImplemented().into_bound(py));
-        };
-        let current = routes.bind(py).getattr(intern!(py, "version"))?;
-        if current.extract::<i64>().ok() != Some(*version) {
-            return Ok(py.NotImplemented().into_bound(py));
-        }
-        match self.resolve(py, scope, None) {
-            Ok(Some(found)) => Ok(found.into_bound(py).into_any()),
-            Ok(None) => Ok(py.None().into_bound(py)),
-            Err(err) => {
-                let members = MATCH_MEMBERS
-                    .get(py)
-                    .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
-                Err(not_found(py, err, members[3].bind(py)))
-            }
-        }
+        self.answer(py, scope)
     }
 
     /// Whether the other-slash form of the path would match a native route (FULL or
@@ -473,6 +457,33 @@ impl RouteTable {
     /// Immutable: a deep copy is the table itself.
     fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
         slf
+    }
+}
+
+impl RouteTable {
+    /// What `route(scope)` answers, for the native dispatcher too (see there).
+    pub(crate) fn answer<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some((routes, version)) = &self.owner else {
+            return Ok(py.NotImplemented().into_bound(py));
+        };
+        let current = routes.bind(py).getattr(intern!(py, "version"))?;
+        if current.extract::<i64>().ok() != Some(*version) {
+            return Ok(py.NotImplemented().into_bound(py));
+        }
+        match self.resolve(py, scope, None) {
+            Ok(Some(found)) => Ok(found.into_bound(py).into_any()),
+            Ok(None) => Ok(py.None().into_bound(py)),
+            Err(err) => {
+                let members = MATCH_MEMBERS
+                    .get(py)
+                    .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+                Err(not_found(py, err, members[3].bind(py)))
+            }
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 """Type stubs of the native module `tachyon._tachyon` (checked by `make lint` with stubtest)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import ModuleType
 from typing import Any, final
 
 __all__ = [
+    "DispatchCall",
+    "FusedDispatch",
     "Compressor",
     "FormParseError",
     "MultipartParser",
@@ -207,3 +209,22 @@ class Compressor:
     @property
     def finished(self) -> bool: ...
     def compress(self, data: bytes | bytearray | memoryview, finish: bool = False) -> bytes: ...
+
+@final
+class FusedDispatch:
+    """The native dispatcher of a built-in stack (see tachyon._dispatch)."""
+
+    def __new__(cls, path: Any) -> FusedDispatch: ...
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...
+    def respond(self, scope: dict[str, Any], receive: Any, send: Any, send_response: Any) -> DispatchCall: ...
+
+@final
+class DispatchCall:
+    """One http request through the fused path: an awaitable, stepped by its task."""
+
+    def __await__(self) -> Generator[Any, Any]: ...
+    def __iter__(self) -> DispatchCall: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any: ...
+    def close(self) -> None: ...

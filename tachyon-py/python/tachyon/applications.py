@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
+from tachyon._dispatch import dispatcher_for
 from tachyon.datastructures import State, URLPath
 from tachyon.middleware import Middleware, _MiddlewareFactory
 from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
@@ -39,9 +40,8 @@ class TachyonEngine:
     # Class-level defaults, so a subclass that never runs `__init__` (FastAPI's does not)
     # still has every attribute the request path reads: it just takes the general path.
     middleware_stack: ASGIApp | None = None
-    # The ServerErrorMiddleware of a stack that has nothing between it, the
-    # ExceptionMiddleware and the router: http requests to it are served in one frame.
-    _fusable: ServerErrorMiddleware | None = None
+    # (stack, what to call for a request to it): set when the stack is built, see _dispatcher.
+    _dispatch: tuple[ASGIApp, ASGIApp] | None = None
 
     def __init__(
         self: AppType,
@@ -60,7 +60,6 @@ class TachyonEngine:
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)
         self.middleware_stack: ASGIApp | None = None
-        # `_fusable` (see build_middleware_stack) starts as the class-level None.
 
     def build_middleware_stack(self) -> ASGIApp:
         """Wrap the router in the built-in and user middleware."""
@@ -80,9 +79,9 @@ class TachyonEngine:
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
-        self._fusable = None
-        if len(middleware) == 2 and type(app) is ServerErrorMiddleware and type(app.app) is ExceptionMiddleware:
-            self._fusable = app
+        # Whether a request to this stack can be served in one native step is decided now,
+        # once (tachyon._dispatch); __call__ and the RSGI entry point read the answer.
+        self._dispatch = (app, dispatcher_for(app))
         return app
 
     @property
@@ -96,15 +95,23 @@ class TachyonEngine:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        plan = self._dispatch
+        if plan is None or plan[0] is not self.middleware_stack:
+            await self._dispatcher()(scope, receive, send)
+            return
+        await plan[1](scope, receive, send)
+
+    def _dispatcher(self) -> ASGIApp:
+        """What every entry point calls for a request: the stack's one dispatcher
+        (tachyon._dispatch), building the stack on first use. A subclass's own
+        `build_middleware_stack`, or a stack set by hand, is asked here on first use."""
         stack = self.middleware_stack
         if stack is None:
             stack = self.middleware_stack = self.build_middleware_stack()
-        if stack is self._fusable and scope["type"] == "http":
-            exception_layer = stack.app  # type: ignore[attr-defined]
-            if exception_layer.can_serve_directly():
-                await exception_layer.serve_http(scope, receive, send, stack)
-                return
-        await stack(scope, receive, send)
+        plan = self._dispatch
+        if plan is None or plan[0] is not stack:
+            plan = self._dispatch = (stack, dispatcher_for(stack))
+        return plan[1]
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve `app` below `path`."""

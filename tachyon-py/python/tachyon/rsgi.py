@@ -29,8 +29,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tachyon._tachyon import ScopeConverter, str_headers
-from tachyon.middleware.errors import ServerErrorMiddleware
+from tachyon._tachyon import FusedDispatch, ScopeConverter, str_headers
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Scope
 
@@ -262,7 +261,7 @@ class HTTPChannel:
 
 class _AppState:
     """What `serve` keeps on an app between requests: its stack, lifespan, and the stack's
-    ServerErrorMiddleware when the app serves http in one frame (see TachyonEngine.__call__)."""
+    native fused dispatcher when it has one (tachyon._dispatch, shared with `__call__`)."""
 
     __slots__ = ("fused", "lifespan", "own_call", "stack")
 
@@ -272,7 +271,8 @@ class _AppState:
         # Whether `app.__call__` is TachyonEngine's, which this module stands in for.
         self.own_call = type(app).__call__ is TachyonEngine.__call__
         self.stack = stack
-        self.fused: ServerErrorMiddleware | None = stack if stack is getattr(app, "_fusable", None) else None
+        dispatcher = app._dispatcher() if self.own_call else None
+        self.fused: FusedDispatch | None = dispatcher if isinstance(dispatcher, FusedDispatch) else None
         self.lifespan = lifespan
 
 
@@ -311,11 +311,10 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
     channel = HTTPChannel(protocol)
     try:
         fused = state.fused
-        exception_layer = None if fused is None else fused.app
-        if exception_layer is not None and exception_layer.can_serve_directly():
-            # The app's own one-frame path, with a plain Response handed whole to
+        if fused is not None:
+            # The app's one dispatcher, with a plain Response handed whole to
             # `response_bytes` (no ASGI message dicts, no send coroutines).
-            await exception_layer.serve_http(asgi, channel.receive, channel, fused, channel.send_response)
+            await fused.respond(asgi, channel.receive, channel, channel.send_response)
         else:
             await state.stack(asgi, channel.receive, channel)
     except Exception:

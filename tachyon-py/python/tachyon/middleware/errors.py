@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import html
 import traceback
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from tachyon._dispatch import fused_path
 from tachyon._exception_handler import ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
-from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.requests import Request
 from tachyon.responses import HTMLResponse, PlainTextResponse, Response
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from tachyon._dispatch import FusedPath
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -25,6 +28,10 @@ class ServerErrorMiddleware:
     and is then raised again so the server can log it and a TestClient can raise it.
     """
 
+    # (layer below, the stack's fused path or None), decided on the first request and again
+    # only if `app` is replaced (see tachyon._dispatch).
+    _plan: tuple[ASGIApp, FusedPath | None] | None = None
+
     def __init__(self, app: ASGIApp, handler: ExceptionHandler | None = None, debug: bool = False) -> None:
         self.app = app
         self.handler = handler
@@ -35,9 +42,12 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
         app = self.app
-        if type(app) is ExceptionMiddleware and app.can_serve_directly():
-            # The default stack: serve it in one frame (same behaviour, fewer wrappers).
-            await app.serve_http(scope, receive, send, server_errors=self)
+        plan = self._plan
+        if plan is None or plan[0] is not app:
+            plan = self._plan = (app, fused_path(self))
+        if plan[1] is not None:
+            # The built-in stack alone: served by its one dispatcher (same behaviour, fewer frames).
+            await plan[1].native(scope, receive, send)
             return
         tracker = ResponseTracker(send)
         try:

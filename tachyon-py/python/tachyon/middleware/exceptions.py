@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from tachyon._dispatch import fused_path
 from tachyon._exception_handler import (
     SCOPE_KEY,
     ExceptionHandlers,
-    ResponseTracker,
     StatusHandlers,
-    handle_exception,
     wrap_app_handling_exceptions,
 )
 from tachyon._tachyon import content_length_header
@@ -19,11 +18,11 @@ from tachyon.requests import Request
 from tachyon.responses import PlainTextResponse, Response
 from tachyon.routing import BaseRoute, Route, Router
 from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from tachyon.websockets import WebSocket
 
 if TYPE_CHECKING:
-    from tachyon.middleware.errors import ServerErrorMiddleware
+    from tachyon._dispatch import FusedPath
 
-_PLAIN_RESPONSE_CALL = Response.__call__
 _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 # The two bodies the fused path answers itself, with their content-length pairs from
 # tachyon-core's rule, computed once (per request, the native call cost ~0.1 µs).
@@ -78,11 +77,19 @@ class ExceptionMiddleware:
             assert issubclass(exc_class_or_status_code, Exception)
             self._exception_handlers[exc_class_or_status_code] = handler
 
+    # (stack below, its fused path or None), decided on the first request and again only
+    # if `app` is replaced (see tachyon._dispatch).
+    _plan: tuple[ASGIApp, FusedPath | None] | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
-        if scope_type == "http" and isinstance(self.app, Router) and self.app.can_serve_directly():
-            await self.serve_http(scope, receive, send)
-            return
+        if scope_type == "http":
+            plan = self._plan
+            if plan is None or plan[0] is not self.app:
+                plan = self._plan = (self.app, fused_path(self))
+            if plan[1] is not None:
+                await plan[1].native(scope, receive, send)
+                return
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
@@ -90,105 +97,17 @@ class ExceptionMiddleware:
         if scope_type == "http":
             conn: Any = Request(scope, receive, send)
         else:
-            from tachyon.websockets import WebSocket
-
             conn = WebSocket(scope, receive, send)
         await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
 
-    def can_serve_directly(self) -> bool:
-        """Whether `serve_http` may stand in for this layer and its router (see there)."""
-        app = self.app
-        return isinstance(app, Router) and app.can_serve_directly()
+    def method_not_allowed(self, route: Route) -> PlainTextResponse:
+        """The default handler's 405 for a wrong method on `route` (see `_plain_method_not_allowed`)."""
+        allow = ", ".join(route.methods).encode("latin-1")  # type: ignore[arg-type]
+        return _plain_text(_NOT_ALLOWED, (b"allow", allow))
 
-    async def serve_http(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        server_errors: ServerErrorMiddleware | None = None,
-        send_response: Callable[[Response], None] | None = None,
-    ) -> None:
-        """Route and serve an http request with this layer's exception handling, in one frame.
-
-        Equivalent to `wrap_app_handling_exceptions(router)` plus the route-level wrapper
-        `request_response` adds, without their per-request closures and send wrappers: a
-        plain function endpoint is called here, and an exception it raises reaches its
-        handler with the endpoint's own Request, as the route-level wrapper passes it.
-        With `server_errors` (the ServerErrorMiddleware directly around this layer), its
-        500 handling is done here too, so the whole built-in stack is one frame. A server
-        adapter may pass `send_response` to take a plain Response whole instead of as two
-        ASGI messages (RSGI's `response_bytes`).
-        """
-        router = cast(Router, self.app)
-        handlers = (self._exception_handlers, self._status_handlers)
-        scope[SCOPE_KEY] = handlers
-        if "router" not in scope:
-            scope["router"] = router
-        request = None
-        # Whether the response had started is only needed when something fails. A plain
-        # Response sends its start message first thing, so a failure inside it means
-        # "started"; anything else is watched through a ResponseTracker.
-        tracker: ResponseTracker | None = None
-        started_if_failed = False
-        try:
-            try:
-                # The router's compiled table answers alone while it is current (no Python
-                # frame for the common case); NotImplemented: Router.resolve decides.
-                table = router._table
-                found = NotImplemented if table is None else table.route(scope)
-                if found is NotImplemented:
-                    found = router.resolve(scope)
-                if found is not None:
-                    route, full, direct = found
-                    # `direct` stands only while the route's app is the one it was built with.
-                    if direct is not None and route.app is route._direct_app:  # type: ignore[attr-defined]
-                        request = Request(scope, receive, send)
-                        response = await direct(request)
-                        if type(response).__call__ is not _PLAIN_RESPONSE_CALL:
-                            tracker = ResponseTracker(send)
-                            await response(scope, receive, tracker)
-                            return
-                    elif not full and self._plain_method_not_allowed(route):
-                        # What Route.handle's HTTPException(405) and the default handler
-                        # produce, without the raise.
-                        allow = ", ".join(route.methods).encode("latin-1")  # type: ignore[attr-defined]
-                        response = _plain_text(_NOT_ALLOWED, (b"allow", allow))
-                    else:
-                        tracker = ResponseTracker(send)
-                        await route.handle(scope, receive, tracker)
-                        return
-                else:
-                    redirect = router.redirect_for(scope)
-                    if redirect is None and self._plain_not_found(router):
-                        # What raising HTTPException(404) from Router.not_found and answering
-                        # it with the default handler produces, without the raise.
-                        response = _plain_text(_NOT_FOUND)
-                    else:
-                        tracker = ResponseTracker(send)
-                        if redirect is not None:
-                            await redirect(scope, receive, tracker)
-                        else:
-                            await router.default(scope, receive, tracker)
-                        return
-                # A plain Response, sent whole (to `send_response` when given).
-                started_if_failed = True
-                if send_response is None:
-                    await response(scope, receive, send)
-                else:
-                    send_response(response)
-                    if response.background is not None:
-                        await response.background()
-            except Exception as exc:
-                if tracker is None:
-                    tracker = ResponseTracker(send)
-                    tracker.started = started_if_failed
-                conn = request if request is not None else Request(scope, receive, send)
-                await handle_exception(exc, conn, handlers, scope, receive, tracker)
-        except Exception as exc:
-            if server_errors is None:
-                raise
-            assert tracker is not None
-            await server_errors.respond_and_reraise(exc, scope, receive, send, tracker.started)
+    def not_found_response(self) -> PlainTextResponse:
+        """The default handler's 404 (see `_plain_not_found`)."""
+        return _plain_text(_NOT_FOUND)
 
     def _default_http_exception(self, status_code: int) -> bool:
         """Whether an HTTPException with this status gets the default handler's response."""

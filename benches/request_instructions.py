@@ -1,0 +1,123 @@
+"""Instructions per in-process request, Tachyon vs Starlette, counted by valgrind.
+
+Wall-clock timings on a shared machine move by tens of percent between runs; an
+instruction count does not (callgrind counts the same total for the same binary and
+input whatever else the machine does). Each scenario runs the same app as the
+comprehensive benchmark's "In-process request" rows twice under callgrind, with a small
+and a large number of requests; the difference divided by the difference in requests is
+the cost of one request, with interpreter start-up and warm-up cancelled out.
+
+    python benches/request_instructions.py                 # every scenario, both frameworks
+    python benches/request_instructions.py --only hello    # one scenario
+
+Measure a release build (`make develop-release`); needs valgrind on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+# name -> (build_app kwargs, http_scope args); the same requests as REQUEST_CASES.
+SCENARIOS: dict[str, tuple[dict[str, Any], tuple[Any, ...]]] = {
+    "hello": ({}, ("GET", "/")),
+    "param+query": ({}, ("GET", "/users/42", b"q=hello&x=1")),
+    "404": ({}, ("GET", "/nothing/here")),
+    "405": ({}, ("DELETE", "/")),
+    "POST echo": ({}, ("POST", "/echo")),
+    "3 middlewares": ({"middleware": 3}, ("GET", "/")),
+}
+FEW, MANY = 200, 1200
+
+
+def child(framework: str, scenario: str, count: int) -> None:
+    """Serve `count` requests of `scenario` in-process (run under valgrind by the parent)."""
+    sys.path.insert(0, str(HERE))
+    from comprehensive_benchmark import SEED, build_app, http_scope, modules
+
+    app_kwargs, scope_args = SCENARIOS[scenario]
+    app = build_app(modules(framework), **app_kwargs)
+    make_scope = http_scope(*scope_args)
+    body = json.dumps(SEED).encode() if scope_args[0] == "POST" else b""
+    message = {"type": "http.request", "body": body, "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def run() -> None:
+        for _ in range(50):  # warm-up: lazy imports, caches, the native table
+            await app(make_scope(), receive, send)
+        for _ in range(count):
+            await app(make_scope(), receive, send)
+
+    asyncio.run(run())
+
+
+def count_instructions(framework: str, scenario: str, count: int) -> int:
+    """Total instructions callgrind counts for one child run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--child",
+                framework,
+                scenario,
+                str(count),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        text = Path(out).read_text()
+    found = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+    assert found is not None, "no total in callgrind's output"
+    return int(found[1])
+
+
+def per_request(framework: str, scenario: str) -> float:
+    """Instructions for one request: the two runs' difference over their request difference."""
+    few = count_instructions(framework, scenario, FEW)
+    many = count_instructions(framework, scenario, MANY)
+    return (many - few) / (MANY - FEW)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "SCENARIO", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", metavar="PATH", help="also write the counts as JSON")
+    args = parser.parse_args()
+    if args.child:
+        framework, scenario, count = args.child
+        child(framework, scenario, int(count))
+        return
+    results = {}
+    print(f"{'scenario':<16}{'tachyon':>12}{'starlette':>12}{'ratio':>8}")
+    for scenario in args.only or list(SCENARIOS):
+        ours, theirs = per_request("tachyon", scenario), per_request("starlette", scenario)
+        results[scenario] = {"tachyon": ours, "starlette": theirs}
+        print(f"{scenario:<16}{ours:>12,.0f}{theirs:>12,.0f}{theirs / ours:>7.2f}x", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

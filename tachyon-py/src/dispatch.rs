@@ -1,0 +1,545 @@
+//! Glue for `tachyon._dispatch`: the fused request path as one native awaitable.
+//!
+//! An app whose stack is only the built-in layers (ServerErrorMiddleware, then
+//! ExceptionMiddleware, then a plain Router) is served by one object, `FusedDispatch`,
+//! decided once when the stack is built (`tachyon._dispatch.dispatcher_for`). Calling it
+//! returns a `DispatchCall`: an awaitable that does, in one native frame, what the
+//! layers' Python frames did for the common request: route (the native table writes the
+//! child scope), build the Request, call a plain function endpoint and step its
+//! coroutine, then send the returned plain Response as Starlette's `Response.__call__`
+//! does (two ASGI messages, or one `send_response(response)` call for RSGI), then its
+//! background task.
+//!
+//! The endpoint's coroutine is stepped here with `PyIter_Send`, so a handler that never
+//! suspends costs no event-loop round trip; one that suspends has what it yields passed
+//! up to the task that awaits us, and what the task sends or throws passed down, as
+//! `await` would. Everything unusual is handed to a Python coroutine of the same object
+//! (`FusedPath` in `tachyon._dispatch`), which this awaitable then drives to its end:
+//! a route the table cannot answer alone, a 404, 405 or redirect, a route that is not a
+//! plain function endpoint, a Response subclass with its own `__call__`, and every
+//! exception (exception handlers, then ServerErrorMiddleware's 500). So the behaviour
+//! is the Python code's; only the frames are gone.
+
+use core::ptr;
+
+use pyo3::exceptions::{PyException, PyStopIteration};
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::router::RouteTable;
+
+/// The parts of a fused stack, read once from its `FusedPath` when the stack is built.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+#[derive(Debug)]
+pub struct FusedDispatch {
+    /// The router (for `scope["router"]` and its compiled table).
+    router: Py<PyAny>,
+    /// `(exception_handlers, status_handlers)` of the ExceptionMiddleware, written to the
+    /// scope under `scope_key` as that layer does.
+    handlers: Py<PyAny>,
+    scope_key: Py<PyString>,
+    /// `tachyon.requests.Request`.
+    request_class: Py<PyAny>,
+    /// `Response.__call__`: a response whose type has this `__call__` is sent here.
+    plain_call: Py<PyAny>,
+    /// The outermost layer, which serves every scope that is not http.
+    stack: Py<PyAny>,
+    /// The `FusedPath`'s coroutine functions (bound methods) for everything else.
+    serve_http: Py<PyAny>,
+    serve_found: Py<PyAny>,
+    finish: Py<PyAny>,
+    recover: Py<PyAny>,
+    await_any: Py<PyAny>,
+}
+
+#[pymethods]
+impl FusedDispatch {
+    /// Reads what the fused path needs from `path` (a `tachyon._dispatch.FusedPath`).
+    #[new]
+    fn new(path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let get = |name: &str| path.getattr(name).map(Bound::unbind);
+        Ok(Self {
+            router: get("router")?,
+            handlers: get("handlers")?,
+            scope_key: path.getattr("scope_key")?.cast_into::<PyString>()?.unbind(),
+            request_class: get("request_class")?,
+            plain_call: get("plain_call")?,
+            stack: get("stack")?,
+            serve_http: get("serve_http")?,
+            serve_found: get("serve_found")?,
+            finish: get("finish")?,
+            recover: get("recover")?,
+            await_any: get("await_any")?,
+        })
+    }
+
+    /// ASGI: `await dispatcher(scope, receive, send)`. An http scope is served by a
+    /// `DispatchCall`; any other goes to the stack's outermost layer.
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        scope: &Bound<'py, PyAny>,
+        receive: &Bound<'py, PyAny>,
+        send: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        if let Ok(dict) = scope.cast_exact::<PyDict>()
+            && is_http(dict)?
+        {
+            let call = DispatchCall::new(slf, dict, receive, send, None);
+            return Ok(Bound::new(py, call)?.into_any());
+        }
+        slf.get().stack.bind(py).call1((scope, receive, send))
+    }
+
+    /// RSGI: serve an http `scope` with a plain Response handed whole to
+    /// `send_response(response)` (anything else still goes through `send`).
+    fn respond<'py>(
+        slf: &Bound<'py, Self>,
+        scope: &Bound<'py, PyDict>,
+        receive: &Bound<'py, PyAny>,
+        send: &Bound<'py, PyAny>,
+        send_response: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = DispatchCall::new(slf, scope, receive, send, Some(send_response));
+        Ok(Bound::new(slf.py(), call)?.into_any())
+    }
+}
+
+/// Whether `scope["type"] == "http"`.
+fn is_http(scope: &Bound<'_, PyDict>) -> PyResult<bool> {
+    match scope.get_item(intern!(scope.py(), "type"))? {
+        Some(kind) => match kind.cast::<PyString>() {
+            Ok(text) => Ok(text.to_str()? == "http"),
+            Err(_) => Ok(false),
+        },
+        None => Ok(false),
+    }
+}
+
+/// Where a `DispatchCall` is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    /// Not stepped yet: routing comes first.
+    Start,
+    /// Driving the endpoint's coroutine.
+    Endpoint,
+    /// Driving `send(start message)`.
+    SendStart,
+    /// Driving `send(body message)`.
+    SendBody,
+    /// Driving the response's background task.
+    Background,
+    /// Driving a `FusedPath` coroutine to its end (it handles its own errors).
+    Tail,
+    /// Finished.
+    Done,
+}
+
+impl Stage {
+    /// Whether the response had started when a failure happens in this stage (what
+    /// ServerErrorMiddleware and the exception handlers are told).
+    fn started(self) -> bool {
+        matches!(self, Stage::SendStart | Stage::SendBody | Stage::Background)
+    }
+}
+
+/// What to pass to the awaitable being driven.
+enum Input<'py> {
+    Send(Option<Bound<'py, PyAny>>),
+    Throw(PyErr),
+}
+
+/// What one step of the driven awaitable did.
+enum Outcome<'py> {
+    Yield(Bound<'py, PyAny>),
+    Return(Bound<'py, PyAny>),
+    Error(PyErr),
+}
+
+/// One http request through the fused path: an awaitable (its own iterator), stepped by
+/// the task that awaits it.
+#[pyclass(module = "tachyon._tachyon")]
+#[derive(Debug)]
+pub struct DispatchCall {
+    dispatch: Py<FusedDispatch>,
+    scope: Py<PyDict>,
+    receive: Py<PyAny>,
+    send: Py<PyAny>,
+    send_response: Option<Py<PyAny>>,
+    stage: Stage,
+    /// The awaitable's iterator being driven (an endpoint, send or tail coroutine).
+    inner: Option<Py<PyAny>>,
+    request: Option<Py<PyAny>>,
+    response: Option<Py<PyAny>>,
+}
+
+impl DispatchCall {
+    fn new(
+        dispatch: &Bound<'_, FusedDispatch>,
+        scope: &Bound<'_, PyDict>,
+        receive: &Bound<'_, PyAny>,
+        send: &Bound<'_, PyAny>,
+        send_response: Option<&Bound<'_, PyAny>>,
+    ) -> Self {
+        Self {
+            dispatch: dispatch.clone().unbind(),
+            scope: scope.clone().unbind(),
+            receive: receive.clone().unbind(),
+            send: send.clone().unbind(),
+            send_response: send_response.map(|f| f.clone().unbind()),
+            stage: Stage::Start,
+            inner: None,
+            request: None,
+            response: None,
+        }
+    }
+
+    /// Runs until the driven awaitable yields (returned, for the task) or everything is
+    /// done (None: StopIteration).
+    fn resume(&mut self, py: Python<'_>, mut input: Input<'_>) -> PyResult<Option<Py<PyAny>>> {
+        loop {
+            let outcome = match self.stage {
+                Stage::Done => {
+                    return match input {
+                        Input::Throw(err) => Err(err),
+                        Input::Send(_) => Ok(None),
+                    };
+                }
+                Stage::Start => {
+                    if let Input::Throw(err) = input {
+                        self.stage = Stage::Done;
+                        return Err(err);
+                    }
+                    if let Err(err) = self.start(py) {
+                        self.fail(py, err)?;
+                    }
+                    input = Input::Send(None);
+                    continue;
+                }
+                _ => match &self.inner {
+                    Some(inner) => drive(py, inner.bind(py), input),
+                    None => Outcome::Return(py.None().into_bound(py)),
+                },
+            };
+            input = Input::Send(None);
+            match outcome {
+                Outcome::Yield(value) => return Ok(Some(value.unbind())),
+                Outcome::Return(value) => {
+                    if let Err(err) = self.advance(py, value) {
+                        self.fail(py, err)?;
+                    }
+                }
+                Outcome::Error(err) => self.fail(py, err)?,
+            }
+        }
+    }
+
+    /// Routes the request; on a plain function endpoint starts it, else hands the
+    /// request to the Python path.
+    fn start(&mut self, py: Python<'_>) -> PyResult<()> {
+        let dispatch = self.dispatch.get();
+        let scope = self.scope.bind(py);
+        scope.set_item(dispatch.scope_key.bind(py), dispatch.handlers.bind(py))?;
+        let router = dispatch.router.bind(py);
+        let key_router = intern!(py, "router");
+        if !scope.contains(key_router)? {
+            scope.set_item(key_router, router)?;
+        }
+        let table = router.getattr(intern!(py, "_table"))?;
+        let found = match table.cast::<RouteTable>() {
+            Ok(table) => table.get().answer(py, scope)?,
+            Err(_) => py.NotImplemented().into_bound(py),
+        };
+        if found.is(py.NotImplemented()) {
+            // The table cannot answer alone: the Python path routes.
+            let args = (
+                scope,
+                self.receive.bind(py),
+                self.send.bind(py),
+                self.send_response(),
+            );
+            return self.tail(dispatch.serve_http.bind(py).call1(args)?);
+        }
+        if let Ok(tuple) = found.cast::<pyo3::types::PyTuple>()
+            && tuple.len() == 3
+        {
+            let route = tuple.get_item(0)?;
+            let direct = tuple.get_item(2)?;
+            if !direct.is_none()
+                && route
+                    .getattr(intern!(py, "app"))?
+                    .is(&route.getattr(intern!(py, "_direct_app"))?)
+            {
+                let request = dispatch.request_class.bind(py).call1((
+                    scope,
+                    self.receive.bind(py),
+                    self.send.bind(py),
+                ))?;
+                self.request = Some(request.clone().unbind());
+                let awaitable = direct.call1((request,))?;
+                self.inner = Some(self.iterator(py, awaitable)?.unbind());
+                self.stage = Stage::Endpoint;
+                return Ok(());
+            }
+        }
+        let args = (
+            found,
+            scope,
+            self.receive.bind(py),
+            self.send.bind(py),
+            self.send_response(),
+        );
+        self.tail(dispatch.serve_found.bind(py).call1(args)?)
+    }
+
+    /// The next stage after the driven awaitable returned `value`.
+    fn advance(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<()> {
+        let dispatch = self.dispatch.get();
+        match self.stage {
+            Stage::Endpoint => {
+                let plain = value
+                    .get_type()
+                    .getattr(intern!(py, "__call__"))
+                    .is_ok_and(|call| call.is(dispatch.plain_call.bind(py)));
+                if !plain {
+                    // Anything but a plain Response (a subclass with its own `__call__`, or
+                    // not a response at all) is sent, and fails, the Python way.
+                    let args = (
+                        &value,
+                        self.request.as_ref().map(|r| r.bind(py)),
+                        self.scope.bind(py),
+                        self.receive.bind(py),
+                        self.send.bind(py),
+                    );
+                    return self.tail(dispatch.finish.bind(py).call1(args)?);
+                }
+                self.response = Some(value.clone().unbind());
+                if let Some(send_response) = &self.send_response {
+                    // Counted as started if it fails: the Python path says the same.
+                    self.stage = Stage::SendBody;
+                    send_response.bind(py).call1((&value,))?;
+                    return self.background(py);
+                }
+                let message = PyDict::new(py);
+                message.set_item(intern!(py, "type"), intern!(py, "http.response.start"))?;
+                message.set_item(
+                    intern!(py, "status"),
+                    value.getattr(intern!(py, "status_code"))?,
+                )?;
+                message.set_item(
+                    intern!(py, "headers"),
+                    value.getattr(intern!(py, "raw_headers"))?,
+                )?;
+                self.stage = Stage::SendStart;
+                self.await_send(py, message)
+            }
+            Stage::SendStart => {
+                let response = self.response()?.bind(py).clone();
+                let message = PyDict::new(py);
+                message.set_item(intern!(py, "type"), intern!(py, "http.response.body"))?;
+                message.set_item(intern!(py, "body"), response.getattr(intern!(py, "body"))?)?;
+                self.stage = Stage::SendBody;
+                self.await_send(py, message)
+            }
+            Stage::SendBody => self.background(py),
+            Stage::Background | Stage::Tail => {
+                self.finish_all();
+                Ok(())
+            }
+            Stage::Start | Stage::Done => Ok(()),
+        }
+    }
+
+    /// After the body: the response's background task, if it has one.
+    fn background(&mut self, py: Python<'_>) -> PyResult<()> {
+        let response = self.response()?.bind(py).clone();
+        let task = response.getattr(intern!(py, "background"))?;
+        if task.is_none() {
+            self.finish_all();
+            return Ok(());
+        }
+        self.stage = Stage::Background;
+        let awaitable = task.call0()?;
+        self.inner = Some(self.iterator(py, awaitable)?.unbind());
+        Ok(())
+    }
+
+    /// Starts driving `send(message)`.
+    fn await_send(&mut self, py: Python<'_>, message: Bound<'_, PyDict>) -> PyResult<()> {
+        let awaitable = self.send.bind(py).call1((message,))?;
+        self.inner = Some(self.iterator(py, awaitable)?.unbind());
+        Ok(())
+    }
+
+    /// A failure in the current stage: an Exception goes to the Python error path
+    /// (handlers, then the 500); anything else (cancellation, exit) propagates.
+    fn fail(&mut self, py: Python<'_>, err: PyErr) -> PyResult<()> {
+        if self.stage == Stage::Tail || !err.is_instance_of::<PyException>(py) {
+            self.finish_all();
+            return Err(err);
+        }
+        let dispatch = self.dispatch.get();
+        let args = (
+            err.into_value(py),
+            self.request.as_ref().map(|r| r.bind(py)),
+            self.scope.bind(py),
+            self.receive.bind(py),
+            self.send.bind(py),
+            self.stage.started(),
+        );
+        match dispatch.recover.bind(py).call1(args) {
+            Ok(tail) => self.tail(tail),
+            Err(err) => {
+                self.finish_all();
+                Err(err)
+            }
+        }
+    }
+
+    /// Hands the rest of the request to a `FusedPath` coroutine.
+    fn tail(&mut self, coroutine: Bound<'_, PyAny>) -> PyResult<()> {
+        self.stage = Stage::Tail;
+        self.inner = Some(coroutine.unbind());
+        Ok(())
+    }
+
+    fn finish_all(&mut self) {
+        self.stage = Stage::Done;
+        self.inner = None;
+    }
+
+    fn response(&self) -> PyResult<&Py<PyAny>> {
+        self.response
+            .as_ref()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no response"))
+    }
+
+    fn send_response(&self) -> Option<&Py<PyAny>> {
+        self.send_response.as_ref()
+    }
+
+    /// What `await awaitable` would iterate: a coroutine itself, anything else through
+    /// the `FusedPath`'s `await_any` coroutine (the interpreter's own rules and errors).
+    fn iterator<'py>(
+        &self,
+        py: Python<'py>,
+        awaitable: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: `awaitable` is a valid object reference held for the call.
+        if unsafe { ffi::PyCoro_CheckExact(awaitable.as_ptr()) } != 0 {
+            return Ok(awaitable);
+        }
+        self.dispatch.get().await_any.bind(py).call1((awaitable,))
+    }
+}
+
+/// Steps `inner` once with `input`, as the interpreter's `await` does.
+fn drive<'py>(py: Python<'py>, inner: &Bound<'py, PyAny>, input: Input<'py>) -> Outcome<'py> {
+    match input {
+        Input::Send(value) => {
+            let mut result: *mut ffi::PyObject = ptr::null_mut();
+            let arg = value
+                .as_ref()
+                .map_or_else(|| py.None().into_bound(py), Bound::clone);
+            // SAFETY: both objects are valid references held for the call; `result`
+            // receives a new reference (or stays null on error), owned below.
+            let status = unsafe { ffi::PyIter_Send(inner.as_ptr(), arg.as_ptr(), &mut result) };
+            match status {
+                ffi::PySendResult::PYGEN_NEXT => {
+                    // SAFETY: PyIter_Send returned a new reference in `result`.
+                    Outcome::Yield(unsafe { Bound::from_owned_ptr(py, result) })
+                }
+                ffi::PySendResult::PYGEN_RETURN => {
+                    // SAFETY: PyIter_Send returned a new reference in `result`.
+                    Outcome::Return(unsafe { Bound::from_owned_ptr(py, result) })
+                }
+                ffi::PySendResult::PYGEN_ERROR => Outcome::Error(PyErr::fetch(py)),
+            }
+        }
+        Input::Throw(err) => {
+            match inner.call_method1(intern!(py, "throw"), (err.into_value(py),)) {
+                Ok(value) => Outcome::Yield(value),
+                Err(err) if err.is_instance_of::<PyStopIteration>(py) => {
+                    match err.value(py).getattr(intern!(py, "value")) {
+                        Ok(value) => Outcome::Return(value),
+                        Err(err) => Outcome::Error(err),
+                    }
+                }
+                Err(err) => Outcome::Error(err),
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl DispatchCall {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.resume(py, Input::Send(None))
+    }
+
+    /// `coroutine.send(value)`: resumes with `value` (what the awaited object expects).
+    fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let value = if value.is_none() { None } else { Some(value) };
+        match self.resume(py, Input::Send(value))? {
+            Some(yielded) => Ok(yielded),
+            None => Err(PyStopIteration::new_err(())),
+        }
+    }
+
+    /// `coroutine.throw(exc)`: raises `exc` where the request is suspended.
+    #[pyo3(signature = (typ, val = None, tb = None))]
+    fn throw(
+        &mut self,
+        py: Python<'_>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = tb; // a traceback argument is accepted, as the deprecated signature allows
+        let err = match val.filter(|val| !val.is_none()) {
+            // throw(type, value): the value itself when it is an exception, else type(value).
+            Some(val) if val.is_instance_of::<pyo3::exceptions::PyBaseException>() => {
+                PyErr::from_value(val)
+            }
+            Some(val) => PyErr::from_value(typ.call1((val,))?),
+            None => match typ.cast::<pyo3::types::PyType>() {
+                Ok(cls) => PyErr::from_value(cls.call0()?),
+                Err(_) => PyErr::from_value(typ),
+            },
+        };
+        match self.resume(py, Input::Throw(err))? {
+            Some(yielded) => Ok(yielded),
+            None => Err(PyStopIteration::new_err(())),
+        }
+    }
+
+    /// `coroutine.close()`: closes what is being driven; nothing more runs.
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        let inner = self.inner.take();
+        self.stage = Stage::Done;
+        if let Some(inner) = inner {
+            let inner = inner.bind(py);
+            if inner.hasattr(intern!(py, "close"))? {
+                inner.call_method0(intern!(py, "close"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Registers the dispatcher's classes.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<FusedDispatch>()?;
+    m.add_class::<DispatchCall>()?;
+    Ok(())
+}
