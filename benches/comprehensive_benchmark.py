@@ -231,7 +231,7 @@ def micro_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]
         scope = http_scope("GET", target)()
 
         if hasattr(router, "native_table"):
-            # Tachyon: what its request path calls (ExceptionMiddleware.serve_http), one native
+            # Tachyon: what its request path calls (the native dispatcher, src/dispatch.rs), one native
             # call for match + child scope while the compiled table is current.
             router.resolve(scope)
             assert router._table.route(scope) is not NotImplemented

@@ -450,3 +450,23 @@ def test_a_plain_response_subclass_without_its_own_call_is_sent_natively() -> No
         (b"content-type", b"text/plain; charset=utf-8"),
     ]
     assert sent[1] == {"type": "http.response.body", "body": b"tag"}
+
+
+def test_the_request_is_the_one_its_constructor_builds() -> None:
+    seen: list[Any] = []
+
+    async def keep(request: Any) -> Any:
+        seen.append(request)
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/", keep)])
+    sent, receive, send = _collecting()
+    asyncio.run(_await(app._dispatcher()(_scope(), receive, send)))
+    (request,) = seen
+    from tachyon.requests import Request
+
+    built = Request(request.scope, receive, send)
+    assert type(request) is Request
+    assert vars(request) == vars(built)
+    assert request.receive is receive
+
