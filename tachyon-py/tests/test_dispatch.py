@@ -469,4 +469,3 @@ def test_the_request_is_the_one_its_constructor_builds() -> None:
     assert type(request) is Request
     assert vars(request) == vars(built)
     assert request.receive is receive
-
