@@ -49,6 +49,7 @@ pub struct FusedDispatch {
     /// The `FusedPath`'s coroutine functions (bound methods) for everything else.
     serve_http: Py<PyAny>,
     serve_found: Py<PyAny>,
+    plain_answer: Py<PyAny>,
     finish: Py<PyAny>,
     recover: Py<PyAny>,
     await_any: Py<PyAny>,
@@ -69,6 +70,7 @@ impl FusedDispatch {
             stack: get("stack")?,
             serve_http: get("serve_http")?,
             serve_found: get("serve_found")?,
+            plain_answer: get("plain_answer")?,
             finish: get("finish")?,
             recover: get("recover")?,
             await_any: get("await_any")?,
@@ -283,6 +285,13 @@ impl DispatchCall {
                 self.stage = Stage::Endpoint;
                 return Ok(());
             }
+        }
+        // A miss or a wrong method that the default handlers answer: that plain 404 or 405
+        // is sent from here, as an endpoint's Response would be.
+        let answer = dispatch.plain_answer.bind(py).call1((&found, scope))?;
+        if !answer.is_none() {
+            self.stage = Stage::Endpoint;
+            return self.advance(py, answer);
         }
         let args = (
             found,
@@ -537,8 +546,51 @@ impl DispatchCall {
     }
 }
 
+/// A `send` that remembers whether the response has started: what ServerErrorMiddleware
+/// and the exception handlers need to know when something fails.
+///
+/// `tracker(message)` records a start message, then returns `send(message)` itself to be
+/// awaited: the same effect as a Python `async def` that awaits it, without a coroutine
+/// and frame per message.
+#[pyclass(module = "tachyon._exception_handler")]
+#[derive(Debug)]
+pub struct ResponseTracker {
+    /// The `send` every message goes to.
+    #[pyo3(get, set)]
+    send: Py<PyAny>,
+    /// Whether an `http.response.start` message went through.
+    #[pyo3(get, set)]
+    started: bool,
+}
+
+#[pymethods]
+impl ResponseTracker {
+    #[new]
+    fn new(send: Py<PyAny>) -> Self {
+        Self {
+            send,
+            started: false,
+        }
+    }
+
+    fn __call__<'py>(
+        &mut self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kind = message.get_item(intern!(py, "type"))?;
+        if let Ok(kind) = kind.cast::<PyString>()
+            && kind.to_str()? == "http.response.start"
+        {
+            self.started = true;
+        }
+        self.send.bind(py).call1((message,))
+    }
+}
+
 /// Registers the dispatcher's classes.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ResponseTracker>()?;
     m.add_class::<FusedDispatch>()?;
     m.add_class::<DispatchCall>()?;
     Ok(())

@@ -130,6 +130,20 @@ class FusedPath:
             started = started_if_failed if tracker is None else tracker.started
             await self.recover(exc, request, scope, receive, send, started)
 
+    def plain_answer(self, found: tuple[Any, bool, Any] | None, scope: Scope) -> Response | None:
+        """The default handlers' 404 or 405 for a routed request that is not a plain
+        endpoint call, when nothing else would answer it (see `serve_found`), else None."""
+        exceptions = self.exceptions
+        if found is None:
+            router = self.router
+            if router.redirect_for(scope) is None and exceptions._plain_not_found(router):
+                return exceptions.not_found_response()
+            return None
+        route, full, _ = found
+        if not full and exceptions._plain_method_not_allowed(route):
+            return exceptions.method_not_allowed(route)
+        return None
+
     async def finish(self, response: Any, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         """Send what a plain function endpoint returned when it is not a plain Response."""
         tracker = ResponseTracker(send)

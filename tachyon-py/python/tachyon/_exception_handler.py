@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from tachyon._tachyon import ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
 from tachyon.exceptions import HTTPException
-from tachyon.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from tachyon.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 ExceptionHandlers = dict[Any, ExceptionHandler]
 StatusHandlers = dict[int, ExceptionHandler]
 
 # The scope key is Starlette's, so Starlette routes mounted inside a Tachyon app share the handlers.
 SCOPE_KEY = "starlette.exception_handlers"
+
+# `ResponseTracker(send)`: a `send` that records in `started` whether the response has
+# started (native, src/dispatch.rs: one call per message instead of a coroutine).
+__all__ = [
+    "SCOPE_KEY",
+    "ResponseTracker",
+    "handle_exception",
+    "lookup_exception_handler",
+    "wrap_app_handling_exceptions",
+]
 
 
 def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> ExceptionHandler | None:
@@ -23,21 +34,6 @@ def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> Exc
         if handler is not None:
             return handler
     return None
-
-
-class ResponseTracker:
-    """A `send` that remembers whether the response has started."""
-
-    __slots__ = ("send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self.send(message)
 
 
 async def handle_exception(

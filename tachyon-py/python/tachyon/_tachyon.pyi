@@ -10,6 +10,7 @@ __all__ = [
     "Compressor",
     "FormParseError",
     "MultipartParser",
+    "ResponseTracker",
     "RouteMatcher",
     "RouteTable",
     "ScopeConverter",
@@ -228,3 +229,12 @@ class DispatchCall:
     def send(self, value: Any) -> Any: ...
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any: ...
     def close(self) -> None: ...
+
+@final
+class ResponseTracker:
+    """A `send` that records whether the response has started."""
+
+    send: Any
+    started: bool
+    def __new__(cls, send: Any) -> ResponseTracker: ...
+    def __call__(self, message: Any) -> Any: ...
