@@ -41,6 +41,17 @@ APP_SOURCE = textwrap.dedent(
         return JSONResponse({"message": "Hello, World!"})
 
 
+    async def suspends(request):
+        # Really suspends, twice: the native dispatcher passes the waits to the server's loop.
+        import asyncio
+
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        loop.call_later(0.001, future.set_result, "resolved later")
+        return PlainTextResponse(await future)
+
+
     async def user(request):
         return JSONResponse({"id": request.path_params["id"], "q": request.query_params.get("q")})
 
@@ -163,6 +174,7 @@ APP_SOURCE = textwrap.dedent(
 
     routes = [
         Route("/", hello),
+        Route("/suspends", suspends),
         Route("/users/{id:int}", user),
         Route("/echo", echo, methods=["POST"]),
         Route("/raw", raw_echo, methods=["POST", "PUT"]),
@@ -216,6 +228,7 @@ APP_SOURCE = textwrap.dedent(
 REQUESTS: list[tuple[str, str, bytes | None, dict[str, str]]] = [
     ("GET", "/", None, {}),
     ("HEAD", "/", None, {}),
+    ("GET", "/suspends", None, {}),
     ("GET", "/users/42?q=search%20term&q=two", None, {}),
     ("GET", "/users/notanint", None, {}),
     ("GET", "/users/42/", None, {}),
