@@ -64,7 +64,8 @@ pub struct RequestBody {
     stall: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     timer_armed: bool,
-    conn: Option<Rc<ConnState>>,
+    /// The connection, and the number of this body's request on it.
+    conn: Option<(Rc<ConnState>, u64)>,
 }
 
 impl fmt::Debug for RequestBody {
@@ -95,7 +96,7 @@ impl RequestBody {
             stall,
             timer: None,
             timer_armed: false,
-            conn: Some(conn),
+            conn: Some((conn.clone(), conn.request())),
         }
     }
 
@@ -136,8 +137,8 @@ impl RequestBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         self.incoming = None;
         self.timer = None;
-        if let Some(conn) = &self.conn {
-            conn.set_fault(fault);
+        if let Some((conn, request)) = &self.conn {
+            conn.set_fault(*request, fault);
         }
         Poll::Ready(Some(Err(error)))
     }

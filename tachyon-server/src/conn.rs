@@ -43,6 +43,9 @@ pub(crate) enum Fault {
 pub(crate) struct ConnState {
     phase: Cell<Phase>,
     deadline: Cell<Instant>,
+    /// The number of the request in flight (counted from 1), so that a body kept past its
+    /// request cannot mark the next request's fault.
+    request: Cell<u64>,
     fault: Cell<Fault>,
     header_timeout: std::time::Duration,
     keep_alive: std::time::Duration,
@@ -56,6 +59,7 @@ impl ConnState {
         ConnState {
             phase: Cell::new(Phase::Head),
             deadline: Cell::new(Instant::now() + config.header_read_timeout),
+            request: Cell::new(0),
             fault: Cell::new(Fault::None),
             header_timeout: config.header_read_timeout,
             keep_alive: config.keep_alive_timeout,
@@ -63,12 +67,22 @@ impl ConnState {
         }
     }
 
-    pub(crate) fn set_fault(&self, fault: Fault) {
-        self.fault.set(fault);
+    /// Records why the body of request number `request` failed (ignored once that request
+    /// is over).
+    pub(crate) fn set_fault(&self, request: u64, fault: Fault) {
+        if self.request.get() == request {
+            self.fault.set(fault);
+        }
+    }
+
+    /// The number of the request in flight.
+    pub(crate) fn request(&self) -> u64 {
+        self.request.get()
     }
 
     fn begin_request(&self) {
         self.phase.set(Phase::Busy);
+        self.request.set(self.request.get() + 1);
         self.fault.set(Fault::None);
     }
 
@@ -255,17 +269,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
             this.lingering = Some(Box::pin(tokio::time::sleep(this.linger)));
         }
         let mut scratch = [0u8; 4096];
-        loop {
+        let mut drained = false;
+        for _ in 0..16 {
             let mut buf = ReadBuf::new(&mut scratch);
             match Pin::new(&mut this.io).poll_read(cx, &mut buf) {
                 Poll::Ready(Ok(())) if !buf.filled().is_empty() => continue,
                 Poll::Ready(_) => return Poll::Ready(Ok(())),
                 Poll::Pending => {
-                    let timer = this.lingering.as_mut().expect("set above");
-                    return timer.as_mut().poll(cx).map(Ok);
+                    drained = true;
+                    break;
                 }
             }
         }
+        let timer = this.lingering.as_mut().expect("set above");
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        if !drained {
+            // The client keeps sending: come back after letting other tasks run.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     }
 }
 
