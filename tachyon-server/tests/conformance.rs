@@ -208,6 +208,18 @@ fn client_disconnect_mid_response_drops_the_stream() {
 }
 
 #[test]
+fn a_dispatcher_panic_closes_only_its_connection() {
+    let server = TestServer::start(Config::default());
+    let mut other = server.client();
+    assert_eq!(other.get("/before").status, 200);
+    let mut client = server.client();
+    client.send(b"GET /panic HTTP/1.1\r\nhost: test\r\n\r\n");
+    assert!(client.read_response(false).is_err(), "a response was sent");
+    assert_eq!(other.get("/after").text(), "hello /after");
+    assert_eq!(server.client().get("/new").text(), "hello /new");
+}
+
+#[test]
 fn keep_alive_connection_idle_past_its_timeout_is_closed() {
     let server = TestServer::start(Config {
         keep_alive_timeout: Duration::from_millis(200),

@@ -101,6 +101,7 @@ fn text(status: StatusCode, body: impl Into<ResponseBody>) -> Response<ResponseB
 /// - `/count`: streams the body frame by frame, answers `len=<bytes> frames=<frames>`;
 /// - `/stream/<n>`: a chunked response of `n` chunks `chunk<i>;`;
 /// - `/forever`: 64 KiB chunks until the client is gone (then counts a dropped stream);
+/// - `/panic`: the dispatcher panics;
 /// - anything else: `hello <path>`, ready at once.
 fn fake_app(request: Request<RequestBody>, shared: Arc<Shared>) -> Reply {
     let path = request.uri().path().to_owned();
@@ -138,6 +139,7 @@ fn fake_app(request: Request<RequestBody>, shared: Arc<Shared>) -> Reply {
             }
             text(StatusCode::OK, format!("len={len} frames={frames}"))
         }),
+        "/panic" => panic!("the fake dispatcher panics on /panic"),
         "/forever" => {
             let (sender, body) = ResponseBody::channel(4);
             tokio::task::spawn_local(async move {
