@@ -208,6 +208,21 @@ fn client_disconnect_mid_response_drops_the_stream() {
 }
 
 #[test]
+fn client_disconnect_while_the_reply_is_pending_drops_it() {
+    let server = TestServer::start(Config::default());
+    let mut client = server.client();
+    client.send(b"GET /pending/60000 HTTP/1.1\r\nhost: test\r\n\r\n");
+    assert!(eventually(MARGIN, || server.shared.paths().len() == 1));
+    drop(client);
+    assert!(eventually(MARGIN, || server
+        .shared
+        .pending_dropped
+        .load(Ordering::SeqCst)
+        == 1));
+    assert_eq!(server.client().get("/ok").text(), "hello /ok");
+}
+
+#[test]
 fn a_dispatcher_panic_closes_only_its_connection() {
     let server = TestServer::start(Config::default());
     let mut other = server.client();

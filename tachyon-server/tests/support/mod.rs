@@ -24,6 +24,19 @@ pub struct Shared {
     pub log: Mutex<Vec<String>>,
     /// How many streamed response bodies were dropped before they were finished (client gone).
     pub streams_dropped: AtomicUsize,
+    /// How many pending replies were dropped before they completed (client gone).
+    pub pending_dropped: AtomicUsize,
+}
+
+/// Counts a pending reply dropped before it completed.
+struct Unfinished(Option<Arc<Shared>>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            shared.pending_dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl Shared {
@@ -95,7 +108,8 @@ fn text(status: StatusCode, body: impl Into<ResponseBody>) -> Response<ResponseB
 }
 
 /// The fake application:
-/// - `/pending/<ms>`: answers its path after sleeping `ms` milliseconds (a pending reply);
+/// - `/pending/<ms>`: answers its path after sleeping `ms` milliseconds (a pending reply;
+///   counted in `pending_dropped` if dropped before then);
 /// - `/collect`: reads the whole body, answers `len=<bytes> sum=<sum of the bytes>`
 ///   (a `500` if reading failed; the server turns that into its `413` / `408`);
 /// - `/count`: streams the body frame by frame, answers `len=<bytes> frames=<frames>`;
@@ -108,8 +122,10 @@ fn fake_app(request: Request<RequestBody>, shared: Arc<Shared>) -> Reply {
     shared.log.lock().unwrap().push(path.clone());
     if let Some(ms) = path.strip_prefix("/pending/") {
         let ms: u64 = ms.parse().unwrap();
+        let mut unfinished = Unfinished(Some(shared));
         return Reply::pending(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+            unfinished.0 = None;
             text(StatusCode::OK, path)
         });
     }
