@@ -125,7 +125,7 @@ fn fake_app(request: Request<RequestBody>, shared: Arc<Shared>) -> Reply {
         let mut unfinished = Unfinished(Some(shared));
         return Reply::pending(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            unfinished.0 = None;
+            unfinished.0.take();
             text(StatusCode::OK, path)
         });
     }
