@@ -5,7 +5,7 @@
 set -uo pipefail
 cargo=${CARGO:-cargo}
 status=0
-for crate in tachyon-core tachyon-router tachyon-json; do
+for crate in tachyon-core tachyon-router tachyon-json tachyon-server; do
   if ! tree=$("$cargo" tree -q -p "$crate" -e normal,build,dev --prefix none 2>&1); then
     echo "layering: \`cargo tree -p $crate\` failed:" >&2
     echo "$tree" >&2
@@ -23,5 +23,5 @@ for crate in tachyon-core tachyon-router tachyon-json; do
     status=1
   fi
 done
-[ $status -eq 0 ] && echo "layering: tachyon-core, tachyon-router and tachyon-json do not depend on pyo3"
+[ $status -eq 0 ] && echo "layering: tachyon-core, tachyon-router, tachyon-json and tachyon-server do not depend on pyo3"
 exit $status
