@@ -27,6 +27,7 @@ use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::router::RouteTable;
 
@@ -484,6 +485,29 @@ fn drive<'py>(py: Python<'py>, inner: &Bound<'py, PyAny>, input: Input<'py>) -> 
 
 #[pymethods]
 impl DispatchCall {
+    /// What the garbage collector may follow (a cycle through a request's objects can
+    /// reach this awaitable, say through a stored traceback).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.dispatch)?;
+        visit.call(&self.scope)?;
+        visit.call(&self.receive)?;
+        visit.call(&self.send)?;
+        visit.call(&self.send_response)?;
+        visit.call(&self.inner)?;
+        visit.call(&self.request)?;
+        visit.call(&self.response)?;
+        Ok(())
+    }
+
+    /// Drops what the collector may need to break a cycle (nothing runs afterwards).
+    fn __clear__(&mut self) {
+        self.stage = Stage::Done;
+        self.inner = None;
+        self.request = None;
+        self.response = None;
+        self.send_response = None;
+    }
+
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }

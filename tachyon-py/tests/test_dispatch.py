@@ -469,3 +469,23 @@ def test_the_request_is_the_one_its_constructor_builds() -> None:
     assert type(request) is Request
     assert vars(request) == vars(built)
     assert request.receive is receive
+
+
+def test_a_cycle_through_a_call_is_collected() -> None:
+    import gc
+    import weakref
+
+    class Marker:
+        pass
+
+    app = Starlette(routes=[Route("/", endpoint)])
+    sent, receive, send = _collecting()
+    scope = _scope()
+    marker = Marker()
+    scope["marker"] = marker
+    call = app._dispatcher()(scope, receive, send)
+    scope["call"] = call  # scope -> call -> scope
+    alive = weakref.ref(marker)
+    del scope, call, marker
+    gc.collect()
+    assert alive() is None
