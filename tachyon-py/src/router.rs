@@ -390,30 +390,38 @@ impl RouteTable {
             path_params.set_item(entry.key(py, param.name), convert(py, &param, entry)?)?;
         }
         scope.set_item(intern!(py, "route"), entry.route.bind(py))?;
-        match found.mount {
+        let endpoint = entry.endpoint.bind(py).clone();
+        let path_params = path_params.into_any();
+        let child = match found.mount {
             Some(mount) => {
-                scope.set_item(intern!(py, "path_params"), path_params)?;
-                let root_value = match &root_obj {
-                    Some(r) => r.clone().into_any(),
-                    None => PyString::new(py, "").into_any(),
-                };
                 // Set once, at the outermost mount (rewriting it would change nothing).
-                if scope.get_item(intern!(py, "app_root_path"))?.is_none() {
-                    scope.set_item(intern!(py, "app_root_path"), &root_value)?;
+                let app_root_path = match scope.get_item(intern!(py, "app_root_path"))? {
+                    Some(_) => None,
+                    None => Some(match &root_obj {
+                        Some(r) => r.clone().into_any(),
+                        None => PyString::new(py, "").into_any(),
+                    }),
+                };
+                let root_path = PyString::new(py, &format!("{root}{}", mount.matched)).into_any();
+                ChildScope::Mount {
+                    path_params,
+                    app_root_path,
+                    root_path,
+                    endpoint,
                 }
-                let new_root = format!("{root}{}", mount.matched);
-                scope.set_item(intern!(py, "root_path"), new_root)?;
-                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
             }
             None if self.router.routes()[found.index].kind() == RouteKind::Host => {
-                scope.set_item(intern!(py, "path_params"), path_params)?;
-                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
+                ChildScope::Host {
+                    path_params,
+                    endpoint,
+                }
             }
-            None => {
-                scope.set_item(intern!(py, "endpoint"), entry.endpoint.bind(py))?;
-                scope.set_item(intern!(py, "path_params"), path_params)?;
-            }
-        }
+            None => ChildScope::Endpoint {
+                endpoint,
+                path_params,
+            },
+        };
+        child.write(scope)?;
         Ok(Some(entry.resolved(py, full)?))
     }
 
@@ -584,6 +592,111 @@ fn builtin_convertors(py: Python<'_>, template: &Template) -> PyResult<bool> {
     Ok(true)
 }
 
+/// What a route's match adds to the scope, by route kind: the one definition of the
+/// child scope's keys and their order (Starlette's), used by the request path (written into
+/// the scope), by the routes' native `matches` (a new dict) and, through `child_scope`, by
+/// their Python fallbacks.
+pub(crate) enum ChildScope<'py> {
+    /// A Route or WebSocketRoute: `endpoint`, `path_params`.
+    Endpoint {
+        endpoint: Bound<'py, PyAny>,
+        path_params: Bound<'py, PyAny>,
+    },
+    /// A Mount: `path_params`, `app_root_path` (None: what the target already holds is
+    /// kept, as writing it again would keep it), `root_path`, `endpoint` (the mounted app).
+    Mount {
+        path_params: Bound<'py, PyAny>,
+        app_root_path: Option<Bound<'py, PyAny>>,
+        root_path: Bound<'py, PyAny>,
+        endpoint: Bound<'py, PyAny>,
+    },
+    /// A Host: `path_params`, `endpoint` (the app served for that host).
+    Host {
+        path_params: Bound<'py, PyAny>,
+        endpoint: Bound<'py, PyAny>,
+    },
+}
+
+impl<'py> ChildScope<'py> {
+    /// Writes the keys into `target`, in order.
+    pub(crate) fn write(self, target: &Bound<'py, PyDict>) -> PyResult<()> {
+        let py = target.py();
+        match self {
+            ChildScope::Endpoint {
+                endpoint,
+                path_params,
+            } => {
+                target.set_item(intern!(py, "endpoint"), endpoint)?;
+                target.set_item(intern!(py, "path_params"), path_params)
+            }
+            ChildScope::Mount {
+                path_params,
+                app_root_path,
+                root_path,
+                endpoint,
+            } => {
+                target.set_item(intern!(py, "path_params"), path_params)?;
+                if let Some(app_root_path) = app_root_path {
+                    target.set_item(intern!(py, "app_root_path"), app_root_path)?;
+                }
+                target.set_item(intern!(py, "root_path"), root_path)?;
+                target.set_item(intern!(py, "endpoint"), endpoint)
+            }
+            ChildScope::Host {
+                path_params,
+                endpoint,
+            } => {
+                target.set_item(intern!(py, "path_params"), path_params)?;
+                target.set_item(intern!(py, "endpoint"), endpoint)
+            }
+        }
+    }
+
+    /// The keys as a new dict (what a route's `matches` returns).
+    fn into_dict(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let child = PyDict::new(py);
+        self.write(&child)?;
+        Ok(child)
+    }
+}
+
+/// The child scope of a match as a new dict, for the route classes' Python fallbacks (a
+/// subclass matched by its own regex): `kind` is "endpoint" (Route, WebSocketRoute),
+/// "mount" (with `root_path` and `app_root_path`) or "host".
+#[pyfunction]
+#[pyo3(signature = (kind, endpoint, path_params, root_path = None, app_root_path = None))]
+fn child_scope<'py>(
+    py: Python<'py>,
+    kind: &str,
+    endpoint: Bound<'py, PyAny>,
+    path_params: Bound<'py, PyAny>,
+    root_path: Option<Bound<'py, PyAny>>,
+    app_root_path: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let child = match kind {
+        "endpoint" => ChildScope::Endpoint {
+            endpoint,
+            path_params,
+        },
+        "mount" => ChildScope::Mount {
+            path_params,
+            app_root_path: Some(app_root_path.unwrap_or_else(|| PyString::new(py, "").into_any())),
+            root_path: root_path.unwrap_or_else(|| PyString::new(py, "").into_any()),
+            endpoint,
+        },
+        "host" => ChildScope::Host {
+            path_params,
+            endpoint,
+        },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown child scope kind {other:?}"
+            )));
+        }
+    };
+    child.into_dict(py)
+}
+
 /// `scope.get(key)` as a dict copy (`dict(scope.get("path_params", {}))`), or a new dict.
 fn inherited_params<'py>(
     py: Python<'py>,
@@ -742,12 +855,11 @@ impl RouteMatcher {
                 .map_err(|err| not_found(py, err, members[3].bind(py)))?;
             path_params.set_item(self.entry.key(py, param.name), value)?;
         }
-        let child = PyDict::new(py);
-        child.set_item(
-            intern!(py, "endpoint"),
-            route.getattr(intern!(py, "endpoint"))?,
-        )?;
-        child.set_item(intern!(py, "path_params"), path_params)?;
+        let child = ChildScope::Endpoint {
+            endpoint: route.getattr(intern!(py, "endpoint"))?,
+            path_params: path_params.into_any(),
+        }
+        .into_dict(py)?;
         let mut level = 2;
         if !websocket {
             let methods = route.getattr(intern!(py, "methods"))?;
@@ -799,9 +911,6 @@ impl RouteMatcher {
             Some(value) => value,
             None => root_value.clone().into_any(),
         };
-        let child = PyDict::new(py);
-        child.set_item(intern!(py, "path_params"), path_params)?;
-        child.set_item(intern!(py, "app_root_path"), app_root)?;
         let new_root = if mount.matched.is_empty() {
             root_value
         } else {
@@ -810,8 +919,13 @@ impl RouteMatcher {
             joined.push_str(mount.matched);
             PyString::new(py, &joined)
         };
-        child.set_item(intern!(py, "root_path"), new_root)?;
-        child.set_item(intern!(py, "endpoint"), route.getattr(intern!(py, "app"))?)?;
+        let child = ChildScope::Mount {
+            path_params: path_params.into_any(),
+            app_root_path: Some(app_root),
+            root_path: new_root.into_any(),
+            endpoint: route.getattr(intern!(py, "app"))?,
+        }
+        .into_dict(py)?;
         PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
     }
 
@@ -841,9 +955,11 @@ impl RouteMatcher {
                 .map_err(|err| not_found(py, err, members[3].bind(py)))?;
             path_params.set_item(self.entry.key(py, param.name), value)?;
         }
-        let child = PyDict::new(py);
-        child.set_item(intern!(py, "path_params"), path_params)?;
-        child.set_item(intern!(py, "endpoint"), route.getattr(intern!(py, "app"))?)?;
+        let child = ChildScope::Host {
+            path_params: path_params.into_any(),
+            endpoint: route.getattr(intern!(py, "app"))?,
+        }
+        .into_dict(py)?;
         PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
     }
 }
@@ -1089,6 +1205,7 @@ fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyStri
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
     m.add_function(wrap_pyfunction!(get_route_path, m)?)?;
+    m.add_function(wrap_pyfunction!(child_scope, m)?)?;
     m.add_class::<RouteMatcher>()?;
     m.add_function(wrap_pyfunction!(set_match_members, m)?)?;
     m.add_function(wrap_pyfunction!(set_convertor_registry, m)?)?;

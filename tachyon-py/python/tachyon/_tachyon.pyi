@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "build_profile",
     "charset_is_native_utf8",
+    "child_scope",
     "check_compression_level",
     "compress",
     "content_length_header",
@@ -238,3 +239,8 @@ class ResponseTracker:
     started: bool
     def __new__(cls, send: Any) -> ResponseTracker: ...
     def __call__(self, message: Any) -> Any: ...
+
+def child_scope(
+    kind: str, endpoint: Any, path_params: Any, root_path: Any = None, app_root_path: Any = None
+) -> dict[str, Any]:
+    """The child scope of a match ("endpoint", "mount" or "host"), keys in Starlette's order."""

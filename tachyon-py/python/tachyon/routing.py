@@ -22,7 +22,7 @@ from types import FunctionType
 from typing import Any, Literal, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
-from tachyon._tachyon import RouteMatcher, RouteTable, set_match_members
+from tachyon._tachyon import RouteMatcher, RouteTable, child_scope, set_match_members
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
@@ -347,14 +347,14 @@ class BaseRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Use the route alone as an ASGI app (404 / close when it does not match)."""
-        match, child_scope = self.matches(scope)
+        match, child = self.matches(scope)
         if match is Match.NONE:
             if scope["type"] == "http":
                 await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             elif scope["type"] == "websocket":
                 await WebSocketClose()(scope, receive, send)
             return
-        scope.update(child_scope)
+        scope.update(child)
         await self.handle(scope, receive, send)
 
 
@@ -442,10 +442,10 @@ class Route(BaseRoute):
             found = self.path_regex.match(get_route_path(scope))
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+                child = child_scope("endpoint", self.endpoint, path_params)
                 if self.methods and scope["method"] not in self.methods:
-                    return Match.PARTIAL, child_scope
-                return Match.FULL, child_scope
+                    return Match.PARTIAL, child
+                return Match.FULL, child
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -521,7 +521,7 @@ class WebSocketRoute(BaseRoute):
             found = self.path_regex.match(get_route_path(scope))
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
+                return Match.FULL, child_scope("endpoint", self.endpoint, path_params)
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -595,14 +595,15 @@ class Mount(BaseRoute):
                 matched = _convert_params(self.param_convertors, found.groupdict())
                 remaining_path = "/" + matched.pop("path")
                 matched_path = route_path[: -len(remaining_path)]
-                return Match.FULL, {
-                    "path_params": _merged_params(scope, matched),
-                    # app_root_path is set once, at the top, so url_for inside mounts can
-                    # still build URLs from the application's root.
-                    "app_root_path": scope.get("app_root_path", root_path),
-                    "root_path": root_path + matched_path,
-                    "endpoint": self.app,
-                }
+                # app_root_path is set once, at the top, so url_for inside mounts can still
+                # build URLs from the application's root.
+                return Match.FULL, child_scope(
+                    "mount",
+                    self.app,
+                    _merged_params(scope, matched),
+                    root_path=root_path + matched_path,
+                    app_root_path=scope.get("app_root_path", root_path),
+                )
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -677,7 +678,7 @@ class Host(BaseRoute):
             found = self.host_regex.match(parsed.host.lower())
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                return Match.FULL, {"path_params": path_params, "endpoint": self.app}
+                return Match.FULL, child_scope("host", self.app, path_params)
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -1107,11 +1108,11 @@ class Router:
         if table is None or routes is not self._table_routes or routes.version != self._table_version:
             table = self.native_table()
         if self._has_opaque:
-            route, child_scope, full = self.match_route(scope)
+            route, child, full = self.match_route(scope)
             if route is None:
                 return None
             scope["route"] = route
-            scope.update(child_scope)
+            scope.update(child)
             direct = _native_entry(route)[3] if full else None
             return route, full, direct
         try:
