@@ -16,12 +16,12 @@ fuzz_target!(|data: &[u8]| {
         .trailing_comma_errors(true)
         .parse(data, &mut sink);
     let ours = from_slice(data);
-    if let Ok(value) = &ours {
-        if let Ok(text) = to_vec(value) {
-            let again = from_slice(&text).expect("the writer's output must parse");
-            assert_eq!(&again, value, "{:?}", String::from_utf8_lossy(&text));
-            assert_eq!(to_vec(&again).ok(), Some(text));
-        }
+    if let Ok(value) = &ours
+        && let Ok(text) = to_vec(value)
+    {
+        let again = from_slice(&text).expect("the writer's output must parse");
+        assert_eq!(&again, value, "{:?}", String::from_utf8_lossy(&text));
+        assert_eq!(to_vec(&again).ok(), Some(text));
     }
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
         assert!(
