@@ -15,7 +15,7 @@ UPSTREAM_STAMP := $(VENV)/.installed-upstream
 # 1: `make test` also runs Starlette's and FastAPI's own suites (test-upstream).
 UPSTREAM ?= 1
 
-.PHONY: run test test-upstream test-all-pythons lint bench bench-pythons develop develop-release clean-venv dist dist-sdist dist-wheel dist-test
+.PHONY: fuzz run test test-upstream test-all-pythons lint bench bench-pythons develop develop-release clean-venv dist dist-sdist dist-wheel dist-test
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,10 @@ $(UPSTREAM_STAMP): $(STAMP) requirements-upstream.txt
 	$(PY) -m pip install --quiet -r requirements-upstream.txt
 	touch $@
 
-# Debug build of the extension: quick to compile, what the tests use.
+# Debug build of the extension: quick to compile, what the tests use; with the test-only
+# hooks (the `test-hooks` feature: a binding that panics), which no release build has.
 develop: $(STAMP)
-	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --quiet
+	cd tachyon-py && VIRTUAL_ENV=$(abspath $(VENV)) ../$(VENV)/bin/maturin develop --quiet --features test-hooks
 
 # Optimised build: what `make run` serves and `make bench` measures.
 develop-release: $(STAMP)
@@ -79,6 +80,14 @@ bench-pythons:
 	    --json benches/results/python-$$v.json || exit 1; \
 	done
 	python3 benches/python_versions.py --write-docs benches/results/python-*.json
+
+# Every cargo-fuzz target (fuzz/fuzz_targets: one per parser that sees client bytes) for
+# FUZZ_SECONDS each, on the nightly toolchain; installs cargo-fuzz when missing. Prints each
+# target's executions and corpus from libFuzzer's final stats; stops at the first crash.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh $(FUZZ_TARGETS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -5,6 +5,7 @@
 //! - [`cookies`]: Starlette's `cookie_parser` and `Set-Cookie` rendering.
 //! - [`url`]: `urlsplit` semantics and Starlette's [`Url`], built from an ASGI scope.
 //! - [`form`] and [`multipart`]: urlencoded and streaming multipart form parsing with limits.
+//! - [`range`]: `Range` request headers, as Starlette's `FileResponse` reads them.
 //! - [`compress`]: gzip, brotli and zstd response compression and `Accept-Encoding` negotiation.
 //! - [`repr`]: Python's `repr()` of a str, for error texts that read as Python's.
 //! - [`request`]: thin [`Request`] / [`Response`] helpers over the `http` crate.
@@ -14,7 +15,7 @@
 //! What the Python package runs, and what is a Rust-only API:
 //! - Used by the binding on the request path: [`query`] (`parse_qsl`), [`headers::HeaderKey`]
 //!   (header lookups over the ASGI scope's own list), [`cookies`] (parsing and `Set-Cookie`),
-//!   [`form`] and [`multipart`], [`compress`], and from [`url`] the `Host` header rule
+//!   [`form`] and [`multipart`], [`range`], [`compress`], and from [`url`] the `Host` header rule
 //!   ([`url::parse_host_header`]) and the RSGI helpers ([`url::quote_path`],
 //!   [`url::split_address`]); [`request::sends_content_length`] is the content-length rule of
 //!   every response.
@@ -56,6 +57,7 @@ pub mod form;
 pub mod headers;
 pub mod multipart;
 pub mod query;
+pub mod range;
 pub mod repr;
 pub mod request;
 pub mod url;

@@ -9,6 +9,7 @@ mod cpython;
 mod dispatch;
 mod error;
 mod json;
+mod range;
 mod responses;
 mod router;
 mod rsgi;
@@ -34,5 +35,29 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     responses::register(m)?;
     compress::register(m)?;
     dispatch::register(m)?;
+    range::register(m)?;
+    // Whether the panicking test hooks are compiled in (`make develop`; never in a wheel).
+    m.add("_test_hooks", cfg!(feature = "test-hooks"))?;
+    #[cfg(feature = "test-hooks")]
+    test_hooks::register(m)?;
     Ok(())
+}
+
+/// Hooks for the test suite only, compiled in with the `test-hooks` cargo feature (which
+/// `make develop` enables and release builds and wheels do not).
+#[cfg(feature = "test-hooks")]
+mod test_hooks {
+    use pyo3::prelude::*;
+
+    /// Panics with `message`: the tests check that a Rust panic inside a binding reaches
+    /// Python as an exception (PyO3's `PanicException`) and the worker keeps serving.
+    #[pyfunction]
+    fn _test_panic(message: &str) -> PyResult<()> {
+        panic!("{message}");
+    }
+
+    /// Registers the hooks on the extension module.
+    pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add_function(wrap_pyfunction!(_test_panic, m)?)
+    }
 }

@@ -163,3 +163,24 @@ def test_every_imported_package_is_a_dependency_or_in_an_extra() -> None:
     assert {"anyio", "granian", "jinja2"} <= imported  # the scan sees imports inside functions too
     missing = {_DISTRIBUTIONS.get(name, name) for name in imported - _UNDECLARED} - declared
     assert not missing
+
+
+def test_test_hooks_are_only_in_the_debug_build() -> None:
+    """The panicking test hook (cargo feature `test-hooks`) is built by `make develop` only:
+    never by the release targets (`develop-release`, the wheels), nor by default."""
+    makefile = (ROOT / "Makefile").read_text()
+    develop = makefile.split("\ndevelop:", 1)[1].split("\n\n", 1)[0]
+    assert "--features test-hooks" in develop
+    release = makefile.split("\ndevelop-release:", 1)[1].split("\n\n", 1)[0]
+    wheels = makefile.split("MATURIN_BUILD =", 1)[1].split("\ndist:", 1)[0]
+    assert "test-hooks" not in release and "test-hooks" not in wheels
+    cargo = (ROOT / "tachyon-py" / "Cargo.toml").read_text()
+    features = cargo.split("[features]", 1)[1].split("\n[", 1)[0]
+    assert "default" not in features
+    assert "test-hooks" not in (ROOT / "tachyon-py" / "pyproject.toml").read_text()
+    from tachyon import _tachyon
+
+    # The extension under test has them exactly when it is the debug build `make develop` made.
+    assert _tachyon._test_hooks == hasattr(_tachyon, "_test_panic")
+    if _tachyon.build_profile == "release":
+        assert not _tachyon._test_hooks

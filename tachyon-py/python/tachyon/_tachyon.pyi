@@ -25,6 +25,8 @@ __all__ = [
     "get_route_path",
     "_json_fast_paths",
     "_json_use_fast_paths",
+    "_test_hooks",
+    "_test_panic",
     "headers_contains",
     "headers_get",
     "headers_getlist",
@@ -38,6 +40,7 @@ __all__ = [
     "parse_host_header",
     "parse_options_header",
     "parse_query",
+    "parse_range_header",
     "render_set_cookie",
     "request_cookies",
     "str_headers",
@@ -45,6 +48,12 @@ __all__ = [
 
 __version__: str
 build_profile: str
+# Whether the test-only hooks below are compiled in (the `test-hooks` cargo feature of
+# `make develop`; never in a release build or a wheel).
+_test_hooks: bool
+
+def _test_panic(message: str) -> None:
+    """Panics in Rust with `message` (test builds only: absent when `_test_hooks` is False)."""
 
 _RouteSpec = tuple[str, str | None, list[str] | None]
 
@@ -116,6 +125,8 @@ def render_set_cookie(
     /,
 ) -> str | None: ...
 def parse_options_header(value: str) -> tuple[str, list[tuple[str, str]]]: ...
+def parse_range_header(header: Any, file_size: Any, max_ranges: Any) -> list[tuple[int, int]] | str | int | None:
+    """A Range header as Starlette's FileResponse parses it: ranges, a 400 text, the size (416), or None."""
 
 @final
 class MultipartParser:

@@ -23,6 +23,7 @@ import anyio.abc
 import anyio.to_thread
 
 from tachyon._tachyon import content_length_header, json_dumps, json_response_init, render_set_cookie
+from tachyon._tachyon import parse_range_header as _native_parse_range_header
 from tachyon._utils import create_collapsing_task_group
 from tachyon.background import BackgroundTask
 from tachyon.concurrency import iterate_in_threadpool
@@ -709,7 +710,24 @@ class FileResponse(Response):
         """Half-open (start, end) byte ranges, sorted and merged when there are several.
 
         An empty list means "ignore the header and send the whole file" (too many ranges).
+        Parsed in Rust (`tachyon_core::range`) unless a subclass overrides `_parse_ranges` or
+        the header holds what Python's `strip()` / `int()` read beyond ASCII digits (other
+        scripts' digits, `_`, signs, Unicode spaces, huge numbers): then in Python, as
+        Starlette does.
         """
+        if cls._parse_ranges.__func__ is FileResponse._parse_ranges.__func__:  # type: ignore[attr-defined]
+            parsed = _native_parse_range_header(http_range, file_size, cls.max_ranges)
+            if type(parsed) is list:
+                return parsed
+            if type(parsed) is str:
+                raise MalformedRangeHeader(parsed)
+            if type(parsed) is int:
+                raise RangeNotSatisfiable(file_size)
+        return cls._parse_range_header_python(http_range, file_size)
+
+    @classmethod
+    def _parse_range_header_python(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        """`_parse_range_header` in Python: Starlette's rules with Python's `int()`."""
         units, sep, spec = http_range.partition("=")
         if not sep:
             raise MalformedRangeHeader()
