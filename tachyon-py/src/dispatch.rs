@@ -383,10 +383,12 @@ impl DispatchCall {
         Ok(())
     }
 
-    /// A failure in the current stage: an Exception goes to the Python error path
-    /// (handlers, then the 500); anything else (cancellation, exit) propagates.
+    /// A failure in the current stage: an Exception (or a Rust panic) goes to the Python
+    /// error path (handlers, then the 500); anything else (cancellation, exit) propagates.
     fn fail(&mut self, py: Python<'_>, err: PyErr) -> PyResult<()> {
-        if self.stage == Stage::Tail || !err.is_instance_of::<PyException>(py) {
+        let server_error = err.is_instance_of::<PyException>(py)
+            || err.is_instance_of::<pyo3::panic::PanicException>(py);
+        if self.stage == Stage::Tail || !server_error {
             self.finish_all();
             return Err(err);
         }

@@ -36,6 +36,12 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     compress::register(m)?;
     dispatch::register(m)?;
     range::register(m)?;
+    // A Rust panic reaches Python as this BaseException subclass; the built-in error layer
+    // answers it with a 500 like any Exception (tachyon._exception_handler.SERVER_ERRORS).
+    m.add(
+        "PanicException",
+        m.py().get_type::<pyo3::panic::PanicException>(),
+    )?;
     // Whether the panicking test hooks are compiled in (`make develop`; never in a wheel).
     m.add("_test_hooks", cfg!(feature = "test-hooks"))?;
     #[cfg(feature = "test-hooks")]

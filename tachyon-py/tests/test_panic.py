@@ -97,16 +97,15 @@ def app_with_panic() -> Starlette:
     return Starlette(routes=[Route("/boom", boom), Route("/ok", ok)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PyO3's PanicException derives from BaseException, so ServerErrorMiddleware's "
-        "`except Exception` lets it through: under TestClient the request is cancelled "
-        "instead of answered 500 (servers that catch BaseException, like uvicorn, answer "
-        "500). The dispatch must treat pyo3_runtime.PanicException as a 500 too."
-    ),
-)
 def test_a_panic_through_testclient_is_a_500_and_the_next_request_is_fine() -> None:
     client = TestClient(app_with_panic(), raise_server_exceptions=False)
     assert client.get("/boom").status_code == 500
+    assert client.get("/ok").text == "ok"
+
+
+def test_a_panic_is_raised_to_the_test_client_as_an_error_caused_by_it() -> None:
+    client = TestClient(app_with_panic())
+    with pytest.raises(RuntimeError, match="panic in Tachyon's native code") as caught:
+        client.get("/boom")
+    assert isinstance(caught.value.__cause__, _tachyon.PanicException)
     assert client.get("/ok").text == "ok"

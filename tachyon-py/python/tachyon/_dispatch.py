@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from tachyon._exception_handler import SCOPE_KEY, ResponseTracker, handle_exception
+from tachyon._exception_handler import SCOPE_KEY, SERVER_ERRORS, ResponseTracker, handle_exception
 from tachyon._tachyon import FusedDispatch
 from tachyon.requests import Request
 from tachyon.responses import Response
@@ -57,7 +57,7 @@ class FusedPath:
         """Route and serve an http request (the native table could not answer alone)."""
         try:
             found = self.router.resolve(scope)
-        except Exception as exc:
+        except SERVER_ERRORS as exc:
             await self.recover(exc, None, scope, receive, send, False)
             return
         await self.serve_found(found, scope, receive, send, send_response)
@@ -126,7 +126,7 @@ class FusedPath:
                 send_response(response)
                 if response.background is not None:
                     await response.background()
-        except Exception as exc:
+        except SERVER_ERRORS as exc:
             started = started_if_failed if tracker is None else tracker.started
             await self.recover(exc, request, scope, receive, send, started)
 
@@ -149,11 +149,11 @@ class FusedPath:
         tracker = ResponseTracker(send)
         try:
             await response(scope, receive, tracker)
-        except Exception as exc:
+        except SERVER_ERRORS as exc:
             await self.recover(exc, request, scope, receive, send, tracker.started)
 
     async def recover(
-        self, exc: Exception, request: Request | None, scope: Scope, receive: Receive, send: Send, started: bool
+        self, exc: BaseException, request: Request | None, scope: Scope, receive: Receive, send: Send, started: bool
     ) -> None:
         """Answer `exc` as the layers would: its registered handler's response, else (with
         a ServerErrorMiddleware) the 500, and raise it again."""
@@ -162,7 +162,7 @@ class FusedPath:
         try:
             conn = request if request is not None else Request(scope, receive, send)
             await handle_exception(exc, conn, self.handlers, scope, receive, tracker)
-        except Exception as error:
+        except SERVER_ERRORS as error:
             if self.server_errors is None:
                 raise
             await self.server_errors.respond_and_reraise(error, scope, receive, send, tracker.started)

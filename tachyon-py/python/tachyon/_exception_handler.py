@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tachyon._tachyon import ResponseTracker
+from tachyon._tachyon import PanicException, ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
 from tachyon.exceptions import HTTPException
@@ -16,10 +16,16 @@ StatusHandlers = dict[int, ExceptionHandler]
 # The scope key is Starlette's, so Starlette routes mounted inside a Tachyon app share the handlers.
 SCOPE_KEY = "starlette.exception_handlers"
 
+# What the built-in error layer answers with a 500: any Exception, and a Rust panic from a
+# binding (PyO3's PanicException derives from BaseException, which would otherwise pass it
+# through as if it were a cancellation).
+SERVER_ERRORS: tuple[type[BaseException], ...] = (Exception, PanicException)
+
 # `ResponseTracker(send)`: a `send` that records in `started` whether the response has
 # started (native, src/dispatch.rs: one call per message instead of a coroutine).
 __all__ = [
     "SCOPE_KEY",
+    "SERVER_ERRORS",
     "ResponseTracker",
     "handle_exception",
     "lookup_exception_handler",
@@ -27,7 +33,7 @@ __all__ = [
 ]
 
 
-def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> ExceptionHandler | None:
+def lookup_exception_handler(handlers: ExceptionHandlers, exc: BaseException) -> ExceptionHandler | None:
     """The handler registered for the most specific class of `exc`, if any."""
     for cls in type(exc).__mro__:
         handler = handlers.get(cls)
@@ -37,7 +43,7 @@ def lookup_exception_handler(handlers: ExceptionHandlers, exc: Exception) -> Exc
 
 
 async def handle_exception(
-    exc: Exception,
+    exc: BaseException,
     conn: Any,
     handlers: tuple[ExceptionHandlers, StatusHandlers],
     scope: Scope,

@@ -10,6 +10,7 @@ __all__ = [
     "Compressor",
     "FormParseError",
     "MultipartParser",
+    "PanicException",
     "ResponseTracker",
     "RouteMatcher",
     "RouteTable",
@@ -255,3 +256,6 @@ def child_scope(
     kind: str, endpoint: Any, path_params: Any, root_path: Any = None, app_root_path: Any = None
 ) -> dict[str, Any]:
     """The child scope of a match ("endpoint", "mount" or "host"), keys in Starlette's order."""
+
+class PanicException(BaseException):
+    """A Rust panic inside a binding, raised as an exception (PyO3's)."""

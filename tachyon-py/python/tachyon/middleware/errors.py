@@ -7,7 +7,7 @@ import traceback
 from typing import TYPE_CHECKING, NoReturn
 
 from tachyon._dispatch import fused_path
-from tachyon._exception_handler import ResponseTracker
+from tachyon._exception_handler import SERVER_ERRORS, ResponseTracker
 from tachyon._utils import is_async_callable
 from tachyon.concurrency import run_in_threadpool
 from tachyon.requests import Request
@@ -52,11 +52,11 @@ class ServerErrorMiddleware:
         tracker = ResponseTracker(send)
         try:
             await app(scope, receive, tracker)
-        except Exception as exc:
+        except SERVER_ERRORS as exc:
             await self.respond_and_reraise(exc, scope, receive, send, tracker.started)
 
     async def respond_and_reraise(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
+        self, exc: BaseException, scope: Scope, receive: Receive, send: Send, response_started: bool
     ) -> NoReturn:
         """Send the 500 response for `exc` (unless the response had started), then raise it."""
         request = Request(scope)
@@ -70,7 +70,11 @@ class ServerErrorMiddleware:
             response = await run_in_threadpool(self.handler, request, exc)
         if not response_started:
             await response(scope, receive, send)
-        # Raised again so the server can log it and a TestClient can raise it.
+        # Raised again so the server can log it and a TestClient can raise it. A Rust panic
+        # (a BaseException) goes on as an ordinary error: raised as itself it would be taken
+        # for a cancellation by the task running the request.
+        if not isinstance(exc, Exception):
+            raise RuntimeError(f"a panic in Tachyon's native code: {exc}") from exc
         raise exc
 
     def generate_plain_text(self, exc: Exception) -> str:
