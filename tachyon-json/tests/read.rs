@@ -230,15 +230,21 @@ fn rfc_8259_mode_rejects_non_finite_numbers_where_they_stand() {
         (r#"{"x":-Infinity}"#, ExpectingValue, 5),
         ("1e400", NumberOutOfRange, 0),
         ("[0, -1E400]", NumberOutOfRange, 4),
-        (r#"{"big": 123456789012345678901234567890e300}"#, NumberOutOfRange, 8),
+        (
+            r#"{"big": 123456789012345678901234567890e300}"#,
+            NumberOutOfRange,
+            8,
+        ),
         ("1.8e308", NumberOutOfRange, 0),
     ];
     for &(input, kind, offset) in cases {
         assert_eq!(rejected(input), (kind, offset), "{input:?}");
         // The default (Python's json.loads) still accepts every one of them.
-        assert!(Reader::new()
-            .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
-            .is_ok());
+        assert!(
+            Reader::new()
+                .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
+                .is_ok()
+        );
     }
     // Finite extremes and underflow stay numbers.
     for (input, want) in [

@@ -430,20 +430,6 @@ impl Encoder {
         }
     }
 
-    /// An array item: floats first (arrays of numbers, like canada.json's
-    /// coordinates, are where most floats live; 5th in `encode`'s order).
-    #[inline(always)]
-    unsafe fn encode_item(&mut self, obj: *mut PyObject) -> Res {
-        // SAFETY: GIL held; `obj` is a valid borrowed reference.
-        unsafe {
-            if ffi::Py_TYPE(obj) == ty!(PyFloat_Type) {
-                self.write_float(obj)
-            } else {
-                self.encode(obj)
-            }
-        }
-    }
-
     /// Subclasses, in the order `json`'s C encoder tests them, then the error.
     #[cold]
     unsafe fn encode_other(&mut self, obj: *mut PyObject) -> Res {
@@ -608,6 +594,57 @@ impl Encoder {
         }
     }
 
+    /// Writes `items[from..n]` while they are finite exact floats (each after a `,` but
+    /// the first of the sequence); returns the index of the first item not written.
+    /// Arrays of numbers (canada.json's coordinates) are where most floats live. The
+    /// output's length, data pointer and capacity are held in locals meanwhile: `BytesOut`
+    /// lives in the encoder, in memory, so each append through it reloads and stores the
+    /// length, and every byte written waits on the previous store.
+    ///
+    /// # Safety
+    /// `items` points to `n` valid objects, which stay alive: no Python code runs here.
+    // Inlined into the array writers in release builds (measured); kept out of line in
+    // debug builds, whose unoptimised frames would otherwise grow the recursive writers'
+    // frames past what 3000 levels of nesting fit in a thread's stack (3.13's depth).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline(never))]
+    unsafe fn write_floats(&mut self, items: *const *mut PyObject, from: usize, n: usize) -> usize {
+        const ROOM: usize = 1 + tachyon_json::F64_ROOM;
+        let mut base = self.out.as_mut_ptr();
+        let mut len = self.out.len;
+        let mut cap = self.out.cap;
+        let mut i = from;
+        // SAFETY: per the caller, `items[i]` is valid for i < n. `ROOM` bytes are spare at
+        // `base + len` before each float is written (grown first if not), and `len` counts
+        // exactly the bytes written.
+        unsafe {
+            while i < n {
+                let item = *items.add(i);
+                if ffi::Py_TYPE(item) != ty!(PyFloat_Type) {
+                    break;
+                }
+                let v = ffi::PyFloat_AS_DOUBLE(item);
+                if !v.is_finite() {
+                    break; // the general path raises json's error
+                }
+                if cap - len < ROOM {
+                    self.out.len = len;
+                    self.out.grow(ROOM);
+                    base = self.out.as_mut_ptr();
+                    cap = self.out.cap;
+                }
+                if i > 0 {
+                    *base.add(len) = b',';
+                    len += 1;
+                }
+                len += tachyon_json::write_finite_f64_raw(base.add(len), v);
+                i += 1;
+            }
+        }
+        self.out.len = len;
+        i
+    }
+
     #[inline]
     unsafe fn write_list(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: `obj` is a list; the size is re-read each step because
@@ -624,10 +661,22 @@ impl Encoder {
             let mut i = 0;
             let mut r = Ok(());
             while i < ffi::PyList_GET_SIZE(obj) {
+                let item = ffi::PyList_GET_ITEM(obj, i);
+                if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
+                    // The item array and size are read afresh: an earlier item's hook may
+                    // have run Python code that resized the list.
+                    let n = ffi::PyList_GET_SIZE(obj) as usize;
+                    let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
+                    let next = self.write_floats(items, i as usize, n) as Py_ssize_t;
+                    if next > i {
+                        i = next;
+                        continue;
+                    }
+                }
                 if i > 0 {
                     self.out.push(b',');
                 }
-                r = self.encode_item(ffi::PyList_GET_ITEM(obj, i));
+                r = self.encode(item);
                 if r.is_err() {
                     break;
                 }
@@ -654,14 +703,25 @@ impl Encoder {
             ffi::Py_INCREF(obj);
             self.out.push(b'[');
             let mut r = Ok(());
-            for i in 0..n {
+            let items = (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr();
+            let mut i = 0;
+            while i < n {
+                let item = *items.add(i as usize);
+                if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
+                    let next = self.write_floats(items, i as usize, n as usize) as Py_ssize_t;
+                    if next > i {
+                        i = next;
+                        continue;
+                    }
+                }
                 if i > 0 {
                     self.out.push(b',');
                 }
-                r = self.encode_item(ffi::PyTuple_GET_ITEM(obj, i));
+                r = self.encode(item);
                 if r.is_err() {
                     break;
                 }
+                i += 1;
             }
             ffi::Py_DECREF(obj);
             r.map_err(|_| self.unwinding(obj))?;
@@ -824,8 +884,8 @@ impl Encoder {
         }
     }
 
-    // Exact-type test first, the rest out of line: the shape of `encode_item`, repeated on
-    // purpose for keys (each position keeps its own inlined hot test).
+    // Exact-type test first, the rest out of line (each position keeps its own inlined hot
+    // test, as arrays do for floats).
     #[inline(always)]
     unsafe fn write_key(&mut self, key: *mut PyObject) -> Res {
         // SAFETY: GIL held; `key` is valid.
@@ -1170,10 +1230,7 @@ unsafe extern "C" fn loads_raw(_module: *mut PyObject, arg: *mut PyObject) -> *m
 }
 
 /// `json_loads_strict`: `loads` without NaN and the infinities (what `request.json()` uses).
-unsafe extern "C" fn loads_strict_raw(
-    _module: *mut PyObject,
-    arg: *mut PyObject,
-) -> *mut PyObject {
+unsafe extern "C" fn loads_strict_raw(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
     // SAFETY: called by the interpreter with the GIL held and a valid `arg`.
     unsafe { guard(|| loads_impl(arg, true)) }
 }
@@ -1348,7 +1405,9 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool, rfc8259: bool) ->
                 let (kind, offset) = match (is_str, core::str::from_utf8(data)) {
                     // json.loads decodes bytes with surrogatepass: encoded
                     // surrogates are accepted there, so let it decide.
-                    (false, Err(_)) if utf8_with_surrogates(data) => return std_loads(arg, rfc8259),
+                    (false, Err(_)) if utf8_with_surrogates(data) => {
+                        return std_loads(arg, rfc8259);
+                    }
                     // json.loads decodes bytes before parsing: report bad UTF-8 first.
                     (false, Err(u)) => (ErrorKind::InvalidUtf8, u.valid_up_to()),
                     _ => (e.kind(), e.offset()),
