@@ -37,6 +37,10 @@ pub enum ErrorKind {
     /// only when [`Reader::trailing_comma_errors`](crate::Reader::trailing_comma_errors)
     /// is on, otherwise this is [`ErrorKind::ExpectingKey`] at the `}`.
     TrailingCommaInObject,
+    /// A number too large for a float (`1e400`); the offset is its first byte. Reported
+    /// only when [`Reader::allow_non_finite`](crate::Reader::allow_non_finite) is off
+    /// (Python's `json` has no such error: it reads the number as `inf`).
+    NumberOutOfRange,
 }
 
 impl ErrorKind {
@@ -56,6 +60,7 @@ impl ErrorKind {
             ErrorKind::InvalidUtf8 => "Invalid UTF-8",
             ErrorKind::TrailingCommaInArray => "Illegal trailing comma before end of array",
             ErrorKind::TrailingCommaInObject => "Illegal trailing comma before end of object",
+            ErrorKind::NumberOutOfRange => "Number out of range",
         }
     }
 }

@@ -33,7 +33,9 @@ mod value;
 
 pub use error::{Error, ErrorKind, ReadError};
 pub use escape::write_str;
-pub use number::{write_f32, write_f64, write_i64, write_i128, write_u64};
+pub use number::{
+    F64_ROOM, write_f32, write_f64, write_finite_f64_raw, write_i64, write_i128, write_u64,
+};
 pub use output::Output;
 pub use read::{Buffers, DEFAULT_MAX_DEPTH, Entries, Reader, Sink, parse};
 pub use ser::{Compound, SerError, Serializer, to_string, to_vec, to_writer};

@@ -90,6 +90,10 @@ pub fn write_i128<O: Output + ?Sized>(out: &mut O, v: i128) {
     push_small(out, buf.format(v).as_bytes());
 }
 
+/// Bytes of room [`write_finite_f64_raw`] needs at its destination: the longest text
+/// (`-2.2250738585072014e-308`, 24 bytes) and zmij's scratch (its 24-byte buffer).
+pub const F64_ROOM: usize = 32;
+
 /// Appends `v` exactly as Python's `repr(float)` spells it; NaN and the
 /// infinities as `NaN`, `Infinity`, `-Infinity` (what `json.dumps` writes
 /// when `allow_nan=True`). Callers that must reject them check first.
@@ -99,20 +103,35 @@ pub fn write_f64<O: Output + ?Sized>(out: &mut O, v: f64) {
         out.extend_from_slice(nonfinite(v).as_bytes());
         return;
     }
-    // zmij formats in place in the output's spare capacity: formatting into
-    // a stack buffer and copying out made the copy's wide loads wait on
-    // zmij's narrower stores (a store-forwarding stall, most of the cost
-    // beyond zmij's own in a profile of canada.json).
-    const _: () = assert!(align_of::<zmij::Buffer>() == 1);
-    out.reserve(size_of::<zmij::Buffer>());
+    out.reserve(F64_ROOM);
     let at = out.len();
-    // SAFETY: `size_of::<zmij::Buffer>()` bytes of spare capacity are
-    // reserved at `dst`, and a `zmij::Buffer` is an array of
-    // `MaybeUninit<u8>` (alignment 1, checked above; any bytes valid), so
-    // that memory may be used as one. Only the bytes of the returned text
-    // become part of the output, and only where they are (checked).
+    // SAFETY: `F64_ROOM` bytes of spare capacity are reserved at `at`; the function
+    // initializes the `n` bytes it reports, which become part of the output.
     unsafe {
-        let dst = out.as_mut_ptr().add(at);
+        let n = write_finite_f64_raw(out.as_mut_ptr().add(at), v);
+        out.set_len(at + n);
+    }
+}
+
+/// Writes finite `v` as Python's `repr(float)` spells it at `dst` and returns its length:
+/// [`write_f64`] for callers that keep their own cursor in registers (an [`Output`]
+/// whose length lives in memory makes each append wait for the previous one's store).
+///
+/// # Safety
+/// `v` is finite, and `dst` is valid for writes of [`F64_ROOM`] bytes (their contents
+/// beyond the returned length are unspecified afterwards).
+#[inline(always)]
+pub unsafe fn write_finite_f64_raw(dst: *mut u8, v: f64) -> usize {
+    debug_assert!(v.is_finite());
+    // zmij formats in place at `dst`: formatting into a stack buffer and copying out
+    // made the copy's wide loads wait on zmij's narrower stores (a store-forwarding
+    // stall, most of the cost beyond zmij's own in a profile of canada.json).
+    const _: () = assert!(align_of::<zmij::Buffer>() == 1);
+    const _: () = assert!(size_of::<zmij::Buffer>() <= F64_ROOM);
+    // SAFETY: per the caller, `dst` has room for a `zmij::Buffer`, which is an array of
+    // `MaybeUninit<u8>` (alignment 1, checked above; any bytes valid), so that memory
+    // may be used as one. Only the bytes of the returned text count, where they are.
+    let len = unsafe {
         let buf = &mut *dst.cast::<zmij::Buffer>();
         let text = buf.format_finite(v);
         let len = text.len();
@@ -120,8 +139,8 @@ pub fn write_f64<O: Output + ?Sized>(out: &mut O, v: f64) {
             // Not where zmij has put it in any version so far.
             core::ptr::copy(text.as_ptr(), dst, len);
         }
-        out.set_len(at + len);
-    }
+        len
+    };
     // zmij already writes Python's fixed layout (`123.0`, `0.001`) for
     // decimal exponents -5..=15; Python's fixed range is -4..=15, and its
     // exponent form has a sign and at least two digits (`1e+16`, `1e-07`).
@@ -131,44 +150,56 @@ pub fn write_f64<O: Output + ?Sized>(out: &mut O, v: f64) {
     // double nearest 1e-4 is at least 1e-4 (that decimal reads back as it).
     let a = v.abs();
     if !(1e-4..1e16).contains(&a) && a != 0.0 {
-        python_exponent_form(out, at);
+        // SAFETY: `len` bytes of text at `dst`, which has `F64_ROOM` bytes of room.
+        return unsafe { python_exponent_form(dst, len) };
     }
+    len
 }
 
-/// Rewrites the float just written at `out[at..]` into Python's exponent form.
+/// Rewrites the float text at `dst[..n]` into Python's exponent form; returns its length.
+///
+/// # Safety
+/// `dst[..n]` is initialized and `dst` is valid for writes of [`F64_ROOM`] bytes.
 #[cold]
-fn python_exponent_form<O: Output + ?Sized>(out: &mut O, at: usize) {
-    let mut tmp = [0u8; 32];
-    let n = out.len() - at;
-    tmp[..n].copy_from_slice(&out.as_slice()[at..]);
-    out.truncate(at);
+unsafe fn python_exponent_form(dst: *mut u8, n: usize) -> usize {
+    let mut tmp = [0u8; F64_ROOM];
+    // SAFETY: per the caller.
+    tmp[..n].copy_from_slice(unsafe { core::slice::from_raw_parts(dst, n) });
     let text = &tmp[..n];
+    let mut out = [0u8; F64_ROOM];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        out[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
     if let Some(e) = text.iter().rposition(|&c| c == b'e') {
-        out.extend_from_slice(&text[..e]);
+        put(&text[..e]);
         let exp = &text[e + 1..];
         let (sign, digits) = match exp[0] {
             b'-' => (b'-', &exp[1..]),
             b'+' => (b'+', &exp[1..]),
             _ => (b'+', exp),
         };
-        out.push(b'e');
-        out.push(sign);
+        put(&[b'e', sign]);
         if digits.len() == 1 {
-            out.push(b'0');
+            put(b"0");
         }
-        out.extend_from_slice(digits);
-        return;
+        put(digits);
+    } else {
+        // 1.234e-5 arrives as 0.00001234: Python writes 1.234e-05.
+        let neg = usize::from(text[0] == b'-');
+        let digits = &text[neg + 6..];
+        put(&text[..neg]);
+        put(&digits[..1]);
+        if digits.len() > 1 {
+            put(b".");
+            put(&digits[1..]);
+        }
+        put(b"e-05");
     }
-    // 1.234e-5 arrives as 0.00001234: Python writes 1.234e-05.
-    let neg = usize::from(text[0] == b'-');
-    let digits = &text[neg + 6..];
-    out.extend_from_slice(&text[..neg]);
-    out.push(digits[0]);
-    if digits.len() > 1 {
-        out.push(b'.');
-        out.extend_from_slice(&digits[1..]);
-    }
-    out.extend_from_slice(b"e-05");
+    // SAFETY: `len` <= 24 (Python's longest float repr) <= F64_ROOM, per the caller.
+    unsafe { core::ptr::copy_nonoverlapping(out.as_ptr(), dst, len) };
+    len
 }
 
 /// Appends a short slice without a call to `memcpy` (measured: the call

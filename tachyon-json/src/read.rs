@@ -83,6 +83,7 @@ pub struct Reader {
     max_depth: usize,
     strict: bool,
     trailing_comma_errors: bool,
+    allow_non_finite: bool,
 }
 
 impl Default for Reader {
@@ -91,6 +92,7 @@ impl Default for Reader {
             max_depth: DEFAULT_MAX_DEPTH,
             strict: true,
             trailing_comma_errors: false,
+            allow_non_finite: true,
         }
     }
 }
@@ -126,6 +128,17 @@ impl Reader {
         self
     }
 
+    /// Whether `NaN`, `Infinity`, `-Infinity` and numbers too large for a float (`1e400`,
+    /// which Python reads as `inf`) are accepted, as Python's `json.loads` accepts them
+    /// (the default). Off, the reader follows RFC 8259, which has no such values: the
+    /// literals are [`ErrorKind::ExpectingValue`] and an overflowing number is
+    /// [`ErrorKind::NumberOutOfRange`], both at the value's first byte. Checked while
+    /// reading, in the same pass.
+    pub fn allow_non_finite(mut self, on: bool) -> Self {
+        self.allow_non_finite = on;
+        self
+    }
+
     /// Parses one JSON document, feeding `sink`.
     pub fn parse<S: Sink>(
         &self,
@@ -151,6 +164,7 @@ impl Reader {
             scratch: core::mem::take(&mut buffers.scratch),
             max_depth: self.max_depth,
             strict: self.strict,
+            allow_non_finite: self.allow_non_finite,
         };
         let result = p.run(&mut buffers.values, &mut buffers.frames);
         // After an error, unfinished values are dropped here, as a fresh reader would.
@@ -219,6 +233,7 @@ struct Parser<'a, 's, S: Sink> {
     scratch: Vec<u8>,
     max_depth: usize,
     strict: bool,
+    allow_non_finite: bool,
 }
 
 #[inline(always)]
@@ -330,11 +345,11 @@ impl<S: Sink> Parser<'_, '_, S> {
                     self.pos += 4;
                     sink!(self.sink.null())
                 }
-                b'N' if self.input[start..].starts_with(b"NaN") => {
+                b'N' if self.allow_non_finite && self.input[start..].starts_with(b"NaN") => {
                     self.pos += 3;
                     sink!(self.sink.float("NaN", f64::NAN))
                 }
-                b'I' if self.input[start..].starts_with(b"Infinity") => {
+                b'I' if self.allow_non_finite && self.input[start..].starts_with(b"Infinity") => {
                     self.pos += 8;
                     sink!(self.sink.float("Infinity", f64::INFINITY))
                 }
@@ -549,6 +564,9 @@ impl<S: Sink> Parser<'_, '_, S> {
         if negative {
             i += 1;
             if b[i..].starts_with(b"Infinity") {
+                if !self.allow_non_finite {
+                    return Err(err(ErrorKind::ExpectingValue, start));
+                }
                 self.pos = i + 8;
                 return self
                     .sink
@@ -638,7 +656,12 @@ impl<S: Sink> Parser<'_, '_, S> {
             if negative { -v } else { v }
         } else {
             // Correctly rounded, as Python's float() is; text matches its grammar.
-            text.parse::<f64>().unwrap_or(f64::NAN)
+            let v = text.parse::<f64>().unwrap_or(f64::NAN);
+            // Only here can a number overflow: the fast path's values are below 1e38.
+            if !self.allow_non_finite && !v.is_finite() {
+                return Err(err(ErrorKind::NumberOutOfRange, start));
+            }
+            v
         };
         self.sink.float(text, v).map_err(ReadError::Sink)
     }

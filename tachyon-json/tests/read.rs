@@ -207,3 +207,53 @@ fn reused_buffers_give_what_a_fresh_reader_gives() {
         assert_eq!(reused, reader.parse(input, &mut tachyon_json::ValueSink));
     }
 }
+
+#[test]
+fn rfc_8259_mode_rejects_non_finite_numbers_where_they_stand() {
+    use ErrorKind::*;
+    let strict = |input: &str| {
+        Reader::new()
+            .allow_non_finite(false)
+            .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
+    };
+    let rejected = |input: &str| match strict(input) {
+        Err(tachyon_json::ReadError::Syntax(e)) => (e.kind(), e.offset()),
+        other => panic!("{input:?} parsed: {other:?}"),
+    };
+    // (input, kind, offset): the value's first byte.
+    let cases: &[(&str, ErrorKind, usize)] = &[
+        ("NaN", ExpectingValue, 0),
+        ("Infinity", ExpectingValue, 0),
+        ("-Infinity", ExpectingValue, 0),
+        ("[1, NaN]", ExpectingValue, 4),
+        (r#"{"a": {"b": [Infinity]}}"#, ExpectingValue, 13),
+        (r#"{"x":-Infinity}"#, ExpectingValue, 5),
+        ("1e400", NumberOutOfRange, 0),
+        ("[0, -1E400]", NumberOutOfRange, 4),
+        (
+            r#"{"big": 123456789012345678901234567890e300}"#,
+            NumberOutOfRange,
+            8,
+        ),
+        ("1.8e308", NumberOutOfRange, 0),
+    ];
+    for &(input, kind, offset) in cases {
+        assert_eq!(rejected(input), (kind, offset), "{input:?}");
+        // The default (Python's json.loads) still accepts every one of them.
+        assert!(
+            Reader::new()
+                .parse(input.as_bytes(), &mut tachyon_json::ValueSink)
+                .is_ok()
+        );
+    }
+    // Finite extremes and underflow stay numbers.
+    for (input, want) in [
+        ("1.7976931348623157e308", f64::MAX),
+        ("-1.7976931348623157e308", f64::MIN),
+        ("1e-400", 0.0),
+        ("5e-324", 5e-324),
+    ] {
+        assert_eq!(strict(input).unwrap(), Value::Float(want), "{input}");
+    }
+    assert_eq!(NumberOutOfRange.message(), "Number out of range");
+}

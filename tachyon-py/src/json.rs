@@ -35,6 +35,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cpython::register(m)?;
     add_function(m, c"json_dumps", dumps_raw, c"dumps(obj, /)\n--\n\nSerialize obj to JSON bytes exactly as json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode().")?;
     add_function(m, c"json_loads", loads_raw, c"loads(data, /)\n--\n\nParse JSON from bytes, bytearray, memoryview or str, exactly as json.loads does.")?;
+    add_function(m, c"json_loads_strict", loads_strict_raw, c"loads_strict(data, /)\n--\n\nParse JSON as json_loads does, but as RFC 8259 has it: NaN, Infinity, -Infinity and numbers beyond a float's range (1e400) raise json.JSONDecodeError instead of becoming nan or inf.")?;
     Ok(())
 }
 
@@ -429,20 +430,6 @@ impl Encoder {
         }
     }
 
-    /// An array item: floats first (arrays of numbers, like canada.json's
-    /// coordinates, are where most floats live; 5th in `encode`'s order).
-    #[inline(always)]
-    unsafe fn encode_item(&mut self, obj: *mut PyObject) -> Res {
-        // SAFETY: GIL held; `obj` is a valid borrowed reference.
-        unsafe {
-            if ffi::Py_TYPE(obj) == ty!(PyFloat_Type) {
-                self.write_float(obj)
-            } else {
-                self.encode(obj)
-            }
-        }
-    }
-
     /// Subclasses, in the order `json`'s C encoder tests them, then the error.
     #[cold]
     unsafe fn encode_other(&mut self, obj: *mut PyObject) -> Res {
@@ -607,6 +594,57 @@ impl Encoder {
         }
     }
 
+    /// Writes `items[from..n]` while they are finite exact floats (each after a `,` but
+    /// the first of the sequence); returns the index of the first item not written.
+    /// Arrays of numbers (canada.json's coordinates) are where most floats live. The
+    /// output's length, data pointer and capacity are held in locals meanwhile: `BytesOut`
+    /// lives in the encoder, in memory, so each append through it reloads and stores the
+    /// length, and every byte written waits on the previous store.
+    ///
+    /// # Safety
+    /// `items` points to `n` valid objects, which stay alive: no Python code runs here.
+    // Inlined into the array writers in release builds (measured); kept out of line in
+    // debug builds, whose unoptimised frames would otherwise grow the recursive writers'
+    // frames past what 3000 levels of nesting fit in a thread's stack (3.13's depth).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline(never))]
+    unsafe fn write_floats(&mut self, items: *const *mut PyObject, from: usize, n: usize) -> usize {
+        const ROOM: usize = 1 + tachyon_json::F64_ROOM;
+        let mut base = self.out.as_mut_ptr();
+        let mut len = self.out.len;
+        let mut cap = self.out.cap;
+        let mut i = from;
+        // SAFETY: per the caller, `items[i]` is valid for i < n. `ROOM` bytes are spare at
+        // `base + len` before each float is written (grown first if not), and `len` counts
+        // exactly the bytes written.
+        unsafe {
+            while i < n {
+                let item = *items.add(i);
+                if ffi::Py_TYPE(item) != ty!(PyFloat_Type) {
+                    break;
+                }
+                let v = ffi::PyFloat_AS_DOUBLE(item);
+                if !v.is_finite() {
+                    break; // the general path raises json's error
+                }
+                if cap - len < ROOM {
+                    self.out.len = len;
+                    self.out.grow(ROOM);
+                    base = self.out.as_mut_ptr();
+                    cap = self.out.cap;
+                }
+                if i > 0 {
+                    *base.add(len) = b',';
+                    len += 1;
+                }
+                len += tachyon_json::write_finite_f64_raw(base.add(len), v);
+                i += 1;
+            }
+        }
+        self.out.len = len;
+        i
+    }
+
     #[inline]
     unsafe fn write_list(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: `obj` is a list; the size is re-read each step because
@@ -623,10 +661,22 @@ impl Encoder {
             let mut i = 0;
             let mut r = Ok(());
             while i < ffi::PyList_GET_SIZE(obj) {
+                let item = ffi::PyList_GET_ITEM(obj, i);
+                if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
+                    // The item array and size are read afresh: an earlier item's hook may
+                    // have run Python code that resized the list.
+                    let n = ffi::PyList_GET_SIZE(obj) as usize;
+                    let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
+                    let next = self.write_floats(items, i as usize, n) as Py_ssize_t;
+                    if next > i {
+                        i = next;
+                        continue;
+                    }
+                }
                 if i > 0 {
                     self.out.push(b',');
                 }
-                r = self.encode_item(ffi::PyList_GET_ITEM(obj, i));
+                r = self.encode(item);
                 if r.is_err() {
                     break;
                 }
@@ -653,14 +703,25 @@ impl Encoder {
             ffi::Py_INCREF(obj);
             self.out.push(b'[');
             let mut r = Ok(());
-            for i in 0..n {
+            let items = (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr();
+            let mut i = 0;
+            while i < n {
+                let item = *items.add(i as usize);
+                if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
+                    let next = self.write_floats(items, i as usize, n as usize) as Py_ssize_t;
+                    if next > i {
+                        i = next;
+                        continue;
+                    }
+                }
                 if i > 0 {
                     self.out.push(b',');
                 }
-                r = self.encode_item(ffi::PyTuple_GET_ITEM(obj, i));
+                r = self.encode(item);
                 if r.is_err() {
                     break;
                 }
+                i += 1;
             }
             ffi::Py_DECREF(obj);
             r.map_err(|_| self.unwinding(obj))?;
@@ -823,8 +884,8 @@ impl Encoder {
         }
     }
 
-    // Exact-type test first, the rest out of line: the shape of `encode_item`, repeated on
-    // purpose for keys (each position keeps its own inlined hot test).
+    // Exact-type test first, the rest out of line (each position keeps its own inlined hot
+    // test, as arrays do for floats).
     #[inline(always)]
     unsafe fn write_key(&mut self, key: *mut PyObject) -> Res {
         // SAFETY: GIL held; `key` is valid.
@@ -1165,10 +1226,20 @@ enum Input {
 
 unsafe extern "C" fn loads_raw(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
     // SAFETY: called by the interpreter with the GIL held and a valid `arg`.
-    unsafe { guard(|| loads_impl(arg)) }
+    unsafe { guard(|| loads_impl(arg, false)) }
 }
 
-unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
+/// `json_loads_strict`: `loads` without NaN and the infinities (what `request.json()` uses).
+unsafe extern "C" fn loads_strict_raw(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: called by the interpreter with the GIL held and a valid `arg`.
+    unsafe { guard(|| loads_impl(arg, true)) }
+}
+
+/// `loads`; with `rfc8259`, non-finite numbers are syntax errors (read in the same pass).
+///
+/// # Safety
+/// The GIL is held and `arg` is a valid object.
+unsafe fn loads_impl(arg: *mut PyObject, rfc8259: bool) -> *mut PyObject {
     // SAFETY: GIL held throughout; the input bytes stay alive (and, for
     // bytearray/memoryview, unmodified: no Python code runs while parsing).
     unsafe {
@@ -1188,7 +1259,7 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
             if p.is_null() {
                 // Lone surrogates cannot be UTF-8: let the stdlib handle it.
                 ffi::PyErr_Clear();
-                return std_loads(arg);
+                return std_loads(arg, rfc8259);
             }
             let data = std::slice::from_raw_parts(p.cast::<u8>(), len as usize);
             if data.starts_with("\u{feff}".as_bytes()) {
@@ -1226,9 +1297,9 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
             return ptr::null_mut();
         };
         let result = if is_str {
-            parse(data, arg, true)
+            parse(data, arg, true, rfc8259)
         } else {
-            parse_bytes(data, arg)
+            parse_bytes(data, arg, rfc8259)
         };
         if let Input::Buffer(mut view) = holder {
             ffi::PyBuffer_Release(&mut *view);
@@ -1238,26 +1309,74 @@ unsafe fn loads_impl(arg: *mut PyObject) -> *mut PyObject {
 }
 
 /// Bytes input: json.loads detects UTF-16/32 and strips a UTF-8 BOM.
-unsafe fn parse_bytes(data: &[u8], arg: *mut PyObject) -> *mut PyObject {
+unsafe fn parse_bytes(data: &[u8], arg: *mut PyObject, rfc8259: bool) -> *mut PyObject {
     let utf16_or_32 = data.starts_with(&[0xFF, 0xFE])
         || data.starts_with(&[0xFE, 0xFF])
         || ((data.len() >= 4 || data.len() == 2) && (data[0] == 0 || data[1] == 0));
     // SAFETY: GIL held.
     unsafe {
         if utf16_or_32 {
-            return std_loads(arg);
+            return std_loads(arg, rfc8259);
         }
         let data = data.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(data);
-        parse(data, arg, false)
+        parse(data, arg, false, rfc8259)
     }
 }
 
-unsafe fn std_loads(arg: *mut PyObject) -> *mut PyObject {
+/// The stdlib's `json.loads(arg)`, for the rare inputs the reader leaves to it (UTF-16 and
+/// UTF-32 bytes, lone surrogates). With `rfc8259`, a non-finite float in its result is a
+/// `JSONDecodeError` (at position 0: the stdlib does not say where the value stood).
+///
+/// # Safety
+/// The GIL is held and `arg` is a valid object.
+unsafe fn std_loads(arg: *mut PyObject, rfc8259: bool) -> *mut PyObject {
     // SAFETY: GIL held; STD_LOADS was set at registration.
-    unsafe { ffi::PyObject_CallOneArg(STD_LOADS.load(Ordering::Acquire), arg) }
+    unsafe {
+        let v = ffi::PyObject_CallOneArg(STD_LOADS.load(Ordering::Acquire), arg);
+        if v.is_null() || !rfc8259 || all_finite(v) {
+            return v;
+        }
+        ffi::Py_DECREF(v);
+        let doc = ffi::PyUnicode_FromStringAndSize(ptr::null(), 0);
+        if doc.is_null() {
+            return ptr::null_mut();
+        }
+        let r = decode_error(ErrorKind::NumberOutOfRange.message(), doc, 0);
+        ffi::Py_DECREF(doc);
+        r
+    }
 }
 
-unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject {
+/// Whether every float in `v` (a tree of exact dicts, lists and scalars, as `json.loads`
+/// builds them) is finite. Recursive: the nesting is what `json.loads` allowed.
+///
+/// # Safety
+/// The GIL is held and `v` is a valid object; no Python code runs meanwhile.
+unsafe fn all_finite(v: *mut PyObject) -> bool {
+    // SAFETY: GIL held; only exact containers are walked, by index or PyDict_Next,
+    // and nothing here runs Python code that could change them.
+    unsafe {
+        let ty = ffi::Py_TYPE(v);
+        if ty == ty!(PyFloat_Type) {
+            ffi::PyFloat_AS_DOUBLE(v).is_finite()
+        } else if ty == ty!(PyList_Type) {
+            (0..ffi::PyList_GET_SIZE(v)).all(|i| all_finite(ffi::PyList_GET_ITEM(v, i)))
+        } else if ty == ty!(PyDict_Type) {
+            let (mut pos, mut k, mut item): (Py_ssize_t, *mut PyObject, *mut PyObject) =
+                (0, ptr::null_mut(), ptr::null_mut());
+            while ffi::PyDict_Next(v, &mut pos, &mut k, &mut item) != 0 {
+                if !all_finite(item) {
+                    return false;
+                }
+            }
+            true
+        } else {
+            true
+        }
+    }
+}
+
+unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool, rfc8259: bool) -> *mut PyObject {
     // SAFETY: GIL held.
     unsafe {
         let depth = cpython::recursion_limit();
@@ -1273,6 +1392,7 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
         let parsed = Reader::new()
             .max_depth(depth)
             .trailing_comma_errors(TRAILING_COMMA_ERRORS.load(Ordering::Relaxed))
+            .allow_non_finite(!rfc8259)
             .parse_reusing(data, &mut sink, &mut buffers);
         *LOADS_BUFFERS.0.get() = buffers;
         if paused {
@@ -1285,7 +1405,9 @@ unsafe fn parse(data: &[u8], arg: *mut PyObject, is_str: bool) -> *mut PyObject 
                 let (kind, offset) = match (is_str, core::str::from_utf8(data)) {
                     // json.loads decodes bytes with surrogatepass: encoded
                     // surrogates are accepted there, so let it decide.
-                    (false, Err(_)) if utf8_with_surrogates(data) => return std_loads(arg),
+                    (false, Err(_)) if utf8_with_surrogates(data) => {
+                        return std_loads(arg, rfc8259);
+                    }
                     // json.loads decodes bytes before parsing: report bad UTF-8 first.
                     (false, Err(u)) => (ErrorKind::InvalidUtf8, u.valid_up_to()),
                     _ => (e.kind(), e.offset()),

@@ -71,6 +71,9 @@ class IntSub(int):
     __str__ = __repr__
 
 
+EDGE_FLOATS = [0.0, -0.0, 1e16, 9999999999999998.0, 1e-4, 9.9999e-05, 1e-07, 5e-324, 1.7976931348623157e308]
+
+
 class FloatSub(float):
     def __repr__(self) -> str:
         return "FloatSub!"
@@ -151,6 +154,36 @@ def test_dumps_control_and_special_chars(s: str) -> None:
 def test_dumps_float_repr(x: float) -> None:
     assert tjson.dumps(x) == repr(x).encode()
     assert tjson.dumps([x, {x: x}]) == reference_dumps([x, {x: x}])
+
+
+EDGE_FLOATS = [0.0, -0.0, 1e16, 9999999999999998.0, 1e-4, 9.9999e-05, 1e-07, 5e-324, 1.7976931348623157e308]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats()
+        | st.sampled_from(EDGE_FLOATS)
+        | st.integers(-5, 5)
+        | st.none()
+        | st.floats(allow_nan=False).map(FloatSub),
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_dumps_runs_of_floats_in_arrays(items: list[Any], as_tuple: bool) -> None:
+    # Arrays write runs of exact floats with their own loop: same bytes, same errors (the
+    # first non-finite float raises json's ValueError), with other items between runs.
+    obj: Any = tuple(items) if as_tuple else items
+    assert outcome(tjson.dumps, obj) == outcome(reference_dumps, obj)
+    assert outcome(tjson.dumps, [obj, {"k": obj}]) == outcome(reference_dumps, [obj, {"k": obj}])
+
+
+def test_dumps_a_run_of_floats_that_outgrows_the_output() -> None:
+    tjson.dumps(0)  # the next output starts small
+    floats = [i / 7 for i in range(-50_000, 50_000)] + [1e300, -1e-300]
+    assert tjson.dumps(floats) == reference_dumps(floats)
+    assert tjson.dumps(tuple(floats)) == reference_dumps(floats)
 
 
 def test_dumps_examples() -> None:

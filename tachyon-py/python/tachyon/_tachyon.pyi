@@ -33,6 +33,7 @@ __all__ = [
     "headers_getlist",
     "json_dumps",
     "json_loads",
+    "json_loads_strict",
     "json_response_init",
     "set_convertor_registry",
     "set_match_members",
@@ -90,6 +91,12 @@ def json_dumps(obj: Any, /) -> bytes:
 
 def json_loads(data: bytes | bytearray | memoryview | str, /) -> Any:
     """What `json.loads(data)` returns; `json.JSONDecodeError` on invalid input."""
+
+def json_loads_strict(data: bytes | bytearray | memoryview | str, /) -> Any:
+    """`json_loads` as RFC 8259 has it.
+
+    `NaN`, `Infinity`, `-Infinity` and numbers beyond a float's range raise `json.JSONDecodeError`.
+    """
 
 def _json_fast_paths() -> dict[str, Any]:
     """For tests: the CPython layout compiled in, which json fast paths are on, and (debug builds) their hit counts."""

@@ -12,7 +12,7 @@ from contextlib import aclosing
 from http import cookies as http_cookies
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
-from tachyon._tachyon import json_loads, parse_cookie, parse_options_header, request_cookies
+from tachyon._tachyon import json_loads_strict, parse_cookie, parse_options_header, request_cookies
 from tachyon._utils import AwaitableOrContextManagerWrapper
 from tachyon.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from tachyon.exceptions import HTTPException, JSONBodyDecodeError
@@ -285,7 +285,9 @@ class Request(HTTPConnection[StateT]):
         """The body parsed as JSON.
 
         Invalid JSON raises `JSONBodyDecodeError`: a `json.JSONDecodeError` that is also
-        an `HTTPException(400)`.
+        an `HTTPException(400)`. Read as RFC 8259 has it: `NaN`, `Infinity`, `-Infinity` and
+        numbers beyond a float's range (`1e400`) are invalid too (Starlette reads them as nan
+        and inf, which its JSONResponse then refuses to render: a 500).
         """
         try:
             return self._json
@@ -298,7 +300,7 @@ class Request(HTTPConnection[StateT]):
             self._json = loads(body)
             return self._json
         try:
-            self._json = json_loads(body)
+            self._json = json_loads_strict(body)
         except json.JSONDecodeError as exc:  # invalid UTF-8 included
             raise JSONBodyDecodeError(exc.msg, exc.doc, exc.pos) from None
         except RecursionError:
