@@ -12,6 +12,7 @@ mod json;
 mod responses;
 mod router;
 mod rsgi;
+mod server;
 
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
@@ -34,5 +35,6 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     responses::register(m)?;
     compress::register(m)?;
     dispatch::register(m)?;
+    server::register(m)?;
     Ok(())
 }

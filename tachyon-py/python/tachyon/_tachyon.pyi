@@ -6,7 +6,10 @@ from typing import Any, final
 
 __all__ = [
     "DispatchCall",
+    "Exchange",
     "FusedDispatch",
+    "Immediate",
+    "NativeServer",
     "Compressor",
     "FormParseError",
     "MultipartParser",
@@ -238,3 +241,62 @@ class ResponseTracker:
     started: bool
     def __new__(cls, send: Any) -> ResponseTracker: ...
     def __call__(self, message: Any) -> Any: ...
+
+@final
+class NativeServer:
+    """The native server on this thread, serving a Python app; driven by `turn`
+    (tachyon.native_server's selector)."""
+
+    def __new__(
+        cls,
+        app: Any,
+        *,
+        fused: bool,
+        scope_app: Any,
+        state: dict[str, Any],
+        begin: Callable[[Exchange, Any], tuple[Any, Any]],
+        enter_task: Callable[[Any], Any],
+        leave_task: Callable[[Any], Any],
+        report: Callable[[BaseException | None, str | None], Any],
+        event_loop: Any,
+        host: str | None = None,
+        port: int = 0,
+        uds: str | None = None,
+        fd: int | None = None,
+        reuse_port: bool = False,
+        backlog: int = 2048,
+        header_timeout: float = 10.0,
+        body_timeout: float = 30.0,
+        write_timeout: float = 30.0,
+        keep_alive_timeout: float = 5.0,
+        shutdown_timeout: float = 30.0,
+        max_body_size: int = 104857600,
+        max_connections: int = 16384,
+    ) -> NativeServer: ...
+    def turn(self, timeout: float | None, wake_fd: int | None = None) -> str: ...
+    def forget_wake_fd(self) -> None: ...
+    def shutdown(self) -> None: ...
+    @property
+    def stopped(self) -> bool: ...
+    @property
+    def local_addr(self) -> tuple[str, int] | None: ...
+
+@final
+class Exchange:
+    """One request's ASGI channel under the native server: `receive`, `send` (the object
+    itself) and `send_response`."""
+
+    def receive(self) -> Any: ...
+    def __call__(self, message: dict[str, Any]) -> Any: ...
+    def send_response(self, response: Any) -> None: ...
+    @property
+    def started(self) -> bool: ...
+    def finish(self) -> str | None: ...
+
+@final
+class Immediate:
+    """An awaitable that is already done."""
+
+    def __await__(self) -> Generator[Any, Any]: ...
+    def __iter__(self) -> Immediate: ...
+    def __next__(self) -> Any: ...
