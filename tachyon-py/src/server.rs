@@ -34,7 +34,7 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyStopIteration, PyValueError}
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple, PyType};
 use tachyon_server::{
     BoxError, Config, Dispatch, Listener, Peer, Reply, RequestBody, ResponseBody, Runtime,
     ServerHandle, TcpOptions, WakeHandle, Wakeup,
@@ -53,11 +53,10 @@ struct Shared {
     scope_app: Option<Py<PyAny>>,
     /// The lifespan state, copied into each scope.
     state: Py<PyDict>,
-    /// `begin(exchange, context)`: the request's asyncio task and its carrier (what the
-    /// task's first step continues: `call` and what it `yielded`, or its `error`).
-    begin: Py<PyAny>,
-    /// `enter_task(task)` / `leave_task(task)`: make `task` the loop's current task while
-    /// the request's first step runs here (asyncio's own `_enter_task` / `_leave_task`).
+    /// The tasks of requests in flight (the loop keeps only weak references to tasks).
+    tasks: Py<PySet>,
+    /// `enter_task(loop, task)` / `leave_task(loop, task)`: make `task` the loop's current
+    /// task while the request's first step runs here (asyncio's `_enter_task` / `_leave_task`).
     enter_task: Py<PyAny>,
     leave_task: Py<PyAny>,
     /// `report(exc, message)`: logs a request's failure.
@@ -437,6 +436,23 @@ impl Exchange {
         Ok(())
     }
 
+    /// The done callback of the request's task: finishes the exchange and logs a failure.
+    fn task_done(&mut self, py: Python<'_>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+        let shared = self.shared.clone();
+        shared.tasks.bind(py).discard(task)?;
+        let exc = if task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+            None
+        } else {
+            let exc = task.call_method0(intern!(py, "exception"))?;
+            (!exc.is_none()).then_some(exc)
+        };
+        let message = self.finish(py);
+        if exc.is_some() || message.is_some() {
+            shared.report.bind(py).call1((exc, message))?;
+        }
+        Ok(())
+    }
+
     /// Whether the response has started.
     #[getter]
     fn started(&self) -> bool {
@@ -496,6 +512,133 @@ impl Exchange {
         };
         self.complete = true;
         message
+    }
+}
+
+/// The coroutine of a request's asyncio task: it continues the app's call that the server
+/// stepped once (`call`, suspended on `yielded`), or raises what that step raised
+/// (`error`), or, if the call is done, just returns. It forwards `send` and `throw` to the
+/// call as `await` would. (Registered as a `collections.abc.Coroutine` by
+/// `tachyon.native_server`, so asyncio accepts it.)
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug, Default)]
+pub struct Continuation {
+    call: Option<Py<PyAny>>,
+    yielded: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+    started: bool,
+}
+
+fn stop() -> PyErr {
+    PyStopIteration::new_err(())
+}
+
+#[pymethods]
+impl Continuation {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.send(py, py.None().into_bound(py))
+    }
+
+    /// `coroutine.send(value)`.
+    fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if !self.started {
+            self.started = true;
+            if let Some(err) = self.error.take() {
+                self.call = None;
+                return Err(err);
+            }
+            return match self.yielded.take() {
+                Some(yielded) => Ok(yielded),
+                None => {
+                    self.call = None;
+                    Err(stop())
+                }
+            };
+        }
+        let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
+            return Err(stop());
+        };
+        let mut result: *mut ffi::PyObject = ptr::null_mut();
+        // SAFETY: both objects are valid references held for the call; `result` receives a
+        // new reference (or stays null on error), owned below.
+        let status = unsafe { ffi::PyIter_Send(call.as_ptr(), value.as_ptr(), &mut result) };
+        match status {
+            ffi::PySendResult::PYGEN_NEXT => {
+                // SAFETY: PyIter_Send returned a new reference in `result`.
+                Ok(unsafe { Bound::from_owned_ptr(py, result) }.unbind())
+            }
+            ffi::PySendResult::PYGEN_RETURN => {
+                if !result.is_null() {
+                    // SAFETY: PyIter_Send returned a new reference in `result`.
+                    drop(unsafe { Bound::from_owned_ptr(py, result) });
+                }
+                self.call = None;
+                Err(stop())
+            }
+            ffi::PySendResult::PYGEN_ERROR => {
+                self.call = None;
+                Err(PyErr::fetch(py))
+            }
+        }
+    }
+
+    /// `coroutine.throw(exc)`: raises `exc` where the call is suspended.
+    #[pyo3(signature = (typ, val = None, tb = None))]
+    fn throw(
+        &mut self,
+        py: Python<'_>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = tb; // accepted, as the deprecated signature allows
+        let exc = match val.filter(|val| !val.is_none()) {
+            Some(val) if val.is_instance_of::<pyo3::exceptions::PyBaseException>() => val,
+            Some(val) => typ.call1((val,))?,
+            None => match typ.cast::<PyType>() {
+                Ok(cls) => cls.call0()?,
+                Err(_) => typ,
+            },
+        };
+        self.started = true;
+        self.yielded = None;
+        self.error = None;
+        let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
+            return Err(PyErr::from_value(exc));
+        };
+        match call.bind(py).call_method1(intern!(py, "throw"), (exc,)) {
+            Ok(value) => Ok(value.unbind()),
+            Err(err) => {
+                self.call = None;
+                if err.is_instance_of::<PyStopIteration>(py) {
+                    Err(stop())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// `coroutine.close()`: closes the call; nothing more runs.
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.started = true;
+        self.yielded = None;
+        self.error = None;
+        if let Some(call) = self.call.take() {
+            let call = call.bind(py);
+            if call.hasattr(intern!(py, "close"))? {
+                call.call_method0(intern!(py, "close"))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -664,9 +807,18 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
         )?;
         let receive = exchange.getattr(intern!(py, "receive"))?;
         let context = Entered::copy_current(py)?;
-        let begun = shared.begin.bind(py).call1((&exchange, &context.0))?;
-        let (task, carrier): (Bound<'_, PyAny>, Bound<'_, PyAny>) = begun.extract()?;
-        shared.enter_task.bind(py).call1((&task,))?;
+        let continuation = Bound::new(py, Continuation::default())?;
+        let event_loop = shared.event_loop.bind(py);
+        let options = PyDict::new(py);
+        options.set_item(intern!(py, "context"), &context.0)?;
+        let task =
+            event_loop.call_method(intern!(py, "create_task"), (&continuation,), Some(&options))?;
+        shared.tasks.bind(py).add(&task)?;
+        task.call_method1(
+            intern!(py, "add_done_callback"),
+            (exchange.getattr(intern!(py, "task_done"))?,),
+        )?;
+        shared.enter_task.bind(py).call1((event_loop, &task))?;
         let app = shared.app.bind(py);
         let awaitable = if shared.fused {
             let send_response = exchange.getattr(intern!(py, "send_response"))?;
@@ -685,17 +837,18 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
             },
             Err(err) => Err(err),
         };
-        let left = shared.leave_task.bind(py).call1((&task,));
+        let left = shared.leave_task.bind(py).call1((event_loop, &task));
         drop(context);
         // The task's first step takes it from here: it continues the call, or raises its
         // error, or just ends; then it finishes the exchange.
+        let mut continuation = continuation.borrow_mut();
         match outcome {
             Ok(Some((call, yielded))) => {
-                carrier.setattr(intern!(py, "call"), call)?;
-                carrier.setattr(intern!(py, "yielded"), yielded)?;
+                continuation.call = Some(call.unbind());
+                continuation.yielded = Some(yielded.unbind());
             }
             Ok(None) => {}
-            Err(err) => carrier.setattr(intern!(py, "error"), err.into_value(py))?,
+            Err(err) => continuation.error = Some(err),
         }
         left.map(drop)
     })();
@@ -799,7 +952,7 @@ impl NativeServer {
     /// fused dispatcher when `fused`, else an ASGI app) whenever `turn` runs.
     #[new]
     #[pyo3(signature = (
-        app, *, fused, scope_app, state, begin, enter_task, leave_task, report, event_loop,
+        app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
         host = None, port = 0, uds = None, fd = None, reuse_port = false, backlog = 2048,
         header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
@@ -811,7 +964,7 @@ impl NativeServer {
         fused: bool,
         scope_app: Option<Py<PyAny>>,
         state: Py<PyDict>,
-        begin: Py<PyAny>,
+        tasks: Py<PySet>,
         enter_task: Py<PyAny>,
         leave_task: Py<PyAny>,
         report: Py<PyAny>,
@@ -864,7 +1017,7 @@ impl NativeServer {
             fused,
             scope_app,
             state,
-            begin,
+            tasks,
             enter_task,
             leave_task,
             report,
@@ -935,5 +1088,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeServer>()?;
     m.add_class::<Exchange>()?;
     m.add_class::<Immediate>()?;
+    m.add_class::<Continuation>()?;
     Ok(())
 }

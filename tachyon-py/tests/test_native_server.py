@@ -105,8 +105,15 @@ APP_SOURCE = textwrap.dedent(
 
     async def current(request):
         # The request runs in an asyncio task from its first step on, and stays in that one.
+        # asyncio.timeout and anyio's cancel scopes check that they exit in the task they
+        # were entered in.
         first = asyncio.current_task()
-        await asyncio.sleep(0)
+        async with asyncio.timeout(30):
+            await asyncio.sleep(0)
+        import anyio
+
+        with anyio.CancelScope():
+            await anyio.sleep(0)
         return JSONResponse({"task": first is not None, "same": asyncio.current_task() is first})
 
 

@@ -5,6 +5,7 @@ from types import ModuleType
 from typing import Any, final
 
 __all__ = [
+    "Continuation",
     "DispatchCall",
     "Exchange",
     "FusedDispatch",
@@ -254,9 +255,9 @@ class NativeServer:
         fused: bool,
         scope_app: Any,
         state: dict[str, Any],
-        begin: Callable[[Exchange, Any], tuple[Any, Any]],
-        enter_task: Callable[[Any], Any],
-        leave_task: Callable[[Any], Any],
+        tasks: set[Any],
+        enter_task: Callable[[Any, Any], Any],
+        leave_task: Callable[[Any, Any], Any],
         report: Callable[[BaseException | None, str | None], Any],
         event_loop: Any,
         host: str | None = None,
@@ -289,9 +290,21 @@ class Exchange:
     def receive(self) -> Any: ...
     def __call__(self, message: dict[str, Any]) -> Any: ...
     def send_response(self, response: Any) -> None: ...
+    def task_done(self, task: Any) -> None: ...
     @property
     def started(self) -> bool: ...
     def finish(self) -> str | None: ...
+
+@final
+class Continuation:
+    """The coroutine of a request's task under the native server."""
+
+    def __await__(self) -> Generator[Any, Any]: ...
+    def __iter__(self) -> Continuation: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any: ...
+    def close(self) -> None: ...
 
 @final
 class Immediate:

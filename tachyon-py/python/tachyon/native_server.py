@@ -12,33 +12,34 @@ the same single wait.
 Each request is answered from native code: the ASGI scope is built there, and the app's
 awaitable (for a TachyonEngine with no user middleware, its fused dispatcher, which hands a
 plain Response over whole; for anything else, `app(scope, receive, send)`) is stepped once
-right away, in its own copy of the context, with its own asyncio task (`_begin`) as the
-current task: a handler that finishes without suspending is answered at once, before the
-loop runs again. The task's first step continues the handler where it suspended (or, if it
-finished, just ends).
+right away, in its own copy of the context, with its own asyncio task (made natively, its
+coroutine a `Continuation`) as the current task: a handler that finishes without suspending
+is answered at once, before the loop runs again. The task's first step continues the handler
+where it suspended (or, if it finished, just ends).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
+import collections.abc
 import logging
 import selectors
 import signal
-import types
-from collections.abc import Generator
 from typing import Any
 
-from tachyon._tachyon import Exchange, FusedDispatch, NativeServer
+from tachyon._tachyon import Continuation, FusedDispatch, NativeServer
 from tachyon.rsgi import Lifespan
 
 __all__ = ["TurnSelector", "serve"]
 
 logger = logging.getLogger("tachyon.native_server")
 
-# Tasks of suspended requests: the loop keeps only weak references to its tasks.
+# Tasks of requests in flight: the loop keeps only weak references to its tasks.
 _tasks: set[asyncio.Task[Any]] = set()
+
+# A request's task runs a native Continuation of the call the server stepped once: asyncio
+# accepts it as a coroutine.
+collections.abc.Coroutine.register(Continuation)
 
 
 class TurnSelector(selectors.EpollSelector):
@@ -61,66 +62,6 @@ class TurnSelector(selectors.EpollSelector):
             server.forget_wake_fd()
             self.server = None
         super().close()
-
-
-class _Carrier:
-    """What a request's task continues: the app's `call` suspended on `yielded`, or the
-    `error` its first step raised (the native side fills it after that step; all None: the
-    call is already done)."""
-
-    __slots__ = ("call", "error", "yielded")
-
-    def __init__(self) -> None:
-        self.call: Any = None
-        self.yielded: Any = None
-        self.error: BaseException | None = None
-
-
-@types.coroutine
-def _carry(carrier: _Carrier) -> Generator[Any, Any, None]:
-    """Go on driving the call the native side stepped once, as `await` would."""
-    error, call, yielded = carrier.error, carrier.call, carrier.yielded
-    carrier.error = carrier.call = carrier.yielded = None
-    if error is not None:
-        raise error
-    if call is None:
-        return
-    while True:
-        try:
-            value = yield yielded
-        except GeneratorExit:
-            call.close()
-            raise
-        except BaseException as exc:
-            try:
-                yielded = call.throw(exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                yielded = call.send(value)
-            except StopIteration:
-                return
-
-
-async def _run(carrier: _Carrier) -> None:
-    await _carry(carrier)
-
-
-def _begin(exchange: Exchange, context: contextvars.Context) -> tuple[asyncio.Task[None], _Carrier]:
-    """A request's task (its first step comes after the native side's first step) and carrier."""
-    carrier = _Carrier()
-    task = asyncio.get_running_loop().create_task(_run(carrier), context=context)
-    _tasks.add(task)
-    task.add_done_callback(functools.partial(_finished, exchange))
-    return task, carrier
-
-
-def _finished(exchange: Exchange, task: asyncio.Task[Any]) -> None:
-    _tasks.discard(task)
-    exc = None if task.cancelled() else task.exception()
-    message = exchange.finish()
-    _report(exc, message)
 
 
 def _report(exc: BaseException | None, message: str | None) -> None:
@@ -155,9 +96,9 @@ async def _main(app: Any, selector: TurnSelector, listen: dict[str, Any], config
         fused=fused,
         scope_app=scope_app,
         state=lifespan.state,
-        begin=_begin,
-        enter_task=functools.partial(asyncio.tasks._enter_task, loop),
-        leave_task=functools.partial(asyncio.tasks._leave_task, loop),
+        tasks=_tasks,
+        enter_task=asyncio.tasks._enter_task,
+        leave_task=asyncio.tasks._leave_task,
         report=_report,
         event_loop=loop,
         **listen,
