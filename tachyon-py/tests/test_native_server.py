@@ -159,6 +159,20 @@ APP_SOURCE = textwrap.dedent(
         return StreamingResponse(chunks(), media_type="text/plain")
 
 
+    async def big_stream(request):
+        # More than the server queues at once (64 KiB): `send` waits for the client to read.
+        async def chunks():
+            for i in range(32):
+                yield bytes([65 + i % 26]) * 65536
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+
+    async def upload(request):
+        body = await request.body()
+        return JSONResponse({"length": len(body), "sum": sum(body[::4096])})
+
+
     async def scope(request):
         s = request.scope
         return JSONResponse({
@@ -194,6 +208,8 @@ APP_SOURCE = textwrap.dedent(
         Route("/state", state),
         Route("/context", context),
         Route("/stream", stream),
+        Route("/big-stream", big_stream),
+        Route("/upload", upload, methods=["POST"]),
         Route("/scope/{rest:path}", scope),
     ]
 
@@ -283,6 +299,8 @@ REQUESTS: list[tuple[str, str, bytes | None, dict[str, str] | None]] = [
     ("GET", "/background", None, None),
     ("GET", "/state", None, None),
     ("GET", "/stream", None, None),
+    ("GET", "/big-stream", None, None),
+    ("POST", "/upload", bytes(range(256)) * 8192, {"content-type": "application/octet-stream"}),
 ]
 
 
@@ -313,6 +331,10 @@ def test_answers(native: int) -> None:
     assert request(native, "GET", "/boom")[:1] == (500,)
     assert request(native, "GET", "/boom-later")[0] == 500
     assert request(native, "GET", "/stream")[2] == b"chunk 0;chunk 1;chunk 2;"
+    assert request(native, "GET", "/big-stream")[2] == b"".join(bytes([65 + i % 26]) * 65536 for i in range(32))
+    uploaded = bytes(range(256)) * 8192
+    status, _, body = request(native, "POST", "/upload", uploaded)
+    assert json.loads(body) == {"length": len(uploaded), "sum": sum(uploaded[::4096])}
     assert json.loads(request(native, "GET", "/state")[2]) == {"greeting": "hello from lifespan"}
 
 
