@@ -13,6 +13,7 @@ mod range;
 mod responses;
 mod router;
 mod rsgi;
+mod server;
 
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
@@ -46,6 +47,7 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_test_hooks", cfg!(feature = "test-hooks"))?;
     #[cfg(feature = "test-hooks")]
     test_hooks::register(m)?;
+    server::register(m)?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ from tachyon.server import (
     DEFAULT_HEADER_TIMEOUT,
     INTERFACES,
     LOG_LEVELS,
+    NATIVE,
     SERVERS,
     ServeError,
     import_app,
@@ -36,7 +37,11 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     cli.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     cli.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
-    cli.add_argument("--server", choices=SERVERS, help="server to use (default: the fastest installed)")
+    cli.add_argument(
+        "--server",
+        choices=(*SERVERS, NATIVE),
+        help="server to use (default: the fastest installed; native: Tachyon's own, experimental, Linux)",
+    )
     cli.add_argument(
         "--interface",
         choices=INTERFACES,

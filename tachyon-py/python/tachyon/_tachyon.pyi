@@ -5,8 +5,12 @@ from types import ModuleType
 from typing import Any, final
 
 __all__ = [
+    "Continuation",
     "DispatchCall",
+    "Exchange",
     "FusedDispatch",
+    "Immediate",
+    "NativeServer",
     "Compressor",
     "FormParseError",
     "MultipartParser",
@@ -266,3 +270,73 @@ def child_scope(
 
 class PanicException(BaseException):
     """A Rust panic inside a binding, raised as an exception (PyO3's)."""
+@final
+class NativeServer:
+    """The native server on this thread, serving a Python app; driven by `turn`
+    (tachyon.native_server's selector)."""
+
+    def __new__(
+        cls,
+        app: Any,
+        *,
+        fused: bool,
+        scope_app: Any,
+        state: dict[str, Any],
+        tasks: set[Any],
+        enter_task: Callable[[Any, Any], Any],
+        leave_task: Callable[[Any, Any], Any],
+        report: Callable[[BaseException | None, str | None], Any],
+        event_loop: Any,
+        host: str | None = None,
+        port: int = 0,
+        uds: str | None = None,
+        fd: int | None = None,
+        reuse_port: bool = False,
+        backlog: int = 2048,
+        header_timeout: float = 10.0,
+        body_timeout: float = 30.0,
+        write_timeout: float = 30.0,
+        keep_alive_timeout: float = 5.0,
+        shutdown_timeout: float = 30.0,
+        max_body_size: int = 104857600,
+        max_connections: int = 16384,
+    ) -> NativeServer: ...
+    def turn(self, timeout: float | None, wake_fd: int | None = None) -> str: ...
+    def forget_wake_fd(self) -> None: ...
+    def shutdown(self) -> None: ...
+    @property
+    def stopped(self) -> bool: ...
+    @property
+    def local_addr(self) -> tuple[str, int] | None: ...
+
+@final
+class Exchange:
+    """One request's ASGI channel under the native server: `receive`, `send` (the object
+    itself) and `send_response`."""
+
+    def receive(self) -> Any: ...
+    def __call__(self, message: dict[str, Any]) -> Any: ...
+    def send_response(self, response: Any) -> None: ...
+    def task_done(self, task: Any) -> None: ...
+    @property
+    def started(self) -> bool: ...
+    def finish(self) -> str | None: ...
+
+@final
+class Continuation:
+    """The coroutine of a request's task under the native server."""
+
+    def __await__(self) -> Generator[Any, Any]: ...
+    def __iter__(self) -> Continuation: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any: ...
+    def close(self) -> None: ...
+
+@final
+class Immediate:
+    """An awaitable that is already done."""
+
+    def __await__(self) -> Generator[Any, Any]: ...
+    def __iter__(self) -> Immediate: ...
+    def __next__(self) -> Any: ...

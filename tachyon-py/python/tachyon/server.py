@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_HEADER_TIMEOUT",
     "INTERFACES",
     "LOG_LEVELS",
+    "NATIVE",
     "SERVERS",
     "ServeError",
     "check_address",
@@ -54,6 +55,8 @@ __all__ = [
 
 SERVERS = ("granian", "uvicorn", "hypercorn")
 """Servers `run` knows, in order of preference: the default is the first one installed."""
+NATIVE = "native"
+"""Tachyon's own server (experimental, Linux only, one worker): chosen only when asked for."""
 INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -101,6 +104,12 @@ def choose_server(
 
     With `websockets`, Granian's default interface is ASGI, which delivers close codes.
     """
+    if server == NATIVE:
+        if not sys.platform.startswith("linux"):
+            raise ServeError("the native server runs on Linux only")
+        if interface not in (None, "asgi"):
+            raise ServeError("the native server serves the app through its ASGI interface: leave --interface out")
+        return NATIVE, "asgi"
     installed = installed_servers()
     if server is None:
         if not installed:
@@ -248,6 +257,11 @@ def run(
                 file=sys.stderr,
             )
         server, interface = choose_server(server, interface, websockets=websockets)
+        if websockets and server == NATIVE:
+            print(
+                "tachyon: warning: the native server does not serve WebSockets yet; choose another --server",
+                file=sys.stderr,
+            )
         if not header_timeout > 0:
             raise ServeError(f"header timeout must be a positive number of seconds, not {header_timeout}")
         if server == "granian" and header_timeout > _GRANIAN_MAX_HEADER_TIMEOUT:
@@ -258,6 +272,8 @@ def run(
             raise ServeError(f"unknown log level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
         if workers < 1:
             raise ServeError(f"workers must be at least 1, not {workers}")
+        if server == NATIVE and (workers > 1 or reload):
+            raise ServeError("the native server runs one worker, without --reload, for now")
         if interface == "rsgi" and not hasattr(app, "__rsgi__"):
             from tachyon.rsgi import RSGIApp
 
@@ -281,7 +297,9 @@ def run(
         file=sys.stderr,
         flush=True,
     )
-    if server == "granian":
+    if server == NATIVE:
+        _run_native(app, host, port, log_level, header_timeout, body_timeout)
+    elif server == "granian":
         _run_granian(app, host, port, workers, reload, log_level, interface, import_string, app_dir, header_timeout)
     elif server == "uvicorn":
         _run_uvicorn(app, host, port, workers, reload, log_level, import_string, app_dir, header_timeout, body_timeout)
@@ -375,6 +393,19 @@ def _set_body_timeout(seconds: float | None) -> None:
 
     os.environ[rsgi.BODY_TIMEOUT_ENV] = str(seconds) if seconds else "none"
     rsgi.set_body_timeout(seconds)
+
+
+def _run_native(
+    app: Any, host: str, port: int, log_level: str, header_timeout: float, body_timeout: float | None
+) -> None:
+    from tachyon import native_server
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(message)s")
+    try:
+        native_server.serve(app, host, port, header_timeout=header_timeout, body_timeout=body_timeout)
+    except OSError as exc:
+        print(f"tachyon: error: cannot listen on {_host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _run_granian(

@@ -1,0 +1,1093 @@
+//! Glue for `tachyon.native_server`: the native server (`tachyon-server`) answering
+//! requests with a Python app, on the asyncio loop's own thread.
+//!
+//! `NativeServer` owns a `tachyon_server::Runtime` and the server it runs. The event loop's
+//! selector calls `NativeServer.turn(timeout, wake_fd)` instead of blocking in epoll: the
+//! GIL is released while tokio waits on the sockets, its timers and the loop's own epoll
+//! descriptor, all at once.
+//!
+//! Each request becomes an ASGI scope built here from hyper's request, and an `Exchange`:
+//! the request's `receive`, its `send` (the object itself) and its `send_response`. The
+//! app's awaitable (the fused dispatcher's `respond(...)`, or `app(scope, receive, send)`)
+//! is stepped once, right away, in a fresh copy of the current `contextvars` context and
+//! with the request's own asyncio task (made by Python's `begin`) as the current task: a
+//! handler that does not suspend is answered at once, without waiting for the loop. The
+//! task's first step then continues the call where it suspended (or just ends), and the
+//! server waits for the `Exchange` to be given a response. HTTP itself (parsing, framing, limits) is the server crate's and hyper's.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::ptr;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
+use http_body::{Body, Frame, SizeHint};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyStopIteration, PyValueError};
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple, PyType};
+use tachyon_server::{
+    BoxError, Config, Dispatch, Listener, Peer, Reply, RequestBody, ResponseBody, Runtime,
+    ServerHandle, TcpOptions, WakeHandle, Wakeup,
+};
+
+/// Bytes of a streamed response body queued in the server beyond which `send` waits for
+/// the client to take some (backpressure).
+const STREAM_HIGH_WATER: usize = 64 * 1024;
+
+/// What every request of one server shares.
+struct Shared {
+    /// The fused dispatcher (`fused`) or the ASGI app.
+    app: Py<PyAny>,
+    fused: bool,
+    /// Written to `scope["app"]` on the fused path (what `TachyonEngine.__call__` does).
+    scope_app: Option<Py<PyAny>>,
+    /// The lifespan state, copied into each scope.
+    state: Py<PyDict>,
+    /// The tasks of requests in flight (the loop keeps only weak references to tasks).
+    tasks: Py<PySet>,
+    /// `enter_task(loop, task)` / `leave_task(loop, task)`: make `task` the loop's current
+    /// task while the request's first step runs here (asyncio's `_enter_task` / `_leave_task`).
+    enter_task: Py<PyAny>,
+    leave_task: Py<PyAny>,
+    /// `report(exc, message)`: logs a request's failure.
+    report: Py<PyAny>,
+    /// The asyncio loop (for futures that `receive` and `send` return when they wait).
+    event_loop: Py<PyAny>,
+    /// Makes the current turn return, so the loop runs what Python code scheduled on it.
+    wake: WakeHandle,
+}
+
+/// The response of one request, as the server waits for it.
+#[derive(Default)]
+struct Slot {
+    response: Option<Response<ResponseBody>>,
+    /// Whether a response was given (it may have been taken since).
+    placed: bool,
+    waker: Option<Waker>,
+    /// The response is complete or the client is gone: `receive` answers `http.disconnect`.
+    disconnected: bool,
+    /// Futures of `receive` calls waiting for the disconnect.
+    waiters: Vec<Py<PyAny>>,
+}
+
+impl Slot {
+    fn place(&mut self, response: Response<ResponseBody>) {
+        self.response = Some(response);
+        self.placed = true;
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// Marks `slot` disconnected and resolves the `receive` futures waiting for it.
+fn disconnect(py: Python<'_>, slot: &RefCell<Slot>) {
+    let waiters = {
+        let mut slot = slot.borrow_mut();
+        slot.disconnected = true;
+        std::mem::take(&mut slot.waiters)
+    };
+    for waiter in waiters {
+        let _ = resolve(py, waiter.bind(py), disconnect_message(py).as_any());
+    }
+}
+
+fn disconnect_message(py: Python<'_>) -> Bound<'_, PyDict> {
+    let message = PyDict::new(py);
+    let _ = message.set_item(intern!(py, "type"), intern!(py, "http.disconnect"));
+    message
+}
+
+/// `future.set_result(value)` unless the future is done (cancelled, say).
+fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        future.call_method1(intern!(py, "set_result"), (value,))?;
+    }
+    Ok(())
+}
+
+/// A streamed response body, fed by `send` messages with `more_body`.
+struct Stream {
+    chunks: VecDeque<Bytes>,
+    queued: usize,
+    ended: bool,
+    /// The app finished without ending the body: the client sees an incomplete response.
+    aborted: bool,
+    /// The server dropped the body (the client is gone, or the body was sent).
+    closed: bool,
+    waker: Option<Waker>,
+    /// The future a `send` waits on while too much is queued.
+    room: Option<Py<PyAny>>,
+    slot: Rc<RefCell<Slot>>,
+    wake: WakeHandle,
+}
+
+impl Stream {
+    fn wake_body(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// The server's end of a [`Stream`].
+struct StreamBody(Rc<RefCell<Stream>>);
+
+impl Body for StreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut stream = self.0.borrow_mut();
+        if let Some(chunk) = stream.chunks.pop_front() {
+            stream.queued -= chunk.len();
+            if stream.queued <= STREAM_HIGH_WATER / 2
+                && let Some(room) = stream.room.take()
+            {
+                let wake = stream.wake.clone();
+                drop(stream);
+                Python::attach(|py| {
+                    let _ = resolve(py, room.bind(py), &py.None().into_bound(py));
+                });
+                wake.wake();
+            }
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        if stream.aborted {
+            return Poll::Ready(Some(Err(
+                "the app returned without completing the response".into(),
+            )));
+        }
+        if stream.ended {
+            return Poll::Ready(None);
+        }
+        stream.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let stream = self.0.borrow();
+        stream.ended && !stream.aborted && stream.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+impl Drop for StreamBody {
+    fn drop(&mut self) {
+        let (room, slot, wake) = {
+            let mut stream = self.0.borrow_mut();
+            stream.closed = true;
+            stream.chunks.clear();
+            (stream.room.take(), stream.slot.clone(), stream.wake.clone())
+        };
+        Python::attach(|py| {
+            if let Some(room) = room {
+                let _ = resolve(py, room.bind(py), &py.None().into_bound(py));
+            }
+            disconnect(py, &slot);
+        });
+        wake.wake();
+    }
+}
+
+/// An awaitable that is already done: `await` gives its value without suspending.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+#[derive(Debug)]
+pub struct Immediate {
+    value: Py<PyAny>,
+}
+
+#[pymethods]
+impl Immediate {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Err(PyStopIteration::new_err((self.value.clone_ref(py),)))
+    }
+}
+
+fn immediate(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    Ok(Bound::new(
+        py,
+        Immediate {
+            value: value.unbind(),
+        },
+    )?
+    .into_any()
+    .unbind())
+}
+
+/// One request's ASGI channel: `receive` (a method), `send` (the object itself) and
+/// `send_response` (a plain Response, whole).
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+pub struct Exchange {
+    slot: Rc<RefCell<Slot>>,
+    shared: Rc<Shared>,
+    /// The request body, until `receive` gives it.
+    body: Option<Bytes>,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    stream: Option<Rc<RefCell<Stream>>>,
+    complete: bool,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("status", &self.status)
+            .field("complete", &self.complete)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exchange {
+    fn place(&mut self, py: Python<'_>, status: StatusCode, body: ResponseBody) {
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = std::mem::take(&mut self.headers);
+        self.slot.borrow_mut().place(response);
+        if self.stream.is_none() {
+            self.complete = true;
+            disconnect(py, &self.slot);
+        }
+    }
+
+    /// What the app sent as a body chunk: bytes-like to `Bytes`.
+    fn chunk(value: Option<Bound<'_, PyAny>>) -> PyResult<Bytes> {
+        match value {
+            None => Ok(Bytes::new()),
+            Some(value) => match value.cast::<PyBytes>() {
+                Ok(bytes) => Ok(Bytes::copy_from_slice(bytes.as_bytes())),
+                Err(_) if value.is_none() => Ok(Bytes::new()),
+                Err(_) => {
+                    let bytes = value.py().get_type::<PyBytes>().call1((value,))?;
+                    Ok(Bytes::copy_from_slice(bytes.cast::<PyBytes>()?.as_bytes()))
+                }
+            },
+        }
+    }
+}
+
+fn header_map(headers: &Bound<'_, PyAny>) -> PyResult<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for item in headers.try_iter()? {
+        let item = item?;
+        let (name, value): (Vec<u8>, Vec<u8>) = item.extract()?;
+        let name = HeaderName::from_bytes(&name)
+            .map_err(|e| PyValueError::new_err(format!("invalid header name: {e}")))?;
+        let value = HeaderValue::from_bytes(&value)
+            .map_err(|e| PyValueError::new_err(format!("invalid header value: {e}")))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+fn status_code(value: &Bound<'_, PyAny>) -> PyResult<StatusCode> {
+    let code: u16 = value.extract()?;
+    StatusCode::from_u16(code).map_err(|_| PyValueError::new_err(format!("invalid status {code}")))
+}
+
+#[pymethods]
+impl Exchange {
+    /// ASGI `receive()`: the whole request body in one message, then `http.disconnect`
+    /// once the response is complete or the client is gone.
+    fn receive(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if let Some(body) = self.body.take() {
+            let message = PyDict::new(py);
+            message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
+            message.set_item(intern!(py, "body"), PyBytes::new(py, &body))?;
+            message.set_item(intern!(py, "more_body"), false)?;
+            return immediate(py, message.into_any());
+        }
+        if self.slot.borrow().disconnected {
+            return immediate(py, disconnect_message(py).into_any());
+        }
+        let future = self
+            .shared
+            .event_loop
+            .bind(py)
+            .call_method0(intern!(py, "create_future"))?;
+        self.slot.borrow_mut().waiters.push(future.clone().unbind());
+        Ok(future.unbind())
+    }
+
+    /// ASGI `send(message)`.
+    fn __call__(&mut self, py: Python<'_>, message: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
+        let kind = message
+            .get_item(intern!(py, "type"))?
+            .ok_or_else(|| PyRuntimeError::new_err("ASGI message without a type"))?;
+        let kind: String = kind.extract()?;
+        match kind.as_str() {
+            "http.response.start" => {
+                if self.status.is_some() {
+                    return Err(PyRuntimeError::new_err(
+                        "Unexpected ASGI message 'http.response.start' sent, after response already started.",
+                    ));
+                }
+                let status = message.get_item(intern!(py, "status"))?.ok_or_else(|| {
+                    PyRuntimeError::new_err("http.response.start without a status")
+                })?;
+                let headers = match message.get_item(intern!(py, "headers"))? {
+                    Some(headers) => header_map(&headers)?,
+                    None => HeaderMap::new(),
+                };
+                self.status = Some(status_code(&status)?);
+                self.headers = headers;
+                immediate(py, py.None().into_bound(py))
+            }
+            "http.response.body" => {
+                let Some(status) = self.status else {
+                    return Err(PyRuntimeError::new_err(
+                        "Unexpected ASGI message 'http.response.body' sent, before 'http.response.start'.",
+                    ));
+                };
+                if self.complete {
+                    return Err(PyRuntimeError::new_err(
+                        "Unexpected ASGI message 'http.response.body' sent, after response already completed.",
+                    ));
+                }
+                let body = Self::chunk(message.get_item(intern!(py, "body"))?)?;
+                let more = match message.get_item(intern!(py, "more_body"))? {
+                    Some(more) => more.is_truthy()?,
+                    None => false,
+                };
+                if self.stream.is_none() {
+                    if !more {
+                        self.place(py, status, ResponseBody::full(body));
+                        return immediate(py, py.None().into_bound(py));
+                    }
+                    let stream = Rc::new(RefCell::new(Stream {
+                        chunks: VecDeque::new(),
+                        queued: 0,
+                        ended: false,
+                        aborted: false,
+                        closed: false,
+                        waker: None,
+                        room: None,
+                        slot: self.slot.clone(),
+                        wake: self.shared.wake.clone(),
+                    }));
+                    self.stream = Some(stream.clone());
+                    self.place(py, status, ResponseBody::from_body(StreamBody(stream)));
+                }
+                let stream = self.stream.as_ref().expect("set above").clone();
+                let mut stream = stream.borrow_mut();
+                if stream.closed {
+                    return Err(PyOSError::new_err("the client disconnected"));
+                }
+                if !body.is_empty() {
+                    stream.queued += body.len();
+                    stream.chunks.push_back(body);
+                }
+                if !more {
+                    stream.ended = true;
+                    self.complete = true;
+                }
+                stream.wake_body();
+                if stream.queued > STREAM_HIGH_WATER && !stream.ended {
+                    let future = self
+                        .shared
+                        .event_loop
+                        .bind(py)
+                        .call_method0(intern!(py, "create_future"))?;
+                    stream.room = Some(future.clone().unbind());
+                    return Ok(future.unbind());
+                }
+                immediate(py, py.None().into_bound(py))
+            }
+            other => Err(PyRuntimeError::new_err(format!(
+                "Unexpected ASGI message '{other}' sent, for an http request."
+            ))),
+        }
+    }
+
+    /// Sends a plain Response whole: its `status_code`, `raw_headers` and `body`.
+    fn send_response(&mut self, py: Python<'_>, response: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.status.is_some() {
+            return Err(PyRuntimeError::new_err("the response has already started"));
+        }
+        let status = status_code(&response.getattr(intern!(py, "status_code"))?)?;
+        self.headers = header_map(&response.getattr(intern!(py, "raw_headers"))?)?;
+        self.status = Some(status);
+        let body = Self::chunk(Some(response.getattr(intern!(py, "body"))?))?;
+        self.place(py, status, ResponseBody::full(body));
+        Ok(())
+    }
+
+    /// The done callback of the request's task: finishes the exchange and logs a failure.
+    fn task_done(&mut self, py: Python<'_>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+        let shared = self.shared.clone();
+        shared.tasks.bind(py).discard(task)?;
+        let exc = if task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+            None
+        } else {
+            let exc = task.call_method0(intern!(py, "exception"))?;
+            (!exc.is_none()).then_some(exc)
+        };
+        let message = self.finish(py);
+        if exc.is_some() || message.is_some() {
+            shared.report.bind(py).call1((exc, message))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the response has started.
+    #[getter]
+    fn started(&self) -> bool {
+        self.status.is_some()
+    }
+
+    /// The app is done with this request: a response it did not give becomes a 500 (not
+    /// started) or an incomplete response. Returns what to log about that, if anything.
+    fn finish(&mut self, py: Python<'_>) -> Option<&'static str> {
+        let placed = self.slot.borrow().placed;
+        let message = if !placed {
+            match self.status {
+                None => {
+                    self.headers = HeaderMap::new();
+                    let body = "Internal Server Error";
+                    self.headers.insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
+                    self.headers
+                        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+                    self.headers
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                    self.place(
+                        py,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        ResponseBody::from(body),
+                    );
+                    Some("ASGI callable returned without starting response.")
+                }
+                Some(status) => {
+                    let stream = Rc::new(RefCell::new(Stream {
+                        chunks: VecDeque::new(),
+                        queued: 0,
+                        ended: true,
+                        aborted: true,
+                        closed: false,
+                        waker: None,
+                        room: None,
+                        slot: self.slot.clone(),
+                        wake: self.shared.wake.clone(),
+                    }));
+                    self.stream = Some(stream.clone());
+                    self.place(py, status, ResponseBody::from_body(StreamBody(stream)));
+                    Some("ASGI callable returned without completing response.")
+                }
+            }
+        } else if !self.complete {
+            if let Some(stream) = &self.stream {
+                let mut stream = stream.borrow_mut();
+                stream.aborted = true;
+                stream.wake_body();
+            }
+            Some("ASGI callable returned without completing response.")
+        } else {
+            None
+        };
+        self.complete = true;
+        message
+    }
+}
+
+/// The coroutine of a request's asyncio task: it continues the app's call that the server
+/// stepped once (`call`, suspended on `yielded`), or raises what that step raised
+/// (`error`), or, if the call is done, just returns. It forwards `send` and `throw` to the
+/// call as `await` would. (Registered as a `collections.abc.Coroutine` by
+/// `tachyon.native_server`, so asyncio accepts it.)
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug, Default)]
+pub struct Continuation {
+    call: Option<Py<PyAny>>,
+    yielded: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+    started: bool,
+}
+
+fn stop() -> PyErr {
+    PyStopIteration::new_err(())
+}
+
+#[pymethods]
+impl Continuation {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.send(py, py.None().into_bound(py))
+    }
+
+    /// `coroutine.send(value)`.
+    fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if !self.started {
+            self.started = true;
+            if let Some(err) = self.error.take() {
+                self.call = None;
+                return Err(err);
+            }
+            return match self.yielded.take() {
+                Some(yielded) => Ok(yielded),
+                None => {
+                    self.call = None;
+                    Err(stop())
+                }
+            };
+        }
+        let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
+            return Err(stop());
+        };
+        let mut result: *mut ffi::PyObject = ptr::null_mut();
+        // SAFETY: both objects are valid references held for the call; `result` receives a
+        // new reference (or stays null on error), owned below.
+        let status = unsafe { ffi::PyIter_Send(call.as_ptr(), value.as_ptr(), &mut result) };
+        match status {
+            ffi::PySendResult::PYGEN_NEXT => {
+                // SAFETY: PyIter_Send returned a new reference in `result`.
+                Ok(unsafe { Bound::from_owned_ptr(py, result) }.unbind())
+            }
+            ffi::PySendResult::PYGEN_RETURN => {
+                if !result.is_null() {
+                    // SAFETY: PyIter_Send returned a new reference in `result`.
+                    drop(unsafe { Bound::from_owned_ptr(py, result) });
+                }
+                self.call = None;
+                Err(stop())
+            }
+            ffi::PySendResult::PYGEN_ERROR => {
+                self.call = None;
+                Err(PyErr::fetch(py))
+            }
+        }
+    }
+
+    /// `coroutine.throw(exc)`: raises `exc` where the call is suspended.
+    #[pyo3(signature = (typ, val = None, tb = None))]
+    fn throw(
+        &mut self,
+        py: Python<'_>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = tb; // accepted, as the deprecated signature allows
+        let exc = match val.filter(|val| !val.is_none()) {
+            Some(val) if val.is_instance_of::<pyo3::exceptions::PyBaseException>() => val,
+            Some(val) => typ.call1((val,))?,
+            None => match typ.cast::<PyType>() {
+                Ok(cls) => cls.call0()?,
+                Err(_) => typ,
+            },
+        };
+        self.started = true;
+        self.yielded = None;
+        self.error = None;
+        let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
+            return Err(PyErr::from_value(exc));
+        };
+        match call.bind(py).call_method1(intern!(py, "throw"), (exc,)) {
+            Ok(value) => Ok(value.unbind()),
+            Err(err) => {
+                self.call = None;
+                if err.is_instance_of::<PyStopIteration>(py) {
+                    Err(stop())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// `coroutine.close()`: closes the call; nothing more runs.
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.started = true;
+        self.yielded = None;
+        self.error = None;
+        if let Some(call) = self.call.take() {
+            let call = call.bind(py);
+            if call.hasattr(intern!(py, "close"))? {
+                call.call_method0(intern!(py, "close"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One step of an awaitable's iterator with `send(None)`.
+enum Step<'py> {
+    Yield(Bound<'py, PyAny>),
+    Return,
+    Error(PyErr),
+}
+
+fn step<'py>(py: Python<'py>, iterator: &Bound<'py, PyAny>) -> Step<'py> {
+    let mut result: *mut ffi::PyObject = ptr::null_mut();
+    // SAFETY: both objects are valid references held for the call; `result` receives a new
+    // reference (or stays null on error), owned below.
+    let status = unsafe { ffi::PyIter_Send(iterator.as_ptr(), ffi::Py_None(), &mut result) };
+    match status {
+        ffi::PySendResult::PYGEN_NEXT => {
+            // SAFETY: PyIter_Send returned a new reference in `result`.
+            Step::Yield(unsafe { Bound::from_owned_ptr(py, result) })
+        }
+        ffi::PySendResult::PYGEN_RETURN => {
+            if !result.is_null() {
+                // SAFETY: PyIter_Send returned a new reference in `result`.
+                drop(unsafe { Bound::from_owned_ptr(py, result) });
+            }
+            Step::Return
+        }
+        ffi::PySendResult::PYGEN_ERROR => Step::Error(PyErr::fetch(py)),
+    }
+}
+
+/// What `await awaitable` iterates.
+fn iterator<'py>(awaitable: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `awaitable` is a valid object reference held for the call.
+    if unsafe { ffi::PyCoro_CheckExact(awaitable.as_ptr()) } != 0 {
+        return Ok(awaitable);
+    }
+    awaitable.call_method0(intern!(awaitable.py(), "__await__"))
+}
+
+/// A plain-text response the server gives on its own.
+fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn address<'py>(py: Python<'py>, addr: Option<SocketAddr>) -> PyResult<Bound<'py, PyAny>> {
+    match addr {
+        Some(addr) => Ok((addr.ip().to_string(), addr.port())
+            .into_pyobject(py)?
+            .into_any()),
+        None => Ok(py.None().into_bound(py)),
+    }
+}
+
+/// The ASGI http scope of a request, as uvicorn builds it.
+fn scope<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    parts: &Parts,
+    peer: &Peer,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
+    scope.set_item(intern!(py, "asgi"), asgi)?;
+    let version = match parts.version {
+        Version::HTTP_10 => intern!(py, "1.0"),
+        Version::HTTP_2 => intern!(py, "2"),
+        _ => intern!(py, "1.1"),
+    };
+    scope.set_item(intern!(py, "http_version"), version)?;
+    scope.set_item(intern!(py, "server"), address(py, peer.local)?)?;
+    scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?;
+    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "method"), parts.method.as_str())?;
+    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    let raw_path = parts.uri.path();
+    let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy();
+    scope.set_item(intern!(py, "path"), path.as_ref())?;
+    scope.set_item(
+        intern!(py, "raw_path"),
+        PyBytes::new(py, raw_path.as_bytes()),
+    )?;
+    let query = parts.uri.query().unwrap_or("");
+    scope.set_item(
+        intern!(py, "query_string"),
+        PyBytes::new(py, query.as_bytes()),
+    )?;
+    let headers = PyList::empty(py);
+    for (name, value) in &parts.headers {
+        let pair = PyTuple::new(
+            py,
+            [
+                PyBytes::new(py, name.as_str().as_bytes()),
+                PyBytes::new(py, value.as_bytes()),
+            ],
+        )?;
+        headers.append(pair)?;
+    }
+    scope.set_item(intern!(py, "headers"), headers)?;
+    scope.set_item(intern!(py, "state"), shared.state.bind(py).copy()?)?;
+    if let Some(app) = &shared.scope_app {
+        scope.set_item(intern!(py, "app"), app.bind(py))?;
+    }
+    Ok(scope)
+}
+
+/// A copy of the current `contextvars` context, entered until dropped.
+struct Entered<'py>(Bound<'py, PyAny>);
+
+impl<'py> Entered<'py> {
+    fn copy_current(py: Python<'py>) -> PyResult<Self> {
+        // SAFETY: called with the GIL held; returns a new reference or null with an error.
+        let ctx = unsafe { ffi::PyContext_CopyCurrent() };
+        if ctx.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `ctx` is a new, valid reference, owned here.
+        let ctx = unsafe { Bound::from_owned_ptr(py, ctx) };
+        // SAFETY: `ctx` is a valid context object not entered yet.
+        if unsafe { ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(Entered(ctx))
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the context was entered by `copy_current` on this thread, and nothing
+        // entered since is still entered (every step in between returned).
+        if unsafe { ffi::PyContext_Exit(self.0.as_ptr()) } != 0 {
+            PyErr::fetch(self.0.py()).write_unraisable(self.0.py(), None);
+        }
+    }
+}
+
+/// Starts the app on a request: steps it once, inside the asyncio task it continues in if
+/// it suspends (so `asyncio.current_task()` is that task from the first step on), and
+/// answers at once if that step gave the response, else once the task gives one.
+fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: Bytes) -> Reply {
+    let slot = Rc::new(RefCell::new(Slot::default()));
+    let result = (|| -> PyResult<()> {
+        let scope = scope(py, shared, parts, peer)?;
+        let exchange = Bound::new(
+            py,
+            Exchange {
+                slot: slot.clone(),
+                shared: shared.clone(),
+                body: Some(body),
+                status: None,
+                headers: HeaderMap::new(),
+                stream: None,
+                complete: false,
+            },
+        )?;
+        let receive = exchange.getattr(intern!(py, "receive"))?;
+        let context = Entered::copy_current(py)?;
+        let continuation = Bound::new(py, Continuation::default())?;
+        let event_loop = shared.event_loop.bind(py);
+        let options = PyDict::new(py);
+        options.set_item(intern!(py, "context"), &context.0)?;
+        let task =
+            event_loop.call_method(intern!(py, "create_task"), (&continuation,), Some(&options))?;
+        shared.tasks.bind(py).add(&task)?;
+        task.call_method1(
+            intern!(py, "add_done_callback"),
+            (exchange.getattr(intern!(py, "task_done"))?,),
+        )?;
+        shared.enter_task.bind(py).call1((event_loop, &task))?;
+        let app = shared.app.bind(py);
+        let awaitable = if shared.fused {
+            let send_response = exchange.getattr(intern!(py, "send_response"))?;
+            app.call_method1(
+                intern!(py, "respond"),
+                (scope, receive, &exchange, send_response),
+            )
+        } else {
+            app.call1((scope, receive, &exchange))
+        };
+        let outcome = match awaitable.and_then(iterator) {
+            Ok(call) => match step(py, &call) {
+                Step::Yield(yielded) => Ok(Some((call, yielded))),
+                Step::Return => Ok(None),
+                Step::Error(err) => Err(err),
+            },
+            Err(err) => Err(err),
+        };
+        let left = shared.leave_task.bind(py).call1((event_loop, &task));
+        drop(context);
+        // The task's first step takes it from here: it continues the call, or raises its
+        // error, or just ends; then it finishes the exchange.
+        let mut continuation = continuation.borrow_mut();
+        match outcome {
+            Ok(Some((call, yielded))) => {
+                continuation.call = Some(call.unbind());
+                continuation.yielded = Some(yielded.unbind());
+            }
+            Ok(None) => {}
+            Err(err) => continuation.error = Some(err),
+        }
+        left.map(drop)
+    })();
+    // Whatever ran scheduled callbacks on the loop (the task's step, at least): let it run them.
+    shared.wake.wake();
+    if let Err(err) = result {
+        report(py, shared, Some(err), None);
+        if !slot.borrow().placed {
+            return Reply::Ready(plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ));
+        }
+    }
+    if let Some(response) = slot.borrow_mut().response.take() {
+        return Reply::Ready(response);
+    }
+    Reply::pending(std::future::poll_fn(move |cx| {
+        let mut slot = slot.borrow_mut();
+        if let Some(response) = slot.response.take() {
+            return Poll::Ready(response);
+        }
+        slot.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }))
+}
+
+fn report(py: Python<'_>, shared: &Shared, err: Option<PyErr>, message: Option<&str>) {
+    let exc = err.map(|err| err.into_value(py));
+    if let Err(err) = shared.report.bind(py).call1((exc, message)) {
+        err.write_unraisable(py, None);
+    }
+}
+
+/// The `Dispatch` of a `NativeServer`: every request to the Python app.
+struct PyDispatch(Rc<Shared>);
+
+impl Dispatch for PyDispatch {
+    fn dispatch(&self, request: http::Request<RequestBody>, peer: &Peer) -> Reply {
+        let shared = self.0.clone();
+        let (parts, body) = request.into_parts();
+        if body.content_length() == Some(0) {
+            return Python::attach(|py| start(py, &shared, &parts, peer, Bytes::new()));
+        }
+        let peer = *peer;
+        Reply::pending(async move {
+            let body = match body.collect_bytes().await {
+                Ok(body) => body,
+                // Too large or too slow: the server answers 413 or 408 whatever this is.
+                Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request"),
+            };
+            match Python::attach(|py| start(py, &shared, &parts, &peer, body)) {
+                Reply::Ready(response) => response,
+                Reply::Pending(future) => future.await,
+            }
+        })
+    }
+}
+
+/// Lets a reference cross `Python::detach`, which runs its closure on the calling thread.
+struct OnThisThread<T>(T);
+
+// SAFETY: `Python::detach` runs the closure synchronously on the thread that calls it, so
+// the value never reaches another thread.
+unsafe impl<T> Send for OnThisThread<T> {}
+
+impl<T> OnThisThread<T> {
+    fn get(self) -> T {
+        self.0
+    }
+}
+
+fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    if value <= 0.0 {
+        // No deadline: a year is as good as none, and stays far from `Instant` overflow.
+        return Ok(Duration::from_secs(365 * 24 * 3600));
+    }
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("invalid {what}: {value}")))
+}
+
+/// The native server on this thread, serving a Python app. Driven by `turn`, from an
+/// asyncio selector (`tachyon.native_server`).
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+pub struct NativeServer {
+    runtime: Runtime,
+    handle: ServerHandle,
+}
+
+impl std::fmt::Debug for NativeServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeServer")
+            .field("local_addr", &self.handle.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+#[pymethods]
+impl NativeServer {
+    /// Listens on `host:port`, `uds` or the listening socket `fd`, and serves `app` (the
+    /// fused dispatcher when `fused`, else an ASGI app) whenever `turn` runs.
+    #[new]
+    #[pyo3(signature = (
+        app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
+        host = None, port = 0, uds = None, fd = None, reuse_port = false, backlog = 2048,
+        header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
+        keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
+        max_connections = 16384,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        app: Py<PyAny>,
+        fused: bool,
+        scope_app: Option<Py<PyAny>>,
+        state: Py<PyDict>,
+        tasks: Py<PySet>,
+        enter_task: Py<PyAny>,
+        leave_task: Py<PyAny>,
+        report: Py<PyAny>,
+        event_loop: Py<PyAny>,
+        host: Option<String>,
+        port: u16,
+        uds: Option<String>,
+        fd: Option<i32>,
+        reuse_port: bool,
+        backlog: i32,
+        header_timeout: f64,
+        body_timeout: f64,
+        write_timeout: f64,
+        keep_alive_timeout: f64,
+        shutdown_timeout: f64,
+        max_body_size: u64,
+        max_connections: usize,
+    ) -> PyResult<Self> {
+        let config = Config {
+            header_read_timeout: seconds(header_timeout, "header timeout")?,
+            body_read_timeout: seconds(body_timeout, "body timeout")?,
+            write_timeout: seconds(write_timeout, "write timeout")?,
+            keep_alive_timeout: seconds(keep_alive_timeout, "keep-alive timeout")?,
+            shutdown_timeout: seconds(shutdown_timeout, "shutdown timeout")?,
+            max_body_size,
+            max_connections,
+            ..Config::default()
+        };
+        let listener = match (uds, fd) {
+            (Some(path), _) => Listener::bind_unix(path)?,
+            (None, Some(fd)) => {
+                // SAFETY: the caller hands this descriptor over; the listener owns it now.
+                Listener::from_fd(unsafe { OwnedFd::from_raw_fd(fd) })?
+            }
+            (None, None) => {
+                let host = host.unwrap_or_else(|| "127.0.0.1".to_owned());
+                let ip: std::net::IpAddr = host
+                    .parse()
+                    .map_err(|_| PyValueError::new_err(format!("invalid host address {host:?}")))?;
+                let options = TcpOptions {
+                    reuse_port,
+                    backlog,
+                };
+                Listener::bind_tcp(SocketAddr::new(ip, port), options)?
+            }
+        };
+        let runtime = Runtime::new()?;
+        let shared = Rc::new(Shared {
+            app,
+            fused,
+            scope_app,
+            state,
+            tasks,
+            enter_task,
+            leave_task,
+            report,
+            event_loop,
+            wake: runtime.wake_handle(),
+        });
+        let handle = runtime.serve(listener, PyDispatch(shared), config)?;
+        Ok(NativeServer { runtime, handle })
+    }
+
+    /// Runs the server, with the GIL released, until `timeout` seconds pass (None: no
+    /// timeout), the descriptor `wake_fd` is readable, or Python code needs the loop.
+    /// Returns "timed_out", "host_ready" or "woken".
+    #[pyo3(signature = (timeout, wake_fd = None))]
+    fn turn(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        wake_fd: Option<i32>,
+    ) -> PyResult<&'static str> {
+        let timeout = match timeout {
+            Some(t) if t <= 0.0 => Some(Duration::ZERO),
+            Some(t) => Some(Duration::try_from_secs_f64(t).unwrap_or(Duration::from_secs(86400))),
+            None => None,
+        };
+        let runtime = OnThisThread(&self.runtime);
+        let wakeup = py.detach(move || {
+            let runtime = runtime.get();
+            // SAFETY: the caller's descriptor stays open for the call (the selector's own);
+            // the runtime keeps its own duplicate of it.
+            let fd = wake_fd.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+            OnThisThread(runtime.turn(timeout, fd))
+        });
+        Ok(match wakeup.get()? {
+            Wakeup::TimedOut => "timed_out",
+            Wakeup::HostReady => "host_ready",
+            Wakeup::Woken => "woken",
+        })
+    }
+
+    /// Stops watching the descriptor last passed to `turn` (before it is closed).
+    fn forget_wake_fd(&self) {
+        self.runtime.forget_wake_fd();
+    }
+
+    /// Starts graceful shutdown: stop accepting, finish the requests in flight.
+    fn shutdown(&self) {
+        self.handle.shutdown();
+    }
+
+    /// Whether the server has stopped (listener closed, every connection gone).
+    #[getter]
+    fn stopped(&self) -> bool {
+        self.handle.is_stopped()
+    }
+
+    /// The (host, port) the server listens on (None on a Unix socket).
+    #[getter]
+    fn local_addr(&self) -> Option<(String, u16)> {
+        self.handle
+            .local_addr()
+            .map(|addr| (addr.ip().to_string(), addr.port()))
+    }
+}
+
+/// Registers the native server's classes.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeServer>()?;
+    m.add_class::<Exchange>()?;
+    m.add_class::<Immediate>()?;
+    m.add_class::<Continuation>()?;
+    Ok(())
+}

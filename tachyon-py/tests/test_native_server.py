@@ -1,0 +1,456 @@
+"""The native server (`--server native`) on real sockets, against uvicorn serving the same app.
+
+Each server runs in a subprocess on a free loopback port. The native server must answer as
+uvicorn does: same status, same headers (as a multiset, without `date` and `server`, which
+each server writes its own way), same body; and the ASGI scope it builds must match
+uvicorn's. Handlers that really suspend, use `loop.add_reader`, `run_in_executor` or
+background tasks run on the native server's one thread.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _servers import Response, free_port, request, serving, tachyon_cli
+
+pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is Linux only")
+
+APP_SOURCE = textwrap.dedent(
+    """
+    import asyncio
+    import contextlib
+    import contextvars
+    import socket
+    import threading
+
+    from tachyon import JSONResponse, Middleware, PlainTextResponse, Response, Route, TachyonEngine
+    from tachyon.background import BackgroundTask
+    from tachyon.middleware.base import BaseHTTPMiddleware
+    from tachyon.responses import StreamingResponse
+
+    EVENTS = []
+    REQUEST_ID = contextvars.ContextVar("request_id", default=None)
+
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        EVENTS.append("startup")
+        yield {"greeting": "hello from lifespan"}
+
+
+    async def hello(request):
+        return JSONResponse({"message": "Hello, World!"})
+
+
+    async def user(request):
+        return JSONResponse({"id": request.path_params["id"], "q": request.query_params.get("q")})
+
+
+    async def echo(request):
+        return JSONResponse(await request.json())
+
+
+    async def suspends(request):
+        await asyncio.sleep(0.001)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        loop.call_later(0.001, future.set_result, "resolved later")
+        return PlainTextResponse(await future)
+
+
+    async def reader(request):
+        # A driver-style round trip: the other end answers from a thread, this end waits
+        # for it with loop.add_reader.
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+
+        def peer():
+            data = theirs.recv(100)
+            theirs.sendall(data.upper())
+
+        threading.Thread(target=peer, daemon=True).start()
+        ours.send(b"ping")
+        answered = loop.create_future()
+        loop.add_reader(ours.fileno(), lambda: answered.done() or answered.set_result(ours.recv(100)))
+        try:
+            data = await answered
+        finally:
+            loop.remove_reader(ours.fileno())
+            ours.close()
+            theirs.close()
+        return PlainTextResponse(data.decode())
+
+
+    async def executor(request):
+        loop = asyncio.get_running_loop()
+        value = await loop.run_in_executor(None, sum, range(10))
+        return JSONResponse({"sum": value, "thread": threading.current_thread() is threading.main_thread()})
+
+
+    def sync_endpoint(request):
+        # A plain function endpoint runs in the thread pool (anyio, which needs a current task).
+        return JSONResponse({"main": threading.current_thread() is threading.main_thread()})
+
+
+    async def current(request):
+        # The request runs in an asyncio task from its first step on, and stays in that one.
+        # asyncio.timeout and anyio's cancel scopes check that they exit in the task they
+        # were entered in.
+        first = asyncio.current_task()
+        async with asyncio.timeout(30):
+            await asyncio.sleep(0)
+        import anyio
+
+        with anyio.CancelScope():
+            await anyio.sleep(0)
+        return JSONResponse({"task": first is not None, "same": asyncio.current_task() is first})
+
+
+    async def boom(request):
+        raise RuntimeError("boom")
+
+
+    async def boom_later(request):
+        await asyncio.sleep(0)
+        raise RuntimeError("boom later")
+
+
+    def record(value):
+        EVENTS.append(value)
+
+
+    async def background(request):
+        return PlainTextResponse("sent", background=BackgroundTask(record, "background ran"))
+
+
+    async def events(request):
+        return JSONResponse(EVENTS)
+
+
+    async def state(request):
+        return JSONResponse({"greeting": request.state.greeting})
+
+
+    async def context(request):
+        # Each request has its own context: a value set by an earlier request is not seen.
+        before = REQUEST_ID.get()
+        REQUEST_ID.set(request.query_params["id"])
+        await asyncio.sleep(0)
+        return JSONResponse({"before": before, "after": REQUEST_ID.get()})
+
+
+    async def stream(request):
+        async def chunks():
+            for i in range(3):
+                await asyncio.sleep(0)
+                yield f"chunk {i};".encode()
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+
+    async def big_stream(request):
+        # More than the server queues at once (64 KiB): `send` waits for the client to read.
+        async def chunks():
+            for i in range(32):
+                yield bytes([65 + i % 26]) * 65536
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+
+    async def upload(request):
+        body = await request.body()
+        return JSONResponse({"length": len(body), "sum": sum(body[::4096])})
+
+
+    async def scope(request):
+        s = request.scope
+        return JSONResponse({
+            "type": s["type"],
+            "asgi": s["asgi"],
+            "http_version": s["http_version"],
+            "server": list(s["server"]),
+            "client_host": s["client"][0],
+            "scheme": s["scheme"],
+            "method": s["method"],
+            "root_path": s["root_path"],
+            "path": s["path"],
+            "raw_path": s["raw_path"].decode("latin-1"),
+            "query_string": s["query_string"].decode("latin-1"),
+            "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in s["headers"]],
+            "state": sorted(s["state"]),
+        })
+
+
+    ROUTES = [
+        Route("/", hello),
+        Route("/users/{id:int}", user),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/suspends", suspends),
+        Route("/reader", reader),
+        Route("/executor", executor),
+        Route("/sync", sync_endpoint),
+        Route("/current-task", current),
+        Route("/boom", boom),
+        Route("/boom-later", boom_later),
+        Route("/background", background),
+        Route("/events", events),
+        Route("/state", state),
+        Route("/context", context),
+        Route("/stream", stream),
+        Route("/big-stream", big_stream),
+        Route("/upload", upload, methods=["POST"]),
+        Route("/scope/{rest:path}", scope),
+    ]
+
+    app = TachyonEngine(routes=ROUTES, lifespan=lifespan)
+
+
+    class Tag(BaseHTTPMiddleware):
+        async def dispatch(self, request, call_next):
+            response = await call_next(request)
+            response.headers["x-middleware"] = "yes"
+            return response
+
+
+    mw_app = TachyonEngine(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(Tag)])
+
+
+    async def raw_fail(scope, receive, send):
+        if scope["type"] == "lifespan":
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] == "/later":
+            await asyncio.sleep(0)
+        raise RuntimeError("no response at all")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("native_app")
+    (directory / "native_app.py").write_text(APP_SOURCE)
+    return directory
+
+
+def _server(app_dir: Path, target: str, server: str) -> Iterator[int]:
+    port = free_port()
+    log = app_dir / f"{target.replace(':', '_')}-{server}.log"
+    with serving(tachyon_cli(f"native_app:{target}", app_dir, port, "--server", server), log, port):
+        yield port
+
+
+@pytest.fixture(scope="module")
+def native(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "app", "native")
+
+
+@pytest.fixture(scope="module")
+def uvicorn(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "app", "uvicorn")
+
+
+@pytest.fixture(scope="module")
+def native_mw(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "mw_app", "native")
+
+
+@pytest.fixture(scope="module")
+def uvicorn_mw(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "mw_app", "uvicorn")
+
+
+def comparable(response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    status, headers, body = response
+    kept = sorted((name.lower(), value) for name, value in headers if name.lower() not in ("date", "server"))
+    return status, kept, body
+
+
+REQUESTS: list[tuple[str, str, bytes | None, dict[str, str] | None]] = [
+    ("GET", "/", None, None),
+    ("GET", "/users/42?q=x", None, None),
+    ("GET", "/users/abc", None, None),
+    ("POST", "/echo", b'{"a": [1, 2.5, null, "\\u00e9"]}', {"content-type": "application/json"}),
+    ("GET", "/nope", None, None),
+    ("DELETE", "/", None, None),
+    ("HEAD", "/", None, None),
+    ("GET", "/suspends", None, None),
+    ("GET", "/reader", None, None),
+    ("GET", "/executor", None, None),
+    ("GET", "/sync", None, None),
+    ("GET", "/current-task", None, None),
+    ("GET", "/boom", None, None),
+    ("GET", "/boom-later", None, None),
+    ("GET", "/background", None, None),
+    ("GET", "/state", None, None),
+    ("GET", "/stream", None, None),
+    ("GET", "/big-stream", None, None),
+    ("POST", "/upload", bytes(range(256)) * 8192, {"content-type": "application/octet-stream"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers"), REQUESTS, ids=[f"{m} {p}" for m, p, _, _ in REQUESTS])
+def test_same_response_as_uvicorn(
+    native: int, uvicorn: int, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
+) -> None:
+    ours = request(native, method, path, body, headers)
+    theirs = request(uvicorn, method, path, body, headers)
+    assert comparable(ours) == comparable(theirs)
+
+
+def test_answers(native: int) -> None:
+    assert request(native, "GET", "/")[2] == b'{"message":"Hello, World!"}'
+    assert json.loads(request(native, "GET", "/users/42?q=x")[2]) == {"id": 42, "q": "x"}
+    status, _, body = request(native, "POST", "/echo", b'{"a": 1}', {"content-type": "application/json"})
+    assert (status, json.loads(body)) == (200, {"a": 1})
+    assert request(native, "GET", "/nope")[0] == 404
+    assert request(native, "DELETE", "/")[0] == 405
+    status, headers, body = request(native, "HEAD", "/")
+    assert (status, body, dict(headers)["content-length"]) == (200, b"", "27")
+    assert request(native, "GET", "/suspends")[2] == b"resolved later"
+    assert request(native, "GET", "/reader")[2] == b"PING"
+    # The executor's job ran on another thread; the handler itself on the main one.
+    assert json.loads(request(native, "GET", "/executor")[2]) == {"sum": 45, "thread": True}
+    assert json.loads(request(native, "GET", "/sync")[2]) == {"main": False}
+    assert json.loads(request(native, "GET", "/current-task")[2]) == {"task": True, "same": True}
+    assert request(native, "GET", "/boom")[:1] == (500,)
+    assert request(native, "GET", "/boom-later")[0] == 500
+    assert request(native, "GET", "/stream")[2] == b"chunk 0;chunk 1;chunk 2;"
+    assert request(native, "GET", "/big-stream")[2] == b"".join(bytes([65 + i % 26]) * 65536 for i in range(32))
+    uploaded = bytes(range(256)) * 8192
+    status, _, body = request(native, "POST", "/upload", uploaded)
+    assert json.loads(body) == {"length": len(uploaded), "sum": sum(uploaded[::4096])}
+    assert json.loads(request(native, "GET", "/state")[2]) == {"greeting": "hello from lifespan"}
+
+
+def test_background_task_runs_after_the_response(native: int) -> None:
+    assert request(native, "GET", "/background")[2] == b"sent"
+    # The (sync) task runs in the thread pool once the response is out: wait for it, bounded.
+    deadline = time.monotonic() + 10
+    events = json.loads(request(native, "GET", "/events")[2])
+    while "background ran" not in events and time.monotonic() < deadline:
+        time.sleep(0.01)
+        events = json.loads(request(native, "GET", "/events")[2])
+    assert events[0] == "startup"
+    assert "background ran" in events
+
+
+def test_contextvars_are_isolated_per_request(native: int) -> None:
+    first = json.loads(request(native, "GET", "/context?id=1")[2])
+    second = json.loads(request(native, "GET", "/context?id=2")[2])
+    assert first == {"before": None, "after": "1"}
+    assert second == {"before": None, "after": "2"}
+
+
+def test_scope_matches_uvicorn(native: int, uvicorn: int) -> None:
+    path = "/scope/a%20b/caf%C3%A9/x%2Fy?q=1&r=%20"
+    headers = {"X-One": "1", "x-two": "deux"}
+    ours = json.loads(request(native, "GET", path, headers=headers)[2])
+    theirs = json.loads(request(uvicorn, "GET", path, headers=headers)[2])
+    assert ours["path"] == "/scope/a b/café/x/y"
+    assert ours["raw_path"] == "/scope/a%20b/caf%C3%A9/x%2Fy"
+    assert ours["state"] == ["greeting"]
+    # ASGI 2.4, as the RSGI adapter says too: `send` raises OSError once the client is gone
+    # (uvicorn says 2.3).
+    assert ours.pop("asgi") == {"version": "3.0", "spec_version": "2.4"}
+    assert theirs.pop("asgi") == {"version": "3.0", "spec_version": "2.3"}
+    # The server address differs by port only.
+    assert ours.pop("server") == ["127.0.0.1", native]
+    assert theirs.pop("server") == ["127.0.0.1", uvicorn]
+    assert ours == theirs
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(native: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", native, timeout=10)
+    try:
+        conn.connect()
+        sock = conn.sock
+        for path, expected in [("/", b'{"message":"Hello, World!"}'), ("/suspends", b"resolved later")] * 3:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            assert response.status == 200
+            assert response.read() == expected
+            assert conn.sock is sock  # the same connection throughout
+        conn.request("POST", "/echo", body=b"[1, 2]", headers={"content-type": "application/json"})
+        assert conn.getresponse().read() == b"[1,2]"
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/users/7?q=y", "/suspends", "/boom", "/nope", "/stream"])
+def test_user_middleware_same_as_uvicorn(native_mw: int, uvicorn_mw: int, path: str) -> None:
+    ours = request(native_mw, "GET", path)
+    assert comparable(ours) == comparable(request(uvicorn_mw, "GET", path))
+    if ours[0] == 200:
+        assert dict(ours[1])["x-middleware"] == "yes"
+
+
+@pytest.mark.parametrize("path", ["/now", "/later"])
+def test_raw_app_failing_without_a_response_is_500(app_dir: Path, path: str) -> None:
+    results: dict[str, Any] = {}
+    for server in ("native", "uvicorn"):
+        for port in _server(app_dir, "raw_fail", server):
+            results[server] = comparable(request(port, "GET", path))
+    assert results["native"][0] == 500
+    assert results["native"] == results["uvicorn"]
+    log = (app_dir / "raw_fail-native.log").read_text()
+    assert "Exception in ASGI application" in log
+    assert "RuntimeError: no response at all" in log
+
+
+def test_sigterm_runs_lifespan_shutdown_and_exits_0(tmp_path: Path) -> None:
+    source = textwrap.dedent(
+        """
+        import contextlib, pathlib
+        from tachyon import PlainTextResponse, Route, TachyonEngine
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            yield
+            pathlib.Path("shutdown-ran").write_text("yes")
+
+        async def hello(request):
+            return PlainTextResponse("hi")
+
+        app = TachyonEngine(routes=[Route("/", hello)], lifespan=lifespan)
+        """
+    )
+    (tmp_path / "life.py").write_text(source)
+    port = free_port()
+    args = tachyon_cli("life:app", tmp_path, port, "--server", "native")
+    with serving(args, tmp_path / "log", port, cwd=tmp_path) as server:
+        assert request(port, "GET", "/")[2] == b"hi"
+        assert server.stop() == 0
+    assert (tmp_path / "shutdown-ran").read_text() == "yes"
+
+
+def test_port_in_use_is_one_line_and_exit_2(app_dir: Path) -> None:
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, *tachyon_cli("native_app:app", app_dir, port, "--server", "native")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert "address already in use" in result.stderr
