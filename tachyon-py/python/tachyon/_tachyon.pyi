@@ -270,6 +270,7 @@ def child_scope(
 
 class PanicException(BaseException):
     """A Rust panic inside a binding, raised as an exception (PyO3's)."""
+
 @final
 class NativeServer:
     """The native server on this thread, serving a Python app; driven by `turn`
