@@ -20,8 +20,6 @@
 //! exception (exception handlers, then ServerErrorMiddleware's 500). So the behaviour
 //! is the Python code's; only the frames are gone.
 
-use core::ptr;
-
 use pyo3::exceptions::{PyException, PyStopIteration};
 use pyo3::ffi;
 use pyo3::intern;
@@ -29,6 +27,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 
+use crate::coroutine::{self, Step};
 use crate::router::RouteTable;
 
 /// The parts of a fused stack, read once from its `FusedPath` when the stack is built.
@@ -154,13 +153,6 @@ enum Input<'py> {
     Throw(PyErr),
 }
 
-/// What one step of the driven awaitable did.
-enum Outcome<'py> {
-    Yield(Bound<'py, PyAny>),
-    Return(Bound<'py, PyAny>),
-    Error(PyErr),
-}
-
 /// One http request through the fused path: an awaitable (its own iterator), stepped by
 /// the task that awaits it.
 #[pyclass(module = "tachyon._tachyon")]
@@ -223,18 +215,18 @@ impl DispatchCall {
                 }
                 _ => match &self.inner {
                     Some(inner) => drive(py, inner.bind(py), input),
-                    None => Outcome::Return(py.None().into_bound(py)),
+                    None => Step::Return(py.None().into_bound(py)),
                 },
             };
             input = Input::Send(None);
             match outcome {
-                Outcome::Yield(value) => return Ok(Some(value.unbind())),
-                Outcome::Return(value) => {
+                Step::Yield(value) => return Ok(Some(value.unbind())),
+                Step::Return(value) => {
                     if let Err(err) = self.advance(py, value) {
                         self.fail(py, err)?;
                     }
                 }
-                Outcome::Error(err) => self.fail(py, err)?,
+                Step::Error(err) => self.fail(py, err)?,
             }
         }
     }
@@ -448,39 +440,14 @@ impl DispatchCall {
 }
 
 /// Steps `inner` once with `input`, as the interpreter's `await` does.
-fn drive<'py>(py: Python<'py>, inner: &Bound<'py, PyAny>, input: Input<'py>) -> Outcome<'py> {
+fn drive<'py>(py: Python<'py>, inner: &Bound<'py, PyAny>, input: Input<'py>) -> Step<'py> {
     match input {
         Input::Send(value) => {
-            let mut result: *mut ffi::PyObject = ptr::null_mut();
-            let arg = value
-                .as_ref()
-                .map_or_else(|| py.None().into_bound(py), Bound::clone);
-            // SAFETY: both objects are valid references held for the call; `result`
-            // receives a new reference (or stays null on error), owned below.
-            let status = unsafe { ffi::PyIter_Send(inner.as_ptr(), arg.as_ptr(), &mut result) };
-            match status {
-                ffi::PySendResult::PYGEN_NEXT => {
-                    // SAFETY: PyIter_Send returned a new reference in `result`.
-                    Outcome::Yield(unsafe { Bound::from_owned_ptr(py, result) })
-                }
-                ffi::PySendResult::PYGEN_RETURN => {
-                    // SAFETY: PyIter_Send returned a new reference in `result`.
-                    Outcome::Return(unsafe { Bound::from_owned_ptr(py, result) })
-                }
-                ffi::PySendResult::PYGEN_ERROR => Outcome::Error(PyErr::fetch(py)),
-            }
+            let value = value.unwrap_or_else(|| py.None().into_bound(py));
+            coroutine::send(py, inner, &value)
         }
         Input::Throw(err) => {
-            match inner.call_method1(intern!(py, "throw"), (err.into_value(py),)) {
-                Ok(value) => Outcome::Yield(value),
-                Err(err) if err.is_instance_of::<PyStopIteration>(py) => {
-                    match err.value(py).getattr(intern!(py, "value")) {
-                        Ok(value) => Outcome::Return(value),
-                        Err(err) => Outcome::Error(err),
-                    }
-                }
-                Err(err) => Outcome::Error(err),
-            }
+            coroutine::throw(py, inner, err.into_value(py).into_bound(py).into_any())
         }
     }
 }
@@ -540,18 +507,8 @@ impl DispatchCall {
         val: Option<Bound<'_, PyAny>>,
         tb: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = tb; // a traceback argument is accepted, as the deprecated signature allows
-        let err = match val.filter(|val| !val.is_none()) {
-            // throw(type, value): the value itself when it is an exception, else type(value).
-            Some(val) if val.is_instance_of::<pyo3::exceptions::PyBaseException>() => {
-                PyErr::from_value(val)
-            }
-            Some(val) => PyErr::from_value(typ.call1((val,))?),
-            None => match typ.cast::<pyo3::types::PyType>() {
-                Ok(cls) => PyErr::from_value(cls.call0()?),
-                Err(_) => PyErr::from_value(typ),
-            },
-        };
+        let _ = tb;
+        let err = PyErr::from_value(coroutine::thrown(typ, val)?);
         match self.resume(py, Input::Throw(err))? {
             Some(yielded) => Ok(yielded),
             None => Err(PyStopIteration::new_err(())),
@@ -562,13 +519,10 @@ impl DispatchCall {
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         let inner = self.inner.take();
         self.stage = Stage::Done;
-        if let Some(inner) = inner {
-            let inner = inner.bind(py);
-            if inner.hasattr(intern!(py, "close"))? {
-                inner.call_method0(intern!(py, "close"))?;
-            }
+        match inner {
+            Some(inner) => coroutine::close(py, inner.bind(py)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod compress;
 mod core;
+mod coroutine;
 mod cpython;
 mod dispatch;
 mod error;

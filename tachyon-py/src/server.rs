@@ -20,7 +20,6 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
-use std::ptr;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -34,7 +33,9 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyStopIteration, PyValueError}
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple, PyType};
+
+use crate::coroutine::{self, Step};
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple};
 use tachyon_server::{
     BoxError, Config, Dispatch, Listener, Peer, Reply, RequestBody, ResponseBody, Runtime,
     ServerHandle, TcpOptions, WakeHandle, Wakeup,
@@ -566,26 +567,15 @@ impl Continuation {
         let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
             return Err(stop());
         };
-        let mut result: *mut ffi::PyObject = ptr::null_mut();
-        // SAFETY: both objects are valid references held for the call; `result` receives a
-        // new reference (or stays null on error), owned below.
-        let status = unsafe { ffi::PyIter_Send(call.as_ptr(), value.as_ptr(), &mut result) };
-        match status {
-            ffi::PySendResult::PYGEN_NEXT => {
-                // SAFETY: PyIter_Send returned a new reference in `result`.
-                Ok(unsafe { Bound::from_owned_ptr(py, result) }.unbind())
-            }
-            ffi::PySendResult::PYGEN_RETURN => {
-                if !result.is_null() {
-                    // SAFETY: PyIter_Send returned a new reference in `result`.
-                    drop(unsafe { Bound::from_owned_ptr(py, result) });
-                }
+        match coroutine::send(py, call.bind(py), &value) {
+            Step::Yield(yielded) => Ok(yielded.unbind()),
+            Step::Return(_) => {
                 self.call = None;
                 Err(stop())
             }
-            ffi::PySendResult::PYGEN_ERROR => {
+            Step::Error(err) => {
                 self.call = None;
-                Err(PyErr::fetch(py))
+                Err(err)
             }
         }
     }
@@ -599,30 +589,23 @@ impl Continuation {
         val: Option<Bound<'_, PyAny>>,
         tb: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = tb; // accepted, as the deprecated signature allows
-        let exc = match val.filter(|val| !val.is_none()) {
-            Some(val) if val.is_instance_of::<pyo3::exceptions::PyBaseException>() => val,
-            Some(val) => typ.call1((val,))?,
-            None => match typ.cast::<PyType>() {
-                Ok(cls) => cls.call0()?,
-                Err(_) => typ,
-            },
-        };
+        let _ = tb;
+        let exc = coroutine::thrown(typ, val)?;
         self.started = true;
         self.yielded = None;
         self.error = None;
         let Some(call) = self.call.as_ref().map(|c| c.clone_ref(py)) else {
             return Err(PyErr::from_value(exc));
         };
-        match call.bind(py).call_method1(intern!(py, "throw"), (exc,)) {
-            Ok(value) => Ok(value.unbind()),
-            Err(err) => {
+        match coroutine::throw(py, call.bind(py), exc) {
+            Step::Yield(value) => Ok(value.unbind()),
+            Step::Return(_) => {
                 self.call = None;
-                if err.is_instance_of::<PyStopIteration>(py) {
-                    Err(stop())
-                } else {
-                    Err(err)
-                }
+                Err(stop())
+            }
+            Step::Error(err) => {
+                self.call = None;
+                Err(err)
             }
         }
     }
@@ -632,41 +615,10 @@ impl Continuation {
         self.started = true;
         self.yielded = None;
         self.error = None;
-        if let Some(call) = self.call.take() {
-            let call = call.bind(py);
-            if call.hasattr(intern!(py, "close"))? {
-                call.call_method0(intern!(py, "close"))?;
-            }
+        match self.call.take() {
+            Some(call) => coroutine::close(py, call.bind(py)),
+            None => Ok(()),
         }
-        Ok(())
-    }
-}
-
-/// One step of an awaitable's iterator with `send(None)`.
-enum Step<'py> {
-    Yield(Bound<'py, PyAny>),
-    Return,
-    Error(PyErr),
-}
-
-fn step<'py>(py: Python<'py>, iterator: &Bound<'py, PyAny>) -> Step<'py> {
-    let mut result: *mut ffi::PyObject = ptr::null_mut();
-    // SAFETY: both objects are valid references held for the call; `result` receives a new
-    // reference (or stays null on error), owned below.
-    let status = unsafe { ffi::PyIter_Send(iterator.as_ptr(), ffi::Py_None(), &mut result) };
-    match status {
-        ffi::PySendResult::PYGEN_NEXT => {
-            // SAFETY: PyIter_Send returned a new reference in `result`.
-            Step::Yield(unsafe { Bound::from_owned_ptr(py, result) })
-        }
-        ffi::PySendResult::PYGEN_RETURN => {
-            if !result.is_null() {
-                // SAFETY: PyIter_Send returned a new reference in `result`.
-                drop(unsafe { Bound::from_owned_ptr(py, result) });
-            }
-            Step::Return
-        }
-        ffi::PySendResult::PYGEN_ERROR => Step::Error(PyErr::fetch(py)),
     }
 }
 
@@ -830,9 +782,9 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
             app.call1((scope, receive, &exchange))
         };
         let outcome = match awaitable.and_then(iterator) {
-            Ok(call) => match step(py, &call) {
+            Ok(call) => match coroutine::send(py, &call, &py.None().into_bound(py)) {
                 Step::Yield(yielded) => Ok(Some((call, yielded))),
-                Step::Return => Ok(None),
+                Step::Return(_) => Ok(None),
                 Step::Error(err) => Err(err),
             },
             Err(err) => Err(err),
