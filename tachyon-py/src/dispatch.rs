@@ -29,6 +29,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::coroutine::{self, Step};
 use crate::router::RouteTable;
+use crate::rsgi::LazyScope;
 
 /// The parts of a fused stack, read once from its `FusedPath` when the stack is built.
 #[pyclass(module = "tachyon._tachyon", frozen)]
@@ -42,6 +43,8 @@ pub struct FusedDispatch {
     scope_key: Py<PyString>,
     /// `tachyon.requests.Request`.
     request_class: Py<PyAny>,
+    /// The Request built from a `LazyScope` (RSGI), whose scope is completed when read.
+    lazy_request_class: Py<PyAny>,
     /// `Response.__call__`: a response whose type has this `__call__` is sent here.
     plain_call: Py<PyAny>,
     /// The outermost layer, which serves every scope that is not http.
@@ -66,6 +69,7 @@ impl FusedDispatch {
             handlers: get("handlers")?,
             scope_key: path.getattr("scope_key")?.cast_into::<PyString>()?.unbind(),
             request_class: get("request_class")?,
+            lazy_request_class: get("lazy_request_class")?,
             plain_call: get("plain_call")?,
             stack: get("stack")?,
             serve_http: get("serve_http")?,
@@ -105,6 +109,23 @@ impl FusedDispatch {
         send_response: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let call = DispatchCall::new(slf, scope, receive, send, Some(send_response));
+        Ok(Bound::new(slf.py(), call)?.into_any())
+    }
+
+    /// RSGI, as `respond`, for a scope built only when read (`ScopeConverter.lazy`):
+    /// routing works on `lazy.partial`; a plain function endpoint gets a Request that
+    /// completes the scope on first read, and everything else (a miss, a 405, a route
+    /// that is not a plain function endpoint, any exception) completes it first.
+    fn respond_lazy<'py>(
+        slf: &Bound<'py, Self>,
+        lazy: &Bound<'py, LazyScope>,
+        receive: &Bound<'py, PyAny>,
+        send: &Bound<'py, PyAny>,
+        send_response: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let scope = lazy.get().current(slf.py());
+        let mut call = DispatchCall::new(slf, &scope, receive, send, Some(send_response));
+        call.lazy = Some(lazy.clone().unbind());
         Ok(Bound::new(slf.py(), call)?.into_any())
     }
 }
@@ -163,6 +184,8 @@ pub struct DispatchCall {
     receive: Py<PyAny>,
     send: Py<PyAny>,
     send_response: Option<Py<PyAny>>,
+    /// Set while `scope` is a `LazyScope`'s partial dict (see `materialize`).
+    lazy: Option<Py<LazyScope>>,
     stage: Stage,
     /// The awaitable's iterator being driven (an endpoint, send or tail coroutine).
     inner: Option<Py<PyAny>>,
@@ -184,6 +207,7 @@ impl DispatchCall {
             receive: receive.clone().unbind(),
             send: send.clone().unbind(),
             send_response: send_response.map(|f| f.clone().unbind()),
+            lazy: None,
             stage: Stage::Start,
             inner: None,
             request: None,
@@ -231,11 +255,23 @@ impl DispatchCall {
         }
     }
 
+    /// Makes `scope` the whole ASGI scope, if it was a `LazyScope`'s partial dict: done
+    /// before anything but the plain endpoint call can see the scope.
+    fn materialize(&mut self, py: Python<'_>) -> PyResult<()> {
+        if let Some(lazy) = &self.lazy {
+            self.scope = lazy.get().complete(py)?.unbind();
+            self.lazy = None;
+        }
+        Ok(())
+    }
+
     /// Routes the request; on a plain function endpoint starts it, else hands the
     /// request to the Python path.
     fn start(&mut self, py: Python<'_>) -> PyResult<()> {
-        let dispatch = self.dispatch.get();
-        let scope = self.scope.bind(py);
+        // Owned, so that `materialize` can change `self` while it is in use.
+        let owner = self.dispatch.clone_ref(py);
+        let dispatch = owner.get();
+        let scope = self.scope.bind(py).clone();
         scope.set_item(dispatch.scope_key.bind(py), dispatch.handlers.bind(py))?;
         let router = dispatch.router.bind(py);
         let key_router = intern!(py, "router");
@@ -244,11 +280,13 @@ impl DispatchCall {
         }
         let table = router.getattr(intern!(py, "_table"))?;
         let found = match table.cast::<RouteTable>() {
-            Ok(table) => table.get().answer(py, scope)?,
+            Ok(table) => table.get().answer(py, &scope)?,
             Err(_) => py.NotImplemented().into_bound(py),
         };
         if found.is(py.NotImplemented()) {
             // The table cannot answer alone: the Python path routes.
+            self.materialize(py)?;
+            let scope = self.scope.bind(py).clone();
             let args = (
                 scope,
                 self.receive.bind(py),
@@ -267,11 +305,18 @@ impl DispatchCall {
                     .getattr(intern!(py, "app"))?
                     .is(&route.getattr(intern!(py, "_direct_app"))?)
             {
-                let request = dispatch.request_class.bind(py).call1((
-                    scope,
-                    self.receive.bind(py),
-                    self.send.bind(py),
-                ))?;
+                let request = match &self.lazy {
+                    Some(lazy) => dispatch.lazy_request_class.bind(py).call1((
+                        lazy.bind(py),
+                        self.receive.bind(py),
+                        self.send.bind(py),
+                    ))?,
+                    None => dispatch.request_class.bind(py).call1((
+                        scope,
+                        self.receive.bind(py),
+                        self.send.bind(py),
+                    ))?,
+                };
                 self.request = Some(request.clone().unbind());
                 let awaitable = direct.call1((request,))?;
                 self.inner = Some(self.iterator(py, awaitable)?.unbind());
@@ -281,7 +326,9 @@ impl DispatchCall {
         }
         // A miss or a wrong method that the default handlers answer: that plain 404 or 405
         // is sent from here, as an endpoint's Response would be.
-        let answer = dispatch.plain_answer.bind(py).call1((&found, scope))?;
+        self.materialize(py)?;
+        let scope = self.scope.bind(py).clone();
+        let answer = dispatch.plain_answer.bind(py).call1((&found, &scope))?;
         if !answer.is_none() {
             self.stage = Stage::Endpoint;
             return self.advance(py, answer);
@@ -298,7 +345,8 @@ impl DispatchCall {
 
     /// The next stage after the driven awaitable returned `value`.
     fn advance(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<()> {
-        let dispatch = self.dispatch.get();
+        let owner = self.dispatch.clone_ref(py);
+        let dispatch = owner.get();
         match self.stage {
             Stage::Endpoint => {
                 let plain = value
@@ -308,6 +356,7 @@ impl DispatchCall {
                 if !plain {
                     // Anything but a plain Response (a subclass with its own `__call__`, or
                     // not a response at all) is sent, and fails, the Python way.
+                    self.materialize(py)?;
                     let args = (
                         &value,
                         self.request.as_ref().map(|r| r.bind(py)),
@@ -383,6 +432,12 @@ impl DispatchCall {
         if self.stage == Stage::Tail || !server_error {
             self.finish_all();
             return Err(err);
+        }
+        if let Err(failed) = self.materialize(py) {
+            // The scope cannot be built (Granian handed over something it cannot be
+            // built from): nothing can answer this request but the server.
+            self.finish_all();
+            return Err(failed);
         }
         let dispatch = self.dispatch.get();
         let args = (
@@ -462,6 +517,7 @@ impl DispatchCall {
         visit.call(&self.receive)?;
         visit.call(&self.send)?;
         visit.call(&self.send_response)?;
+        visit.call(&self.lazy)?;
         visit.call(&self.inner)?;
         visit.call(&self.request)?;
         visit.call(&self.response)?;
@@ -475,6 +531,7 @@ impl DispatchCall {
         self.request = None;
         self.response = None;
         self.send_response = None;
+        self.lazy = None;
     }
 
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {

@@ -2,12 +2,13 @@
 //! ASGI's byte header pairs turned into the str pairs RSGI responses take, in one crossing
 //! each. In Python these two conversions were most of what RSGI cost per request.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use tachyon_core::url::{quote_path, split_address};
 
@@ -221,6 +222,104 @@ impl ScopeConverter {
         out.set_item(intern!(py, "state"), state)?;
         Ok(out)
     }
+
+    /// An http `scope`'s ASGI scope, built only when something reads it: a `LazyScope`
+    /// whose `partial` dict has what routing reads (`type`, `method`, `root_path`,
+    /// `path`), and whose `complete()` converts the rest (as `convert`, `state` copied
+    /// then). None for a websocket scope.
+    #[pyo3(signature = (scope, state = None))]
+    fn lazy<'py>(
+        slf: &Bound<'py, Self>,
+        scope: &Bound<'py, PyAny>,
+        state: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Option<LazyScope>> {
+        let py = slf.py();
+        let proto = scope.getattr(intern!(py, "proto"))?;
+        if proto.cast::<PyString>()?.to_str()? != "http" {
+            return Ok(None);
+        }
+        let partial = PyDict::new(py);
+        partial.set_item(intern!(py, "type"), intern!(py, "http"))?;
+        partial.set_item(intern!(py, "method"), scope.getattr(intern!(py, "method"))?)?;
+        partial.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+        partial.set_item(intern!(py, "path"), scope.getattr(intern!(py, "path"))?)?;
+        Ok(Some(LazyScope {
+            converter: slf.clone().unbind(),
+            rsgi: scope.clone().unbind(),
+            state: state.map(|s| s.clone().unbind()),
+            partial: partial.unbind(),
+            full: OnceLock::new(),
+        }))
+    }
+}
+
+/// One RSGI http request's ASGI scope, converted only when something reads it.
+///
+/// Converting Granian's scope costs more than the rest of a small request (its attribute
+/// getters build new objects on every read, and the headers become a list of byte
+/// pairs), and a handler that never reads its request does not need it. Routing works
+/// on `partial`; `complete()` builds the whole scope once, in the order `convert` gives,
+/// then copies over every key written to `partial` (so the keys the router added come
+/// after the server's, as they would), and returns that same dict on every later call.
+#[pyclass(module = "tachyon._tachyon", frozen)]
+#[derive(Debug)]
+pub struct LazyScope {
+    converter: Py<ScopeConverter>,
+    rsgi: Py<PyAny>,
+    state: Option<Py<PyDict>>,
+    partial: Py<PyDict>,
+    full: OnceLock<Py<PyDict>>,
+}
+
+impl LazyScope {
+    /// The dict to read and write now: the whole scope once built, else the partial one.
+    pub(crate) fn current<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        match self.full.get() {
+            Some(full) => full.bind(py).clone(),
+            None => self.partial.bind(py).clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl LazyScope {
+    /// What routing reads and writes before the whole scope is built.
+    #[getter]
+    fn partial<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.partial.bind(py).clone()
+    }
+
+    /// The whole ASGI scope (built on the first call, the same dict afterwards).
+    pub(crate) fn complete<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        if let Some(full) = self.full.get() {
+            return Ok(full.bind(py).clone());
+        }
+        let full = self
+            .converter
+            .get()
+            .convert(self.rsgi.bind(py), self.state.as_ref().map(|s| s.bind(py)))?;
+        full.update(self.partial.bind(py).as_mapping())?;
+        // Attached to the interpreter, so no other thread got here first.
+        let _ = self.full.set(full.clone().unbind());
+        Ok(full)
+    }
+
+    /// Whether `complete()` has run.
+    #[getter]
+    fn completed(&self) -> bool {
+        self.full.get().is_some()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.converter)?;
+        visit.call(&self.rsgi)?;
+        visit.call(&self.state)?;
+        visit.call(&self.partial)?;
+        if let Some(full) = self.full.get() {
+            visit.call(full)?;
+        }
+        Ok(())
+    }
 }
 
 /// ASGI response headers (`(bytes, bytes)` pairs) as the `(str, str)` pairs RSGI's
@@ -251,6 +350,7 @@ fn str_headers<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>>
 /// Registers the RSGI helpers on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ScopeConverter>()?;
+    m.add_class::<LazyScope>()?;
     m.add_function(wrap_pyfunction!(str_headers, m)?)?;
     Ok(())
 }

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from tachyon._exception_handler import SCOPE_KEY, SERVER_ERRORS, ResponseTracker, handle_exception
-from tachyon._tachyon import FusedDispatch
+from tachyon._tachyon import FusedDispatch, LazyScope
 from tachyon.requests import Request
 from tachyon.responses import Response
 from tachyon.routing import Router
@@ -30,9 +30,42 @@ if TYPE_CHECKING:
     from tachyon.middleware.exceptions import ExceptionMiddleware
     from tachyon.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["FusedPath", "dispatcher_for", "fused_path"]
+__all__ = ["FusedPath", "LazyScopeRequest", "dispatcher_for", "fused_path"]
 
 SendResponse = Callable[[Response], None]
+
+
+class LazyScopeRequest(Request):
+    """The Request the native dispatcher gives a plain function endpoint under RSGI, whose
+    scope (`tachyon._tachyon.LazyScope`) is built only when something reads it.
+
+    Until then its instance has no `scope` attribute; the first attribute it lacks, `scope`
+    or any other, completes the scope and turns the object into a plain `Request` (the
+    class is swapped, the layouts being the same), so from then on it is one in every
+    respect, and a handler that never reads its request never pays for the scope. It has
+    Request's name and module, so its repr is a Request's too.
+    """
+
+    def __init__(self, lazy: LazyScope, receive: Receive, send: Send) -> None:
+        """A request whose scope is `lazy.complete()` (no assertion on its type: it is http)."""
+        self._lazy_scope = lazy
+        self._receive = receive
+        self._send = send
+
+    def __getattr__(self, name: str) -> Any:
+        namespace = self.__dict__
+        lazy = namespace.get("_lazy_scope")
+        if lazy is None:  # pragma: no cover - the class is swapped when the scope is built
+            return object.__getattribute__(self, name)
+        scope = lazy.complete()
+        del namespace["_lazy_scope"]
+        namespace["scope"] = scope
+        self.__class__ = Request  # type: ignore[assignment]
+        return getattr(self, name)
+
+
+LazyScopeRequest.__name__ = LazyScopeRequest.__qualname__ = "Request"
+LazyScopeRequest.__module__ = Request.__module__
 
 
 class FusedPath:
@@ -46,6 +79,7 @@ class FusedPath:
         self.handlers = (exceptions._exception_handlers, exceptions._status_handlers)
         self.scope_key = SCOPE_KEY
         self.request_class = Request
+        self.lazy_request_class = LazyScopeRequest
         self.plain_call = Response.__call__
         # Scopes that are not http go through the layers themselves.
         self.stack: ASGIApp = exceptions if server_errors is None else server_errors

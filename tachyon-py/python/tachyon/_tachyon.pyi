@@ -19,6 +19,7 @@ __all__ = [
     "RouteMatcher",
     "RouteTable",
     "ScopeConverter",
+    "LazyScope",
     "UrlencodedParser",
     "__version__",
     "build_profile",
@@ -176,6 +177,21 @@ class ScopeConverter:
         cls, http_asgi: dict[str, Any], ws_asgi: dict[str, Any], extensions: dict[str, Any]
     ) -> ScopeConverter: ...
     def convert(self, scope: Any, state: dict[str, Any] | None = None) -> dict[str, Any]: ...
+    def lazy(self, scope: Any, state: dict[str, Any] | None = None) -> LazyScope | None:
+        """The scope of an http request built only when read (None for a websocket)."""
+
+@final
+class LazyScope:
+    """One RSGI http request's ASGI scope, converted only when something reads it."""
+
+    @property
+    def partial(self) -> dict[str, Any]:
+        """What routing reads and writes before the whole scope is built."""
+    @property
+    def completed(self) -> bool:
+        """Whether `complete()` has run."""
+    def complete(self) -> dict[str, Any]:
+        """The whole ASGI scope (built on the first call, the same dict afterwards)."""
 
 def str_headers(headers: Any) -> list[tuple[str, str]]: ...
 
@@ -242,6 +258,7 @@ class FusedDispatch:
     def __new__(cls, path: Any) -> FusedDispatch: ...
     def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...
     def respond(self, scope: dict[str, Any], receive: Any, send: Any, send_response: Any) -> DispatchCall: ...
+    def respond_lazy(self, lazy: LazyScope, receive: Any, send: Any, send_response: Any) -> DispatchCall: ...
 
 @final
 class DispatchCall:

@@ -3,9 +3,11 @@
 `TachyonEngine.__rsgi__` lands in `serve`. The RSGI scope is turned into the ASGI scope once,
 then the same router, middleware and responses run as under ASGI:
 
-- With no user middleware (the common case) the app's built-in exception layer is run here in
-  one frame, and a plain `Response` goes out through `protocol.response_bytes` directly: no ASGI
-  message dicts, no `send` coroutines.
+- With no user middleware (the common case) the app's one dispatcher (`tachyon._dispatch`)
+  serves the request, and a plain `Response` goes out through `protocol.response_bytes`
+  directly: no ASGI message dicts, no `send` coroutines. The ASGI scope is then built only
+  when something reads it (`LazyScope`): routing needs only the method and path, and a
+  handler that never reads its request never pays for converting Granian's scope.
 - Otherwise the ASGI app is called with a `receive` and a `send` adapted to the RSGI protocol,
   so pure-ASGI middleware works unchanged; a streamed body goes out through
   `protocol.response_stream`, an `http.response.pathsend` through `protocol.response_file`.
@@ -29,7 +31,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tachyon._tachyon import FusedDispatch, ScopeConverter, str_headers
+from tachyon._tachyon import FusedDispatch, LazyScope, ScopeConverter, str_headers
 from tachyon.responses import Response
 from tachyon.types import ASGIApp, Message, Scope
 
@@ -102,7 +104,9 @@ def set_body_timeout(seconds: float | None) -> None:
 
 # --- scope ---------------------------------------------------------------------------------
 
-_to_asgi = ScopeConverter(_HTTP_ASGI, _WS_ASGI, _EXTENSIONS).convert
+_converter = ScopeConverter(_HTTP_ASGI, _WS_ASGI, _EXTENSIONS)
+_to_asgi = _converter.convert
+_lazy = _converter.lazy
 
 
 def asgi_scope(scope: Any, state: dict[str, Any] | None = None) -> Scope:
@@ -297,6 +301,14 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
     """
     state = _app_state(app)
     lifespan = state.lifespan
+    fused = state.fused
+    if fused is not None:
+        # The app's one dispatcher, on a scope built only when something reads it
+        # (`LazyScope`), with a plain Response handed whole to `response_bytes`.
+        lazy = _lazy(scope, None if lifespan is None else lifespan.state)
+        if lazy is not None:
+            await _serve_lazy(app, fused, lazy, protocol)
+            return
     asgi = _to_asgi(scope, None if lifespan is None else lifespan.state)
     if not state.own_call:
         # A subclass with its own `__call__` (FastAPI's sets root_path, for one) is served
@@ -310,19 +322,31 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
         return
     channel = HTTPChannel(protocol)
     try:
-        fused = state.fused
-        if fused is not None:
-            # The app's one dispatcher, with a plain Response handed whole to
-            # `response_bytes` (no ASGI message dicts, no send coroutines).
-            await fused.respond(asgi, channel.receive, channel, channel.send_response)
-        else:
-            await state.stack(asgi, channel.receive, channel)
+        await state.stack(asgi, channel.receive, channel)
     except Exception:
         if not channel.failed:
             raise
         # The app raised because the body never came (ClientDisconnect, usually): the
         # client's fault, not a server error; `finish` answers it.
         logger.info("request body incomplete (%d): %s %s", channel.failed, asgi["method"], asgi["path"])
+    finally:
+        if not channel.done:
+            channel.finish()
+
+
+async def _serve_lazy(app: Any, fused: FusedDispatch, lazy: LazyScope, protocol: Any) -> None:
+    """Answer one RSGI http request with the app's fused dispatcher, on a lazy scope."""
+    partial = lazy.partial
+    partial["app"] = app
+    channel = HTTPChannel(protocol)
+    try:
+        await fused.respond_lazy(lazy, channel.receive, channel, channel.send_response)
+    except Exception:
+        if not channel.failed:
+            raise
+        # The app raised because the body never came (ClientDisconnect, usually): the
+        # client's fault, not a server error; `finish` answers it.
+        logger.info("request body incomplete (%d): %s %s", channel.failed, partial["method"], partial["path"])
     finally:
         if not channel.done:
             channel.finish()
