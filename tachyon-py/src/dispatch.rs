@@ -26,6 +26,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit};
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
 
 use crate::coroutine::{self, Step};
 use crate::router::RouteTable;
@@ -56,6 +58,26 @@ pub struct FusedDispatch {
     finish: Py<PyAny>,
     recover: Py<PyAny>,
     await_any: Py<PyAny>,
+    /// The routes (by address) whose endpoint read its request's scope the last time it
+    /// was served on a lazy scope (RSGI): they get the whole scope up front, which costs
+    /// less than completing it from the Request's first missing attribute.
+    reads_scope: Mutex<HashSet<usize>>,
+}
+
+impl FusedDispatch {
+    fn reads_scope(&self, route: usize) -> bool {
+        self.reads_scope
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&route)
+    }
+
+    fn learn_reads_scope(&self, route: usize) {
+        self.reads_scope
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(route);
+    }
 }
 
 #[pymethods]
@@ -78,6 +100,7 @@ impl FusedDispatch {
             finish: get("finish")?,
             recover: get("recover")?,
             await_any: get("await_any")?,
+            reads_scope: Mutex::new(HashSet::new()),
         })
     }
 
@@ -123,7 +146,7 @@ impl FusedDispatch {
         send: &Bound<'py, PyAny>,
         send_response: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let scope = lazy.get().current(slf.py());
+        let scope = lazy.get().dict(slf.py());
         let mut call = DispatchCall::new(slf, &scope, receive, send, Some(send_response));
         call.lazy = Some(lazy.clone().unbind());
         Ok(Bound::new(slf.py(), call)?.into_any())
@@ -184,8 +207,11 @@ pub struct DispatchCall {
     receive: Py<PyAny>,
     send: Py<PyAny>,
     send_response: Option<Py<PyAny>>,
-    /// Set while `scope` is a `LazyScope`'s partial dict (see `materialize`).
+    /// Set while `scope` is a `LazyScope`'s dict, not yet complete (see `materialize`).
     lazy: Option<Py<LazyScope>>,
+    /// The route whose endpoint got a Request on the lazy scope (its address), to learn
+    /// whether it read the scope.
+    lazy_route: Option<usize>,
     stage: Stage,
     /// The awaitable's iterator being driven (an endpoint, send or tail coroutine).
     inner: Option<Py<PyAny>>,
@@ -208,6 +234,7 @@ impl DispatchCall {
             send: send.clone().unbind(),
             send_response: send_response.map(|f| f.clone().unbind()),
             lazy: None,
+            lazy_route: None,
             stage: Stage::Start,
             inner: None,
             request: None,
@@ -259,10 +286,21 @@ impl DispatchCall {
     /// before anything but the plain endpoint call can see the scope.
     fn materialize(&mut self, py: Python<'_>) -> PyResult<()> {
         if let Some(lazy) = &self.lazy {
-            self.scope = lazy.get().complete(py)?.unbind();
+            // The same dict, filled in.
+            lazy.get().complete(py)?;
             self.lazy = None;
         }
         Ok(())
+    }
+
+    /// After a plain endpoint ran on a lazy scope: whether it read it (see `reads_scope`).
+    fn learn(&mut self) {
+        if let (Some(route), Some(lazy)) = (self.lazy_route.take(), &self.lazy)
+            && lazy.get().completed()
+        {
+            self.dispatch.get().learn_reads_scope(route);
+            self.lazy = None;
+        }
     }
 
     /// Routes the request; on a plain function endpoint starts it, else hands the
@@ -305,12 +343,19 @@ impl DispatchCall {
                     .getattr(intern!(py, "app"))?
                     .is(&route.getattr(intern!(py, "_direct_app"))?)
             {
+                let key = route.as_ptr() as usize;
+                if self.lazy.is_some() && dispatch.reads_scope(key) {
+                    self.materialize(py)?;
+                }
                 let request = match &self.lazy {
-                    Some(lazy) => dispatch.lazy_request_class.bind(py).call1((
-                        lazy.bind(py),
-                        self.receive.bind(py),
-                        self.send.bind(py),
-                    ))?,
+                    Some(lazy) => {
+                        self.lazy_route = Some(key);
+                        dispatch.lazy_request_class.bind(py).call1((
+                            lazy.bind(py),
+                            self.receive.bind(py),
+                            self.send.bind(py),
+                        ))?
+                    }
                     None => dispatch.request_class.bind(py).call1((
                         scope,
                         self.receive.bind(py),
@@ -349,6 +394,7 @@ impl DispatchCall {
         let dispatch = owner.get();
         match self.stage {
             Stage::Endpoint => {
+                self.learn();
                 let plain = value
                     .get_type()
                     .getattr(intern!(py, "__call__"))
@@ -432,6 +478,9 @@ impl DispatchCall {
         if self.stage == Stage::Tail || !server_error {
             self.finish_all();
             return Err(err);
+        }
+        if self.stage == Stage::Endpoint {
+            self.learn();
         }
         if let Err(failed) = self.materialize(py) {
             // The scope cannot be built (Granian handed over something it cannot be

@@ -2,7 +2,8 @@
 //! ASGI's byte header pairs turned into the str pairs RSGI responses take, in one crossing
 //! each. In Python these two conversions were most of what RSGI cost per request.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
@@ -150,11 +151,68 @@ impl ScopeConverter {
             .cast::<PyString>()?
             .to_str()?
             == "ws";
+        let (out, path) = self.begin(scope, websocket)?;
+        self.fill_rest(&out, scope, &path, websocket, state)?;
+        Ok(out)
+    }
+
+    /// An http `scope`'s ASGI scope, built only when something reads it: a `LazyScope`
+    /// whose dict has, until `complete()`, only what routing reads (`type`, `method`,
+    /// `root_path`, `path`) filled in. None for a websocket scope.
+    #[pyo3(signature = (scope, state = None))]
+    fn lazy<'py>(
+        slf: &Bound<'py, Self>,
+        scope: &Bound<'py, PyAny>,
+        state: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Option<LazyScope>> {
+        let py = slf.py();
+        let proto = scope.getattr(intern!(py, "proto"))?;
+        if proto.cast::<PyString>()?.to_str()? != "http" {
+            return Ok(None);
+        }
+        let (dict, path) = slf.get().begin(scope, false)?;
+        Ok(Some(LazyScope {
+            converter: slf.clone().unbind(),
+            rsgi: scope.clone().unbind(),
+            state: state.map(|s| s.clone().unbind()),
+            dict: dict.unbind(),
+            path: path.unbind(),
+            done: AtomicBool::new(false),
+        }))
+    }
+}
+
+impl ScopeConverter {
+    /// The scope dict with what routing reads filled in (`type`, `method` for http,
+    /// `root_path`, `path`; the other keys are in place, valued None), and the path.
+    fn begin<'py>(
+        &self,
+        scope: &Bound<'py, PyAny>,
+        websocket: bool,
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyAny>)> {
+        let py = scope.py();
         let out = if websocket {
             self.websocket.bind(py).copy()?
         } else {
-            self.http.bind(py).copy()?
+            let out = self.http.bind(py).copy()?;
+            out.set_item(intern!(py, "method"), scope.getattr(intern!(py, "method"))?)?;
+            out
         };
+        let path = scope.getattr(intern!(py, "path"))?;
+        out.set_item(intern!(py, "path"), &path)?;
+        Ok((out, path))
+    }
+
+    /// Fills in everything `begin` left out.
+    fn fill_rest<'py>(
+        &self,
+        out: &Bound<'py, PyDict>,
+        scope: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+        websocket: bool,
+        state: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<()> {
+        let py = scope.py();
         out.set_item(
             intern!(py, "http_version"),
             scope.getattr(intern!(py, "http_version"))?,
@@ -181,9 +239,7 @@ impl ScopeConverter {
             )?;
         } else {
             out.set_item(intern!(py, "scheme"), scheme)?;
-            out.set_item(intern!(py, "method"), scope.getattr(intern!(py, "method"))?)?;
         }
-        let path = scope.getattr(intern!(py, "path"))?;
         out.set_item(
             intern!(py, "raw_path"),
             PyBytes::new(
@@ -191,7 +247,6 @@ impl ScopeConverter {
                 quote_path(path.cast::<PyString>()?.to_str()?).as_bytes(),
             ),
         )?;
-        out.set_item(intern!(py, "path"), path)?;
         let query = scope.getattr(intern!(py, "query_string"))?;
         out.set_item(
             intern!(py, "query_string"),
@@ -220,36 +275,7 @@ impl ScopeConverter {
             None => PyDict::new(py),
         };
         out.set_item(intern!(py, "state"), state)?;
-        Ok(out)
-    }
-
-    /// An http `scope`'s ASGI scope, built only when something reads it: a `LazyScope`
-    /// whose `partial` dict has what routing reads (`type`, `method`, `root_path`,
-    /// `path`), and whose `complete()` converts the rest (as `convert`, `state` copied
-    /// then). None for a websocket scope.
-    #[pyo3(signature = (scope, state = None))]
-    fn lazy<'py>(
-        slf: &Bound<'py, Self>,
-        scope: &Bound<'py, PyAny>,
-        state: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Option<LazyScope>> {
-        let py = slf.py();
-        let proto = scope.getattr(intern!(py, "proto"))?;
-        if proto.cast::<PyString>()?.to_str()? != "http" {
-            return Ok(None);
-        }
-        let partial = PyDict::new(py);
-        partial.set_item(intern!(py, "type"), intern!(py, "http"))?;
-        partial.set_item(intern!(py, "method"), scope.getattr(intern!(py, "method"))?)?;
-        partial.set_item(intern!(py, "root_path"), intern!(py, ""))?;
-        partial.set_item(intern!(py, "path"), scope.getattr(intern!(py, "path"))?)?;
-        Ok(Some(LazyScope {
-            converter: slf.clone().unbind(),
-            rsgi: scope.clone().unbind(),
-            state: state.map(|s| s.clone().unbind()),
-            partial: partial.unbind(),
-            full: OnceLock::new(),
-        }))
+        Ok(())
     }
 }
 
@@ -257,67 +283,65 @@ impl ScopeConverter {
 ///
 /// Converting Granian's scope costs more than the rest of a small request (its attribute
 /// getters build new objects on every read, and the headers become a list of byte
-/// pairs), and a handler that never reads its request does not need it. Routing works
-/// on `partial`; `complete()` builds the whole scope once, in the order `convert` gives,
-/// then copies over every key written to `partial` (so the keys the router added come
-/// after the server's, as they would), and returns that same dict on every later call.
+/// pairs), and a handler that never reads its request does not need it. The dict is the
+/// one `convert` would give, every key in place, but until `complete()` only what
+/// routing reads has its value (`type`, `method`, `root_path`, `path`); it must not reach
+/// anyone else before then. `complete()` fills in the rest, in place, once: so keys the
+/// router added stay after the server's, as they would be.
 #[pyclass(module = "tachyon._tachyon", frozen)]
 #[derive(Debug)]
 pub struct LazyScope {
     converter: Py<ScopeConverter>,
     rsgi: Py<PyAny>,
     state: Option<Py<PyDict>>,
-    partial: Py<PyDict>,
-    full: OnceLock<Py<PyDict>>,
+    dict: Py<PyDict>,
+    path: Py<PyAny>,
+    done: AtomicBool,
 }
 
 impl LazyScope {
-    /// The dict to read and write now: the whole scope once built, else the partial one.
-    pub(crate) fn current<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
-        match self.full.get() {
-            Some(full) => full.bind(py).clone(),
-            None => self.partial.bind(py).clone(),
-        }
+    /// The dict (complete or not: see the type's documentation).
+    pub(crate) fn dict<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        self.dict.bind(py).clone()
     }
 }
 
 #[pymethods]
 impl LazyScope {
-    /// What routing reads and writes before the whole scope is built.
+    /// The dict routing reads and writes, before it is complete.
     #[getter]
     fn partial<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
-        self.partial.bind(py).clone()
+        self.dict(py)
     }
 
-    /// The whole ASGI scope (built on the first call, the same dict afterwards).
+    /// The whole ASGI scope (filled in on the first call; the same dict every time).
     pub(crate) fn complete<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        if let Some(full) = self.full.get() {
-            return Ok(full.bind(py).clone());
+        let dict = self.dict(py);
+        if !self.done.load(Ordering::Relaxed) {
+            self.converter.get().fill_rest(
+                &dict,
+                self.rsgi.bind(py),
+                self.path.bind(py),
+                false,
+                self.state.as_ref().map(|s| s.bind(py)),
+            )?;
+            self.done.store(true, Ordering::Relaxed);
         }
-        let full = self
-            .converter
-            .get()
-            .convert(self.rsgi.bind(py), self.state.as_ref().map(|s| s.bind(py)))?;
-        full.update(self.partial.bind(py).as_mapping())?;
-        // Attached to the interpreter, so no other thread got here first.
-        let _ = self.full.set(full.clone().unbind());
-        Ok(full)
+        Ok(dict)
     }
 
     /// Whether `complete()` has run.
     #[getter]
-    fn completed(&self) -> bool {
-        self.full.get().is_some()
+    pub(crate) fn completed(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.converter)?;
         visit.call(&self.rsgi)?;
         visit.call(&self.state)?;
-        visit.call(&self.partial)?;
-        if let Some(full) = self.full.get() {
-            visit.call(full)?;
-        }
+        visit.call(&self.dict)?;
+        visit.call(&self.path)?;
         Ok(())
     }
 }

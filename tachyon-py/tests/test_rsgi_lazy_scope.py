@@ -53,6 +53,7 @@ async def untouched(request: Request) -> Response:
 
 
 async def reads_scope(request: Request) -> Response:
+    SEEN["vars_on_entry"] = set(vars(request))
     first = request.scope
     SEEN["request"] = request
     SEEN["same"] = first is request.scope
@@ -229,18 +230,36 @@ def test_lifespan_state_reaches_a_lazy_scope() -> None:
     assert (status, body) == (200, b"hello from lifespan")
 
 
-def test_lazy_scope_is_built_once_and_keeps_the_partial_keys() -> None:
+def test_lazy_scope_is_built_once_in_place() -> None:
     lazy = rsgi._lazy(fake_scope("/a/b"), {"k": 1})
     assert isinstance(lazy, LazyScope)
-    assert lazy.partial == {"type": "http", "method": "GET", "root_path": "", "path": "/a/b"}
-    lazy.partial["route"] = "written by the router"
+    partial = lazy.partial
+    eager = rsgi.asgi_scope(fake_scope("/a/b"), {"k": 1})
+    assert list(partial) == list(eager)
+    filled = {"type": "http", "method": "GET", "root_path": "", "path": "/a/b"}
+    assert {key: partial[key] for key in filled} == filled
+    assert all(partial[key] is None for key in partial if key not in filled and key not in ("asgi", "extensions"))
+    partial["route"] = "written by the router"
     assert not lazy.completed
     full = lazy.complete()
     assert lazy.completed
-    assert full is lazy.complete()
-    assert full["route"] == "written by the router"
-    assert full["state"] == {"k": 1}
-    assert list(full)[:14] == list(rsgi.asgi_scope(fake_scope("/a/b")))
+    assert full is partial is lazy.complete()
+    assert full == {**eager, "route": "written by the router"}
+    assert list(full) == [*eager, "route"]
+
+
+def test_an_endpoint_that_read_its_scope_gets_it_up_front_next_time(app: TachyonEngine) -> None:
+    serve(app, "/scope")
+    assert SEEN["type"] is Request
+    first = SEEN["request"]
+    serve(app, "/scope")
+    assert SEEN["request"] is not first
+    assert "scope" in SEEN["vars_on_entry"]
+    assert "_lazy_scope" not in SEEN["vars_on_entry"]
+    assert SEEN["keys"] == list(first.scope)
+    # Learned per route: the endpoint that reads nothing still gets a lazy scope.
+    serve(app, "/")
+    assert "scope" not in SEEN["vars"]
 
 
 def test_a_websocket_scope_is_never_lazy() -> None:
