@@ -4,8 +4,8 @@ A request body cut short (EOF before Content-Length) or with a bad chunk size is
 fault: under the default server (Granian over RSGI), under Granian over ASGI (the default for
 apps with WebSocket routes) and under uvicorn it ends in a 400 or a clean close, never a 500
 and never a traceback in the server's log. A client that sends half its headers, or half its
-body, and stalls, or that sends nothing at all, is cut off within the configured deadline (short ones here; "closed within N
-seconds" with a generous N is the only timing checked).
+body, and stalls, or that sends nothing at all, is cut off within the configured deadline
+(short ones here; "closed within N seconds" with a generous N is the only timing checked).
 """
 
 from __future__ import annotations
