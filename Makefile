@@ -82,10 +82,12 @@ bench-pythons:
 	python3 benches/python_versions.py --write-docs benches/results/python-*.json
 
 # Every cargo-fuzz target (fuzz/fuzz_targets: one per parser that sees client bytes) for
-# FUZZ_SECONDS each, on the nightly toolchain; installs cargo-fuzz when missing. Prints each
-# target's executions and corpus from libFuzzer's final stats; stops at the first crash.
+# FUZZ_SECONDS each, on the nightly toolchain; installs the nightly toolchain (through rustup)
+# and cargo-fuzz when missing. Prints each target's executions and corpus from libFuzzer's
+# final stats; stops at the first crash.
 FUZZ_SECONDS ?= 60
 fuzz:
+	rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh $(FUZZ_TARGETS)
 

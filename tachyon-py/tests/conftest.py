@@ -56,3 +56,11 @@ def both() -> Callable[..., Any]:
         return request
 
     return make
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-security-table",
+        action="store_true",
+        help="test_hostile_requests.py: write each case's outcome per server into docs/security.md",
+    )

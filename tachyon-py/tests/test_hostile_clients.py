@@ -4,8 +4,8 @@ A request body cut short (EOF before Content-Length) or with a bad chunk size is
 fault: under the default server (Granian over RSGI), under Granian over ASGI (the default for
 apps with WebSocket routes) and under uvicorn it ends in a 400 or a clean close, never a 500
 and never a traceback in the server's log. A client that sends half its headers, or half its
-body, and stalls is cut off within the configured deadline (short ones here; "closed within N
-seconds" with a generous N is the only timing checked).
+body, and stalls, or that sends nothing at all, is cut off within the configured deadline
+(short ones here; "closed within N seconds" with a generous N is the only timing checked).
 """
 
 from __future__ import annotations
@@ -136,6 +136,13 @@ def test_invalid_chunk_size_is_a_400(server: Server) -> None:
     data = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
     reply, _ = exchange(server.port, data)
     assert status_of(reply) == 400, reply
+
+
+def test_silent_connection_is_cut_off(server: Server) -> None:
+    # Under Granian this needs HTTP/1 only: its auto mode waits, with no timer, for the bytes
+    # that tell HTTP/1 from HTTP/2.
+    reply, _ = exchange(server.port, b"")
+    assert status_of(reply) in (None, 408), reply
 
 
 def test_half_headers_then_stall_is_cut_off(server: Server) -> None:

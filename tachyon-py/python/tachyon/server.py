@@ -421,7 +421,7 @@ def _run_granian(
     header_timeout: float,
 ) -> None:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
@@ -438,6 +438,10 @@ def _run_granian(
         workers=workers,
         reload=reload,
         log_level=LogLevels(log_level),
+        # HTTP/1.1 only: Granian's "auto" mode first waits, with no timer, for the bytes that
+        # tell HTTP/1 from HTTP/2 (h2c), so a connection that never sends one stayed open for
+        # ever; over HTTP/1 hyper's header deadline runs from the accept, and between requests.
+        http=HTTPModes.http1,
         # Hyper's header-read deadline (milliseconds); the body deadline is the RSGI adapter's
         # (tachyon.rsgi.body_timeout), as Granian has none.
         http1_settings=HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),

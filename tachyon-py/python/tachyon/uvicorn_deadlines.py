@@ -7,6 +7,11 @@ connection (or the first byte of the next request) to the end of the headers, an
 to the end of the body. When one fires the connection is closed; an app waiting for the body
 receives `http.disconnect`, as when the client goes away.
 
+It also caps the request head (request line and headers) at `DeadlineProtocol.max_head_bytes`
+(417,792 bytes, Granian's default HTTP/1 buffer), answering 431 beyond it: httptools has no
+limit of its own, so a client could otherwise grow a connection's memory for as long as the
+header deadline lets it send.
+
 The deadlines come from the environment (`TACHYON_HEADER_TIMEOUT`, `TACHYON_BODY_TIMEOUT`,
 in seconds), so that uvicorn's worker processes, which import this module afresh, see them.
 """
@@ -20,10 +25,13 @@ from typing import Any
 
 from tachyon.rsgi import BODY_TIMEOUT_ENV
 
-__all__ = ["HEADER_TIMEOUT_ENV", "DeadlineProtocol", "protocol_with_deadlines"]
+__all__ = ["HEADER_TIMEOUT_ENV", "MAX_HEAD_BYTES", "DeadlineProtocol", "protocol_with_deadlines"]
 
 HEADER_TIMEOUT_ENV = "TACHYON_HEADER_TIMEOUT"
 """Environment variable holding the header deadline in seconds."""
+MAX_HEAD_BYTES = 417_792
+"""The default cap on a request head under uvicorn, in bytes (Granian's default HTTP/1 buffer)."""
+_TOO_LARGE = b"Request Header Fields Too Large"
 
 
 def _seconds(name: str) -> float | None:
@@ -50,9 +58,37 @@ if importlib.util.find_spec("httptools") is not None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class DeadlineProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol, closing connections whose headers or body are late."""
+        """uvicorn's httptools protocol, closing connections whose headers or body are late,
+        and answering 431 to a request head over `max_head_bytes`."""
+
+        max_head_bytes: int = MAX_HEAD_BYTES
+        """Bytes a connection may send from the start of a request to the end of its headers
+        (counted per read, so a request is refused within one read of the limit)."""
 
         _deadline: asyncio.TimerHandle | None = None
+        # Bytes received of the request head being read; None while a body is read.
+        _head_bytes: int | None = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_bytes is not None:
+                self._head_bytes += len(data)
+                if self._head_bytes > self.max_head_bytes:
+                    self._refuse_head()
+                    return
+            super().data_received(data)
+
+        def _refuse_head(self) -> None:
+            self._disarm()
+            self._head_bytes = None
+            if self.transport.is_closing():
+                return
+            head = (
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                b"content-type: text/plain; charset=utf-8\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n" % len(_TOO_LARGE)
+            )
+            self.transport.write(head + _TOO_LARGE)
+            self.transport.close()
 
         def _arm(self, seconds: float | None) -> None:
             self._disarm()
@@ -83,14 +119,17 @@ if importlib.util.find_spec("httptools") is not None:
                 self._arm(_seconds(HEADER_TIMEOUT_ENV))
 
         def on_headers_complete(self) -> None:
+            self._head_bytes = None
             super().on_headers_complete()
             self._arm(_seconds(BODY_TIMEOUT_ENV))
 
         def handle_websocket_upgrade(self) -> None:
             # The transport now belongs to the websocket protocol, with its own timers.
             self._disarm()
+            self._head_bytes = None
             super().handle_websocket_upgrade()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._disarm()
+            self._head_bytes = 0
