@@ -359,7 +359,10 @@ class Route(BaseRoute):
         assert path.startswith("/"), "Routed paths must start with '/'"
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
+        if name is None:
+            # get_name's answer for a plain function, without its frame.
+            name = endpoint.__name__ if type(endpoint) is FunctionType else get_name(endpoint)
+        self.name = name
         self.include_in_schema = include_in_schema
 
         # The app built for a plain function endpoint with no route middleware: while
@@ -1241,9 +1244,9 @@ class Router:
             self.routes.append(path)
             return
         assert endpoint is not None, "add_route(path, endpoint) needs an endpoint"
-        self.routes.append(
-            Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
-        )
+        route = Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        # The list itself for Router (no property frame); a subclass's `routes` as it defines it.
+        (self._routes if type(self) is Router else self.routes).append(route)
 
     def add_websocket_route(
         self, path: str, endpoint: Callable[[Any], Awaitable[None]], name: str | None = None
