@@ -3,30 +3,36 @@
 //! The orphan rule forbids `impl From<tachyon_router::TemplateError> for PyErr`, so each
 //! error crosses through a local newtype.
 
-use pyo3::PyErr;
 use pyo3::exceptions::PyValueError;
-use tachyon_core::repr::python_str_repr;
-use tachyon_router::{TemplateError, TemplateErrorKind};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+use tachyon_router::TemplateError;
 
-/// A template error on its way to Python, where it becomes a `ValueError`.
-///
-/// Routes compile their templates in Python first (`tachyon.routing.compile_path` raises
-/// `RouteTemplateError`), so this surfaces only for a template Python accepted.
+/// `tachyon.routing.RouteTemplateError` (a ValueError and an AssertionError, the types
+/// Starlette raises for a bad template), given once at import of `tachyon.routing`.
+static TEMPLATE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Registers the class template errors are raised as (see `set_match_members`).
+pub fn set_template_error(cls: Bound<'_, PyType>) -> PyResult<()> {
+    TEMPLATE_ERROR.set(cls.py(), cls.unbind()).map_err(|_| {
+        pyo3::exceptions::PyRuntimeError::new_err("the template error class was already set")
+    })
+}
+
+/// A template error on its way to Python: `RouteTemplateError` with Starlette's message
+/// (`TemplateError::starlette_message`; ValueError before `tachyon.routing` registered the
+/// class).
 #[derive(Debug)]
 pub struct PyTemplateError(pub TemplateError);
 
 impl From<PyTemplateError> for PyErr {
     fn from(err: PyTemplateError) -> Self {
-        let err = err.0;
-        let message = match err.kind() {
-            TemplateErrorKind::UnknownConvertor(name) => format!(
-                "Unknown path convertor '{name}' in path template {}",
-                python_str_repr(err.template())
-            ),
-            TemplateErrorKind::DuplicateParams(_) => err.starlette_message(),
-            _ => err.to_string(),
-        };
-        PyValueError::new_err(message)
+        let message = err.0.starlette_message();
+        Python::attach(|py| match TEMPLATE_ERROR.get(py) {
+            Some(cls) => PyErr::from_type(cls.bind(py).clone(), message),
+            None => PyValueError::new_err(message),
+        })
     }
 }
 

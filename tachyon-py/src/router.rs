@@ -13,11 +13,143 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
 use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
-    Convertor, Convertors, Lookup, Param, Route, RouteKind, Router, Scope, Template,
-    TemplateErrorKind, route_path,
+    Convertor, Convertors, Lookup, OpaqueMatch, Param, PathPattern, Route, RouteKind, Router,
+    Scope, Template, TemplateErrorKind, Winner, route_path,
 };
 
-use crate::error::PyTemplateError;
+use crate::error::{PyTemplateError, set_template_error};
+
+/// A route's kind as Python hands it to the native table, matchers and `child_scope`:
+/// `OPAQUE` is a route only Python can match (its class overrides `matches`).
+#[pyclass(
+    module = "tachyon._tachyon",
+    name = "RouteKind",
+    eq,
+    eq_int,
+    frozen,
+    from_py_object
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PyRouteKind {
+    /// A `Route`.
+    #[pyo3(name = "HTTP")]
+    Http,
+    /// A `WebSocketRoute`.
+    #[pyo3(name = "WEBSOCKET")]
+    WebSocket,
+    /// A `Mount`.
+    #[pyo3(name = "MOUNT")]
+    Mount,
+    /// A `Host`.
+    #[pyo3(name = "HOST")]
+    Host,
+    /// A route Python matches itself.
+    #[pyo3(name = "OPAQUE")]
+    Opaque,
+}
+
+/// What `RouteKind.__reduce__` returns: `(getattr, (RouteKind, member name))`.
+type KindReduced<'py> = (
+    Bound<'py, PyAny>,
+    (Bound<'py, pyo3::types::PyType>, &'static str),
+);
+
+#[pymethods]
+impl PyRouteKind {
+    /// Pickles as the member's name looked up on the class (`getattr(RouteKind, "HTTP")`),
+    /// so a route holding its matcher pickles.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<KindReduced<'py>> {
+        let name = match *slf.get() {
+            Self::Http => "HTTP",
+            Self::WebSocket => "WEBSOCKET",
+            Self::Mount => "MOUNT",
+            Self::Host => "HOST",
+            Self::Opaque => "OPAQUE",
+        };
+        let getattr = py.import("builtins")?.getattr(intern!(py, "getattr"))?;
+        Ok((getattr, (py.get_type::<Self>(), name)))
+    }
+}
+
+impl PyRouteKind {
+    /// The router crate's kind; None for `OPAQUE`.
+    fn native(self) -> Option<RouteKind> {
+        match self {
+            Self::Http => Some(RouteKind::Http),
+            Self::WebSocket => Some(RouteKind::WebSocket),
+            Self::Mount => Some(RouteKind::Mount),
+            Self::Host => Some(RouteKind::Host),
+            Self::Opaque => None,
+        }
+    }
+}
+
+/// Starlette's winner for a scope, as `RouteTable.lookup` gives it: the route's declaration
+/// `index`, whether the match is `full` (else PARTIAL: the path matched, the method did not),
+/// and, for a route Python matched itself, the `child` scope its `matches()` returned (None
+/// for a native route: its class's own `matches` gives the child scope).
+#[pyclass(module = "tachyon._tachyon", frozen, get_all)]
+#[derive(Debug)]
+pub struct Found {
+    index: usize,
+    full: bool,
+    child: Option<Py<PyAny>>,
+}
+
+/// What Starlette's `compile_path` returns, as the binding hands it to Python:
+/// `tachyon.routing.compile_path` compiles `regex` with `re` (IGNORECASE when
+/// `ignore_case`); `convertors` maps each parameter to its convertor object.
+#[pyclass(module = "tachyon._tachyon", name = "PathPattern", frozen, get_all)]
+#[derive(Debug)]
+pub struct PyPathPattern {
+    regex: Py<PyString>,
+    format: Py<PyString>,
+    convertors: Py<PyDict>,
+    ignore_case: bool,
+}
+
+/// Compiles `template` as Starlette's `compile_path` (the rule is `tachyon_router::PathPattern`),
+/// each convertor name looked up in `convertor_types` (name to convertor object with a
+/// `regex`). Raises `tachyon.routing.RouteTemplateError` with Starlette's message.
+#[pyfunction]
+fn compile_path(
+    py: Python<'_>,
+    template: &str,
+    convertor_types: &Bound<'_, PyDict>,
+) -> PyResult<PyPathPattern> {
+    let mut failure: Option<PyErr> = None;
+    let compiled = PathPattern::compile(template, |name| {
+        let found = convertor_types.get_item(name).and_then(|found| {
+            found
+                .map(|c| c.getattr(intern!(py, "regex"))?.str())
+                .transpose()
+        });
+        match found {
+            Ok(regex) => regex.map(|r| r.to_string()),
+            Err(err) => {
+                failure.get_or_insert(err);
+                None
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let compiled = compiled.map_err(PyTemplateError)?;
+    let convertors = PyDict::new(py);
+    for (name, convertor) in compiled.params() {
+        let object = convertor_types
+            .get_item(convertor)?
+            .ok_or_else(|| PyKeyError::new_err(convertor.to_owned()))?;
+        convertors.set_item(name, object)?;
+    }
+    Ok(PyPathPattern {
+        regex: PyString::new(py, compiled.regex()).unbind(),
+        format: PyString::new(py, compiled.format()).unbind(),
+        convertors: convertors.unbind(),
+        ignore_case: compiled.ignore_case(),
+    })
+}
 
 /// Builds the convertor registry; names whose regex the native engine cannot compile
 /// (Python-only syntax) are collected in `unsupported`.
@@ -129,7 +261,7 @@ fn convert<'py>(
 }
 
 /// How one route is handed over from Python: its kind, its template and its methods.
-type RouteSpec = (String, Option<String>, Option<Vec<String>>);
+type RouteSpec = (PyRouteKind, Option<String>, Option<Vec<String>>);
 
 fn build_route(
     spec: &RouteSpec,
@@ -137,17 +269,8 @@ fn build_route(
     unsupported: &[String],
 ) -> PyResult<Option<Route>> {
     let (kind, template, methods) = spec;
-    let kind = match kind.as_str() {
-        "http" => RouteKind::Http,
-        "websocket" => RouteKind::WebSocket,
-        "mount" => RouteKind::Mount,
-        "host" => RouteKind::Host,
-        "opaque" => return Ok(None),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown route kind {other:?}"
-            )));
-        }
+    let Some(kind) = kind.native() else {
+        return Ok(None);
     };
     let Some(template) = template else {
         return Ok(None);
@@ -268,25 +391,24 @@ impl RouteTable {
         self.opaque.clone()
     }
 
-    /// Starlette's winner among the native routes for an http or websocket `scope`.
+    /// Starlette's winner for an http or websocket `scope`, or None when nothing matched.
     ///
-    /// Returns None when nothing matched, `(index, False, None, None)` for a PARTIAL match
-    /// (path matched, method did not), or `(index, True, params, mount)` for a FULL match,
-    /// where params is a tuple of (name, raw value) pairs and mount is None or
-    /// (remaining path, matched prefix). `host` is the request's host without port,
-    /// lowercased (only needed when `has_hosts`).
+    /// Routes Python matches itself (`opaque`) are asked through their own `matches()`
+    /// where the rule (`tachyon_router::Router::resolve_with`) says they could win; that
+    /// needs `entries`. `host` is the request's host without port, lowercased (only needed
+    /// when `has_hosts`).
     #[pyo3(signature = (scope, host = None))]
     fn lookup<'py>(
         &self,
         py: Python<'py>,
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let kind = get_str(scope, intern!(scope.py(), "type"))?
+    ) -> PyResult<Option<Found>> {
+        let kind = get_str(scope, intern!(py, "type"))?
             .ok_or_else(|| PyAssertionError::new_err("type"))?;
-        let path = get_str(scope, intern!(scope.py(), "path"))?
+        let path = get_str(scope, intern!(py, "path"))?
             .ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_path = get_str(scope, intern!(scope.py(), "root_path"))?;
+        let root_path = get_str(scope, intern!(py, "root_path"))?;
         let path = path.to_str()?;
         let root = str_or_empty(&root_path)?;
         let route_path = route_path(path, root);
@@ -294,29 +416,32 @@ impl RouteTable {
         let scope_view = if kind.to_str()? == "websocket" {
             Scope::websocket(route_path)
         } else {
-            method_obj = get_str(scope, intern!(scope.py(), "method"))?;
+            method_obj = get_str(scope, intern!(py, "method"))?;
             let method = str_or_empty(&method_obj)?;
             Scope::http(method, route_path)
         };
         let scope_view = scope_view.with_host(host.unwrap_or(""));
-        match self.router.lookup(&scope_view) {
-            Lookup::NotFound => Ok(py.None().into_bound(py)),
-            Lookup::Partial(index) => (index, false, py.None(), py.None())
-                .into_pyobject(py)
-                .map(Bound::into_any),
-            Lookup::Full(found) => {
-                let pairs: Vec<(&str, &str)> =
-                    found.params.iter().map(|p| (p.name, p.value)).collect();
-                let params = PyTuple::new(py, pairs)?;
-                let mount = match found.mount {
-                    Some(m) => (m.remaining, m.matched).into_pyobject(py)?.into_any(),
-                    None => py.None().into_bound(py),
-                };
-                (found.index, true, params, mount)
-                    .into_pyobject(py)
-                    .map(Bound::into_any)
-            }
-        }
+        let winner = self
+            .router
+            .resolve_with(&scope_view, |index| self.ask_opaque(py, index, scope))?;
+        Ok(match winner {
+            Winner::Native(Lookup::NotFound) => None,
+            Winner::Native(Lookup::Partial(index)) => Some(Found {
+                index,
+                full: false,
+                child: None,
+            }),
+            Winner::Native(Lookup::Full(found)) => Some(Found {
+                index: found.index,
+                full: true,
+                child: None,
+            }),
+            Winner::Opaque { index, full, value } => Some(Found {
+                index,
+                full,
+                child: Some(value),
+            }),
+        })
     }
 
     /// Matches `scope` and writes the child scope keys Starlette's Router writes for the
@@ -499,8 +624,8 @@ impl RouteTable {
 /// `HTTPException`, given once.
 static MATCH_MEMBERS: PyOnceLock<[Py<PyAny>; 4]> = PyOnceLock::new();
 
-/// Registers `tachyon.routing.Match`'s members and `HTTPException` for `RouteMatcher`
-/// (once, at import).
+/// Registers `tachyon.routing.Match`'s members and `HTTPException` for `RouteMatcher`,
+/// and `RouteTemplateError`, what a template error is raised as (once, at import).
 #[pyfunction]
 fn set_match_members(
     py: Python<'_>,
@@ -508,7 +633,9 @@ fn set_match_members(
     partial: Py<PyAny>,
     full: Py<PyAny>,
     http_exception: Py<PyAny>,
+    template_error: Bound<'_, pyo3::types::PyType>,
 ) -> PyResult<()> {
+    set_template_error(template_error)?;
     MATCH_MEMBERS
         .set(py, [none, partial, full, http_exception])
         .map_err(|_| PyRuntimeError::new_err("set_match_members was already called"))
@@ -536,7 +663,7 @@ fn not_found(py: Python<'_>, err: PyErr, http_exception: &Bound<'_, PyAny>) -> P
 static CONVERTOR_REGISTRY: PyOnceLock<(Py<PyDict>, [Py<PyAny>; 5])> = PyOnceLock::new();
 
 /// What `RouteMatcher.__reduce__` returns: `(RouteMatcher.compile, (kind, template))`.
-type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Py<PyString>));
+type Reduced<'py> = (Bound<'py, PyAny>, (PyRouteKind, Py<PyString>));
 
 /// `uuid.UUID`, what the built-in uuid convertor's `convert` calls.
 static UUID_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -661,37 +788,37 @@ impl<'py> ChildScope<'py> {
 }
 
 /// The child scope of a match as a new dict, for the route classes' Python fallbacks (a
-/// subclass matched by its own regex): `kind` is "endpoint" (Route, WebSocketRoute),
-/// "mount" (with `root_path` and `app_root_path`) or "host".
+/// subclass matched by its own regex): `kind` is the route's (`HTTP` and `WEBSOCKET` give
+/// an endpoint's keys; `MOUNT` takes `root_path` and `app_root_path`).
 #[pyfunction]
 #[pyo3(signature = (kind, endpoint, path_params, root_path = None, app_root_path = None))]
 fn child_scope<'py>(
     py: Python<'py>,
-    kind: &str,
+    kind: PyRouteKind,
     endpoint: Bound<'py, PyAny>,
     path_params: Bound<'py, PyAny>,
     root_path: Option<Bound<'py, PyAny>>,
     app_root_path: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let child = match kind {
-        "endpoint" => ChildScope::Endpoint {
+        PyRouteKind::Http | PyRouteKind::WebSocket => ChildScope::Endpoint {
             endpoint,
             path_params,
         },
-        "mount" => ChildScope::Mount {
+        PyRouteKind::Mount => ChildScope::Mount {
             path_params,
             app_root_path: Some(app_root_path.unwrap_or_else(|| PyString::new(py, "").into_any())),
             root_path: root_path.unwrap_or_else(|| PyString::new(py, "").into_any()),
             endpoint,
         },
-        "host" => ChildScope::Host {
+        PyRouteKind::Host => ChildScope::Host {
             path_params,
             endpoint,
         },
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown child scope kind {other:?}"
-            )));
+        PyRouteKind::Opaque => {
+            return Err(PyValueError::new_err(
+                "an OPAQUE route has no child scope of its own",
+            ));
         }
     };
     child.into_dict(py)
@@ -972,16 +1099,10 @@ fn no_match<'py>(py: Python<'py>, members: &[Py<PyAny>; 4]) -> PyResult<Bound<'p
     )
 }
 
-fn route_kind(kind: &str) -> PyResult<RouteKind> {
-    match kind {
-        "http" => Ok(RouteKind::Http),
-        "websocket" => Ok(RouteKind::WebSocket),
-        "mount" => Ok(RouteKind::Mount),
-        "host" => Ok(RouteKind::Host),
-        other => Err(PyValueError::new_err(format!(
-            "unknown route kind {other:?}"
-        ))),
-    }
+/// The router crate's kind of a route Python matches natively (not `OPAQUE`).
+fn route_kind(kind: PyRouteKind) -> PyResult<RouteKind> {
+    kind.native()
+        .ok_or_else(|| PyValueError::new_err("an OPAQUE route has no native matcher"))
 }
 
 #[pymethods]
@@ -993,7 +1114,7 @@ impl RouteMatcher {
     #[new]
     fn new(
         py: Python<'_>,
-        kind: &str,
+        kind: PyRouteKind,
         template: Bound<'_, PyString>,
         convertors: Vec<(String, String)>,
         path_regex: Py<PyAny>,
@@ -1001,7 +1122,8 @@ impl RouteMatcher {
     ) -> PyResult<Self> {
         let mut unsupported = Vec::new();
         let registry = registry(&convertors, &mut unsupported);
-        let spec: RouteSpec = (kind.to_owned(), Some(template.to_str()?.to_owned()), None);
+        route_kind(kind)?;
+        let spec: RouteSpec = (kind, Some(template.to_str()?.to_owned()), None);
         let route = build_route(&spec, &registry, &unsupported)?
             .ok_or_else(|| PyValueError::new_err("template needs a Python-only convertor"))?;
         let held = param_convertors.clone_ref(py).into_any();
@@ -1019,7 +1141,7 @@ impl RouteMatcher {
     #[staticmethod]
     fn compile(
         py: Python<'_>,
-        kind: &str,
+        kind: PyRouteKind,
         template: Bound<'_, PyString>,
     ) -> PyResult<Option<Self>> {
         let kind = route_kind(kind)?;
@@ -1096,10 +1218,10 @@ impl RouteMatcher {
             ));
         }
         let kind = match this.kind {
-            RouteKind::WebSocket => "websocket",
-            RouteKind::Mount => "mount",
-            RouteKind::Host => "host",
-            _ => "http",
+            RouteKind::WebSocket => PyRouteKind::WebSocket,
+            RouteKind::Mount => PyRouteKind::Mount,
+            RouteKind::Host => PyRouteKind::Host,
+            _ => PyRouteKind::Http,
         };
         let compile = slf.get_type().getattr(intern!(py, "compile"))?;
         Ok((compile, (kind, this.template.clone_ref(py))))
@@ -1181,6 +1303,51 @@ impl RouteTable {
             .get(index)
             .ok_or_else(|| PyValueError::new_err("RouteTable built without entries"))
     }
+
+    /// Route `index`'s own `route.matches(scope)`, unpacked as Starlette's router unpacks
+    /// it (`match, child_scope = ...`), with the child scope kept.
+    fn ask_opaque(
+        &self,
+        py: Python<'_>,
+        index: usize,
+        scope: &Bound<'_, PyDict>,
+    ) -> PyResult<OpaqueMatch<Py<PyAny>>> {
+        let members = MATCH_MEMBERS
+            .get(py)
+            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+        let result = self
+            .entry(index)?
+            .route
+            .bind(py)
+            .call_method1(intern!(py, "matches"), (scope,))?;
+        let (found, child) = match result.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+            _ => {
+                let items = result.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+                match <[_; 2]>::try_from(items) {
+                    Ok([found, child]) => (found, child),
+                    Err(items) if items.len() > 2 => {
+                        return Err(PyValueError::new_err(
+                            "too many values to unpack (expected 2)",
+                        ));
+                    }
+                    Err(items) => {
+                        return Err(PyValueError::new_err(format!(
+                            "not enough values to unpack (expected 2, got {})",
+                            items.len()
+                        )));
+                    }
+                }
+            }
+        };
+        Ok(if found.is(members[2].bind(py)) {
+            OpaqueMatch::Full(child.unbind())
+        } else if found.is(members[1].bind(py)) {
+            OpaqueMatch::Partial(child.unbind())
+        } else {
+            OpaqueMatch::None
+        })
+    }
 }
 
 /// Starlette's `get_route_path(scope)` ([`route_path`] over `scope["path"]` and
@@ -1204,6 +1371,10 @@ fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyStri
 /// Registers the router classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
+    m.add_class::<PyRouteKind>()?;
+    m.add_class::<Found>()?;
+    m.add_class::<PyPathPattern>()?;
+    m.add_function(wrap_pyfunction!(compile_path, m)?)?;
     m.add_function(wrap_pyfunction!(get_route_path, m)?)?;
     m.add_function(wrap_pyfunction!(child_scope, m)?)?;
     m.add_class::<RouteMatcher>()?;

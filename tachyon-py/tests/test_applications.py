@@ -48,6 +48,65 @@ def test_add_route_rejects_a_route_object_with_extra_arguments() -> None:
         app.add_route(Route("/", hello), hello)
 
 
+def test_app_state_is_a_state_and_a_replaced_state_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tachyon import applications
+    from tachyon.datastructures import State
+
+    app = Starlette()
+    assert type(app.state) is State and vars(app.state) == {"_state": {}}
+    app.state.db = "x"
+    assert app.state.db == "x" and Starlette().state is not app.state
+
+    built: list[Any] = []
+
+    class Recording(State):
+        def __init__(self) -> None:
+            built.append(self)
+            super().__init__()
+
+    monkeypatch.setattr(applications, "State", Recording)
+    assert Starlette().state is built[0]
+    monkeypatch.setattr(applications, "State", State)
+    original = State.__init__
+
+    def init(self: State, state: Any = None) -> None:
+        built.append(self)
+        original(self, state)
+
+    monkeypatch.setattr(State, "__init__", init)
+    assert Starlette().state is built[1]
+
+
+def test_add_route_and_friends_append_through_a_subclass_routes_property() -> None:
+    from tachyon.routing import Router
+
+    seen: list[Any] = []
+
+    class Logged(Router):
+        @property
+        def routes(self) -> Any:
+            seen.append("read")
+            return self._routes
+
+        @routes.setter
+        def routes(self, value: Any) -> None:
+            Router.routes.fset(self, value)  # type: ignore[attr-defined]
+
+    router = Logged()
+    router.add_route("/a", _endpoint)
+    router.add_route(Route("/b", _endpoint))
+    assert [r.path for r in router._routes] == ["/a", "/b"] and seen == ["read", "read"]
+    plain = Router()
+    plain.add_route("/a", _endpoint, name="a")
+    assert [(r.path, r.name) for r in plain.routes] == [("/a", "a")]
+    plain.add_route("/b", _endpoint)
+    assert plain.routes[1].name == "_endpoint"
+
+
+async def _endpoint(request: Request) -> PlainTextResponse:  # pragma: no cover - never called
+    return PlainTextResponse("")
+
+
 def test_url_path_for_unknown_name_raises() -> None:
     app = TachyonEngine(routes=[Route("/u/{id:int}", hello, name="user")])
     assert app.url_path_for("user", id=3) == "/u/3"

@@ -45,11 +45,14 @@ impl TemplateError {
         &self.template
     }
 
-    /// The message Starlette 1.10 raises for this error, where it raises one.
+    /// The message Starlette 1.10 raises for this error, where it raises one: what the
+    /// Python binding raises (as `tachyon.routing.RouteTemplateError`).
     ///
     /// Unknown convertor: `Unknown path convertor 'x'` (an `AssertionError` there);
-    /// duplicates: `Duplicated param name(s) a, b at path /p` (a `ValueError`).
-    /// Kinds Starlette does not have get the same text as [`Display`](fmt::Display).
+    /// duplicates: `Duplicated param name(s) a, b at path /p` (a `ValueError`). An unclosed
+    /// brace, which Starlette reads as literal text, is worded as the duplicates are:
+    /// `Unclosed brace at path /p/{x`. Other kinds get the same text as
+    /// [`Display`](fmt::Display).
     pub fn starlette_message(&self) -> String {
         match &self.kind {
             TemplateErrorKind::UnknownConvertor(name) => {
@@ -63,6 +66,7 @@ impl TemplateError {
                     self.template
                 )
             }
+            TemplateErrorKind::UnclosedBrace => format!("Unclosed brace at path {}", self.template),
             TemplateErrorKind::NotAbsolute => "Routed paths must start with '/'".to_owned(),
             TemplateErrorKind::HostStartsWithSlash => "Host must not start with '/'".to_owned(),
             _ => self.to_string(),

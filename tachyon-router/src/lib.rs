@@ -38,9 +38,11 @@
 //! ```
 //!
 //! Routes whose `matches()` is overridden in Python are [`Route::opaque`] slots: they keep
-//! their declaration index and the binding consults them itself (see [`Router::lookup`]).
+//! their declaration index; [`Router::resolve_with`] asks the caller about them where they
+//! could win (the one definition of that ordering).
 //!
-//! The Python binding uses the lookup, the redirect-slashes check and [`route_path`].
+//! The Python binding uses the lookup ([`Router::resolve_with`]), the redirect-slashes check,
+//! [`route_path`] and [`PathPattern`] (Starlette's `compile_path`).
 //! Reverse routing ([`Router::url_path_for`], [`UrlPath`]) is a
 //! Rust-only API, tested here: Python's `url_path_for` walks the Python route objects,
 //! which users subclass and which carry Starlette's own `url_path_for` overrides.
@@ -63,8 +65,8 @@ pub use error::{ConvertorError, ReverseError, TemplateError, TemplateErrorKind};
 pub use params::{Param, Params};
 pub use reverse::{Protocol, ToString, UrlPath};
 pub use route::{Route, RouteKind, ScopeKind};
-pub use router::{Lookup, Match, MountMatch, Router, Scope, route_path};
-pub use template::Template;
+pub use router::{Lookup, Match, MountMatch, OpaqueMatch, Router, Scope, Winner, route_path};
+pub use template::{PathPattern, Template};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -105,6 +105,36 @@ pub enum Lookup<'r, 'p> {
     NotFound,
 }
 
+/// How an opaque route's own `matches()` matched, for [`Router::resolve_with`], with what
+/// the caller keeps from a match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpaqueMatch<T> {
+    /// No match.
+    None,
+    /// The path matched, the method did not.
+    Partial(T),
+    /// A full match.
+    Full(T),
+}
+
+/// The winner [`Router::resolve_with`] finds: a native route's lookup (which may be
+/// [`Lookup::NotFound`]), or an opaque route with what its `matches()` gave.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Winner<'r, 'p, T> {
+    /// A native route won, or nothing matched.
+    Native(Lookup<'r, 'p>),
+    /// An opaque route won.
+    Opaque {
+        /// Its declaration index.
+        index: usize,
+        /// FULL (else PARTIAL).
+        full: bool,
+        /// What the caller kept from its match.
+        value: T,
+    },
+}
+
 /// Where the winning route's params come from.
 #[derive(Clone, Copy)]
 enum Source {
@@ -181,22 +211,80 @@ impl Router {
         &self.routes
     }
 
-    /// Declaration indexes of opaque routes below `limit` (all of them for `None`), ascending.
-    pub fn opaque_before(&self, limit: Option<usize>) -> &[usize] {
-        let end = match limit {
-            Some(l) => self.opaque.partition_point(|&i| i < l),
-            None => self.opaque.len(),
+    /// Declaration indexes of the opaque routes, ascending.
+    pub fn opaque(&self) -> &[usize] {
+        &self.opaque
+    }
+
+    /// Starlette's winner over every route, opaque ones included: `ask(index)` runs an
+    /// opaque route's own `matches()` and says how it matched, with whatever the caller
+    /// keeps from it (its child scope, say).
+    ///
+    /// The rule, written only here: opaque routes are asked in declaration order, and only
+    /// those before the native FULL winner, if there is one. The first opaque FULL wins;
+    /// failing that the native FULL; failing that the lower-index of the native PARTIAL
+    /// and the first opaque PARTIAL; failing that nothing. An error from `ask` stops the
+    /// search and is returned.
+    ///
+    /// ```
+    /// use tachyon_router::{Lookup, OpaqueMatch, Route, Router, Scope, Winner};
+    /// let router = Router::new()
+    ///     .with(Route::http("/a")?.with_methods(["POST"]))
+    ///     .with(Route::opaque())
+    ///     .with(Route::http("/a")?);
+    /// let scope = Scope::http("GET", "/a");
+    /// // The opaque route (index 1) comes before the native FULL (index 2): it is asked.
+    /// let winner = router.resolve_with(&scope, |i| Ok::<_, ()>(OpaqueMatch::Full(i)));
+    /// assert!(matches!(winner, Ok(Winner::Opaque { index: 1, full: true, value: 1 })));
+    /// // It declines: the native FULL wins over the native PARTIAL at index 0.
+    /// let winner = router.resolve_with(&scope, |_| Ok::<_, ()>(OpaqueMatch::<()>::None));
+    /// assert!(matches!(winner, Ok(Winner::Native(Lookup::Full(m))) if m.index == 2));
+    /// # Ok::<(), tachyon_router::TemplateError>(())
+    /// ```
+    pub fn resolve_with<'r, 'p, T, E>(
+        &'r self,
+        scope: &Scope<'p>,
+        mut ask: impl FnMut(usize) -> Result<OpaqueMatch<T>, E>,
+    ) -> Result<Winner<'r, 'p, T>, E> {
+        let native = self.lookup(scope);
+        let limit = match &native {
+            Lookup::Full(m) => m.index,
+            _ => usize::MAX,
         };
-        &self.opaque[..end]
+        let mut partial: Option<(usize, T)> = None;
+        for &index in self.opaque.iter().take_while(|&&i| i < limit) {
+            match ask(index)? {
+                OpaqueMatch::Full(value) => {
+                    return Ok(Winner::Opaque {
+                        index,
+                        full: true,
+                        value,
+                    });
+                }
+                OpaqueMatch::Partial(value) if partial.is_none() => partial = Some((index, value)),
+                _ => {}
+            }
+        }
+        Ok(match (native, partial) {
+            (Lookup::Full(m), _) => Winner::Native(Lookup::Full(m)),
+            (Lookup::Partial(native), Some((index, value))) if index < native => Winner::Opaque {
+                index,
+                full: false,
+                value,
+            },
+            (Lookup::NotFound, Some((index, value))) => Winner::Opaque {
+                index,
+                full: false,
+                value,
+            },
+            (native, _) => Winner::Native(native),
+        })
     }
 
     /// Finds Starlette's winner among the native routes: the lowest-index FULL match, else
     /// the lowest-index PARTIAL, else nothing.
     ///
-    /// Opaque routes are not consulted. A caller that has any (see
-    /// [`Router::opaque_before`]) calls their own `matches()` in order: for `Full(m)`, those
-    /// below `m.index`; otherwise all of them. The first opaque FULL wins; if none, the native
-    /// `Full` wins; otherwise the lowest of the native `Partial` and the first opaque PARTIAL.
+    /// Opaque routes are not consulted: a caller that has any uses [`Router::resolve_with`].
     pub fn lookup<'r, 'p>(&'r self, scope: &Scope<'p>) -> Lookup<'r, 'p> {
         let mut caps = None;
         let (best, source) = self.best(scope.path, scope, &mut caps);

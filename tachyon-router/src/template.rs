@@ -51,76 +51,12 @@ impl Template {
 
     /// Compiles a template, looking convertor names up in `convertors`.
     pub fn parse_with(template: &str, convertors: &Convertors) -> Result<Self, TemplateError> {
-        let is_host = !template.starts_with('/');
-        let mut pieces = Vec::new();
-        let mut params: Vec<(Box<str>, Convertor)> = Vec::new();
-        let mut format = String::with_capacity(template.len());
-        let mut literal = String::new();
-        let mut unclosed = false;
-        let bytes = template.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'{' {
-                match scan_param(template, i) {
-                    Scan::Param { name, conv, end } => {
-                        let conv_name = conv.unwrap_or("str");
-                        let Some(convertor) = convertors.get(conv_name) else {
-                            return Err(TemplateError::new(
-                                template,
-                                TemplateErrorKind::UnknownConvertor(conv_name.to_owned()),
-                            ));
-                        };
-                        if !literal.is_empty() {
-                            pieces.push(Piece::Literal(std::mem::take(&mut literal).into()));
-                        }
-                        pieces.push(Piece::Param(params.len()));
-                        params.push((name.into(), convertor));
-                        format.push('{');
-                        format.push_str(name);
-                        format.push('}');
-                        i = end;
-                        continue;
-                    }
-                    Scan::Unclosed => unclosed = true,
-                    Scan::Literal => {}
-                }
-            }
-            // Copy one whole char of literal text.
-            let ch_len = template[i..].chars().next().map_or(1, char::len_utf8);
-            literal.push_str(&template[i..i + ch_len]);
-            format.push_str(&template[i..i + ch_len]);
-            i += ch_len;
-        }
-
-        let mut dups: Vec<String> = Vec::new();
-        for (k, (name, _)) in params.iter().enumerate() {
-            if params[..k].iter().any(|(n, _)| n == name) && !dups.iter().any(|d| **d == **name) {
-                dups.push(name.to_string());
-            }
-        }
-        if !dups.is_empty() {
-            dups.sort();
-            return Err(TemplateError::new(
-                template,
-                TemplateErrorKind::DuplicateParams(dups),
-            ));
-        }
-        if unclosed {
-            return Err(TemplateError::new(
-                template,
-                TemplateErrorKind::UnclosedBrace,
-            ));
-        }
-        if is_host && !literal.ends_with(']') {
-            // Starlette drops a `:port` from the host template's literal tail.
-            if let Some(colon) = literal.rfind(':') {
-                literal.truncate(colon);
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Literal(literal.into()));
-        }
-
+        let Scanned {
+            is_host,
+            pieces,
+            params,
+            format,
+        } = scan(template, |name| convertors.get(name))?;
         let uses_custom = params
             .iter()
             .any(|(_, c)| matches!(c, Convertor::Custom(_)));
@@ -139,7 +75,7 @@ impl Template {
             is_host,
             pieces,
             params,
-            format: format.into(),
+            format,
             segs,
             regex,
             guard: OnceLock::new(),
@@ -212,6 +148,224 @@ impl Template {
 
     pub(crate) fn param_count(&self) -> usize {
         self.params.len()
+    }
+}
+
+/// A template split into literal text and parameters, each parameter with what `lookup`
+/// found for its convertor name: the one reading of template syntax, shared by
+/// [`Template::parse_with`] and [`PathPattern::compile`].
+struct Scanned<C> {
+    is_host: bool,
+    /// Literal text and parameters in order; a host template's literal tail has its
+    /// `:port` dropped, as Starlette drops it from the regex.
+    pieces: Vec<Piece>,
+    params: Vec<(Box<str>, C)>,
+    /// Starlette's `path_format`: the template with `{name:conv}` written `{name}`.
+    format: Box<str>,
+}
+
+/// Reads `template` as Starlette's `compile_path` does (its `PARAM_REGEX`), with two
+/// errors Starlette has (an unknown convertor, a duplicated name) and one it lacks: a
+/// parameter whose closing brace is missing at the end of the template (Starlette would
+/// take it as literal text, which never matches what the author meant).
+fn scan<C>(
+    template: &str,
+    mut lookup: impl FnMut(&str) -> Option<C>,
+) -> Result<Scanned<C>, TemplateError> {
+    let is_host = !template.starts_with('/');
+    let mut pieces = Vec::new();
+    let mut params: Vec<(Box<str>, C)> = Vec::new();
+    let mut format = String::with_capacity(template.len());
+    let mut literal = String::new();
+    let mut unclosed = false;
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{' {
+            match scan_param(template, i) {
+                Scan::Param { name, conv, end } => {
+                    let conv_name = conv.unwrap_or("str");
+                    let Some(convertor) = lookup(conv_name) else {
+                        return Err(TemplateError::new(
+                            template,
+                            TemplateErrorKind::UnknownConvertor(conv_name.to_owned()),
+                        ));
+                    };
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal).into()));
+                    }
+                    pieces.push(Piece::Param(params.len()));
+                    params.push((name.into(), convertor));
+                    format.push('{');
+                    format.push_str(name);
+                    format.push('}');
+                    i = end;
+                    continue;
+                }
+                Scan::Unclosed => unclosed = true,
+                Scan::Literal => {}
+            }
+        }
+        // Copy one whole char of literal text.
+        let ch_len = template[i..].chars().next().map_or(1, char::len_utf8);
+        literal.push_str(&template[i..i + ch_len]);
+        format.push_str(&template[i..i + ch_len]);
+        i += ch_len;
+    }
+
+    let mut dups: Vec<String> = Vec::new();
+    for (k, (name, _)) in params.iter().enumerate() {
+        if params[..k].iter().any(|(n, _)| n == name) && !dups.iter().any(|d| **d == **name) {
+            dups.push(name.to_string());
+        }
+    }
+    if !dups.is_empty() {
+        dups.sort();
+        return Err(TemplateError::new(
+            template,
+            TemplateErrorKind::DuplicateParams(dups),
+        ));
+    }
+    if unclosed {
+        return Err(TemplateError::new(
+            template,
+            TemplateErrorKind::UnclosedBrace,
+        ));
+    }
+    if is_host && !literal.ends_with(']') {
+        // Starlette drops a `:port` from the host template's literal tail.
+        if let Some(colon) = literal.rfind(':') {
+            literal.truncate(colon);
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal.into()));
+    }
+    Ok(Scanned {
+        is_host,
+        pieces,
+        params,
+        format: format.into(),
+    })
+}
+
+/// What Starlette's `compile_path` returns, as text: the regex source (Python syntax), the
+/// format and each parameter's convertor name. The Python binding compiles the regex with
+/// Python's `re` and looks the convertor objects up; the rule and its errors live here.
+///
+/// ```
+/// use tachyon_router::PathPattern;
+/// let p = PathPattern::compile("/users/{id:int}.json", |name| (name == "int").then_some("[0-9]+"))?;
+/// assert_eq!(p.regex(), r"^/users/(?P<id>[0-9]+)\.json$");
+/// assert_eq!(p.format(), "/users/{id}.json");
+/// assert_eq!(p.params().collect::<Vec<_>>(), [("id", "int")]);
+/// assert!(!p.ignore_case());
+/// let host = PathPattern::compile("{sub}.example.org:8000", |_| Some("[^/]+"))?;
+/// assert_eq!(host.regex(), r"^(?P<sub>[^/]+)\.example\.org$");
+/// assert_eq!(host.format(), "{sub}.example.org:8000");
+/// assert!(host.ignore_case());
+/// # Ok::<(), tachyon_router::TemplateError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    regex: String,
+    format: Box<str>,
+    params: Vec<(Box<str>, Box<str>)>,
+    ignore_case: bool,
+}
+
+impl PathPattern {
+    /// Compiles `template` as Starlette's `compile_path` does; `regex_of` gives the regex
+    /// (Python syntax) of each convertor name, or None for a name that is not registered.
+    pub fn compile<R: AsRef<str>>(
+        template: &str,
+        mut regex_of: impl FnMut(&str) -> Option<R>,
+    ) -> Result<Self, TemplateError> {
+        let scanned = scan(template, |name| {
+            regex_of(name).map(|regex| (Box::<str>::from(name), Box::<str>::from(regex.as_ref())))
+        })?;
+        let mut regex = String::with_capacity(template.len() * 2);
+        regex.push('^');
+        for piece in &scanned.pieces {
+            match piece {
+                Piece::Literal(text) => python_re_escape(text, &mut regex),
+                Piece::Param(i) => {
+                    let (name, (_, convertor_regex)) = &scanned.params[*i];
+                    regex.push_str("(?P<");
+                    regex.push_str(name);
+                    regex.push('>');
+                    regex.push_str(convertor_regex);
+                    regex.push(')');
+                }
+            }
+        }
+        regex.push('$');
+        Ok(Self {
+            regex,
+            format: scanned.format,
+            params: scanned
+                .params
+                .into_iter()
+                .map(|(name, (convertor, _))| (name, convertor))
+                .collect(),
+            ignore_case: scanned.is_host,
+        })
+    }
+
+    /// Starlette's `path_regex.pattern` (a host's `host_regex.pattern`).
+    pub fn regex(&self) -> &str {
+        &self.regex
+    }
+
+    /// Whether the regex is compiled case-insensitively (`re.IGNORECASE`): host templates.
+    pub fn ignore_case(&self) -> bool {
+        self.ignore_case
+    }
+
+    /// Starlette's `path_format`: the template with `{name:conv}` written `{name}`.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// Each parameter's name and convertor name, in template order.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.params.iter().map(|(n, c)| (&**n, &**c))
+    }
+}
+
+/// Appends `text` escaped as Python's `re.escape` escapes it (a backslash before each of
+/// its special characters, every other character as is).
+fn python_re_escape(text: &str, out: &mut String) {
+    for ch in text.chars() {
+        if matches!(
+            ch,
+            '\t' | '\n'
+                | '\u{0b}'
+                | '\u{0c}'
+                | '\r'
+                | ' '
+                | '#'
+                | '$'
+                | '&'
+                | '('
+                | ')'
+                | '*'
+                | '+'
+                | '-'
+                | '.'
+                | '?'
+                | '['
+                | '\\'
+                | ']'
+                | '^'
+                | '{'
+                | '|'
+                | '}'
+                | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(ch);
     }
 }
 

@@ -1,6 +1,8 @@
 //! Lookups: which route wins, its params, 405s, redirects, mounts, hosts, regex quirks.
 
-use tachyon_router::{Convertors, Lookup, Match, Route, RouteKind, Router, Scope};
+use tachyon_router::{
+    Convertors, Lookup, Match, OpaqueMatch, Route, RouteKind, Router, Scope, Winner,
+};
 
 fn router(routes: Vec<Route>) -> Router {
     let mut r = Router::new();
@@ -373,9 +375,95 @@ fn opaque_slots_take_an_index() {
         Route::opaque(),
     ]);
     assert_eq!(get(&r, "/b").index, 2);
-    assert_eq!(r.opaque_before(Some(2)), [1]);
-    assert_eq!(r.opaque_before(None), [1, 3]);
-    assert_eq!(r.opaque_before(Some(1)), [] as [usize; 0]);
+    assert_eq!(r.opaque(), [1, 3]);
+}
+
+/// `r.resolve_with(scope)` with each opaque route answering `answer(index)`: the indexes
+/// asked, and the winner as (what won, its index).
+fn resolve(
+    r: &Router,
+    scope: &Scope<'_>,
+    answer: &dyn Fn(usize) -> OpaqueMatch<usize>,
+) -> (Vec<usize>, (&'static str, usize)) {
+    let mut asked = Vec::new();
+    let winner = r
+        .resolve_with(scope, |i| {
+            asked.push(i);
+            Ok::<_, ()>(answer(i))
+        })
+        .unwrap();
+    let winner = match winner {
+        Winner::Native(Lookup::Full(m)) => ("native full", m.index),
+        Winner::Native(Lookup::Partial(i)) => ("native partial", i),
+        Winner::Native(Lookup::NotFound) => ("none", usize::MAX),
+        Winner::Opaque { index, full, value } => {
+            assert_eq!(index, value);
+            (
+                if full {
+                    "opaque full"
+                } else {
+                    "opaque partial"
+                },
+                index,
+            )
+        }
+    };
+    (asked, winner)
+}
+
+/// Which opaque routes `resolve_with` asks, and the winner, for each answer they give.
+#[test]
+fn opaque_routes_are_asked_in_order_before_the_native_winner() {
+    let r = router(vec![
+        Route::opaque(),
+        http("/a").with_methods(["POST"]),
+        Route::opaque(),
+        http("/a"),
+        Route::opaque(),
+    ]);
+    let get = Scope::http("GET", "/a");
+    let none = |_| OpaqueMatch::None;
+    let full_at_2 = |i| match i {
+        2 => OpaqueMatch::Full(i),
+        _ => OpaqueMatch::None,
+    };
+    // Only those before the native FULL (index 3) are asked.
+    assert_eq!(resolve(&r, &get, &none), (vec![0, 2], ("native full", 3)));
+    assert_eq!(
+        resolve(&r, &get, &full_at_2),
+        (vec![0, 2], ("opaque full", 2))
+    );
+    // A PARTIAL never beats a native FULL.
+    assert_eq!(
+        resolve(&r, &get, &OpaqueMatch::Partial),
+        (vec![0, 2], ("native full", 3))
+    );
+
+    // No native FULL: every opaque route is asked; the lower PARTIAL wins.
+    let delete = Scope::http("DELETE", "/a");
+    let native_first = router(vec![http("/a").with_methods(["POST"]), Route::opaque()]);
+    assert_eq!(
+        resolve(&native_first, &delete, &OpaqueMatch::Partial),
+        (vec![1], ("native partial", 0))
+    );
+    let opaque_first = router(vec![Route::opaque(), http("/a").with_methods(["POST"])]);
+    assert_eq!(
+        resolve(&opaque_first, &delete, &OpaqueMatch::Partial),
+        (vec![0], ("opaque partial", 0))
+    );
+    // No native match at all.
+    let other = Scope::http("GET", "/b");
+    assert_eq!(
+        resolve(&opaque_first, &other, &OpaqueMatch::Partial),
+        (vec![0], ("opaque partial", 0))
+    );
+    assert_eq!(
+        resolve(&opaque_first, &other, &none),
+        (vec![0], ("none", usize::MAX))
+    );
+    // An error stops the search.
+    let failed = opaque_first.resolve_with(&delete, |_| Err::<OpaqueMatch<()>, _>("boom"));
+    assert_eq!(failed.unwrap_err(), "boom");
 }
 
 #[test]

@@ -184,3 +184,30 @@ fn to_url_string_follows_starlette() {
     );
     assert_eq!(Convertor::Path.to_url_string("a/b").unwrap(), "a/b");
 }
+
+#[test]
+fn path_pattern_is_starlettes_compile_path_as_text() {
+    use tachyon_router::PathPattern;
+    let builtin = |name: &str| Convertors::new().get(name).map(|c| c.regex().to_owned());
+    let p = PathPattern::compile("/a b/{x}-{y:int}/{rest:path}", builtin).unwrap();
+    assert_eq!(
+        p.regex(),
+        r"^/a\ b/(?P<x>[^/]+)\-(?P<y>[0-9]+)/(?P<rest>.*)$"
+    );
+    assert_eq!(p.format(), "/a b/{x}-{y}/{rest}");
+    let params: Vec<_> = p.params().collect();
+    assert_eq!(params, [("x", "str"), ("y", "int"), ("rest", "path")]);
+    // An IPv6 host keeps its brackets and port-less form; a port after it is dropped.
+    let host = PathPattern::compile("[::1]:8000", builtin).unwrap();
+    assert_eq!((host.regex(), host.ignore_case()), (r"^\[::1\]$", true));
+    // The errors are Template's, with Starlette's messages.
+    let err = PathPattern::compile("/{a}/{a:nope}", builtin).unwrap_err();
+    assert_eq!(err.starlette_message(), "Unknown path convertor 'nope'");
+    let err = PathPattern::compile("/{a}/{a}", builtin).unwrap_err();
+    assert_eq!(
+        err.starlette_message(),
+        "Duplicated param name a at path /{a}/{a}"
+    );
+    let err = PathPattern::compile("/{a", builtin).unwrap_err();
+    assert_eq!(err.starlette_message(), "Unclosed brace at path /{a");
+}

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Generator
 from types import ModuleType
-from typing import Any, final
+from typing import Any, ClassVar, final
 
 __all__ = [
     "Continuation",
@@ -16,6 +16,9 @@ __all__ = [
     "MultipartParser",
     "PanicException",
     "ResponseTracker",
+    "Found",
+    "PathPattern",
+    "RouteKind",
     "RouteMatcher",
     "RouteTable",
     "ScopeConverter",
@@ -25,6 +28,7 @@ __all__ = [
     "build_profile",
     "charset_is_native_utf8",
     "child_scope",
+    "compile_path",
     "check_compression_level",
     "compress",
     "content_length_header",
@@ -62,7 +66,49 @@ _test_hooks: bool
 def _test_panic(message: str) -> None:
     """Panics in Rust with `message` (test builds only: absent when `_test_hooks` is False)."""
 
-_RouteSpec = tuple[str, str | None, list[str] | None]
+@final
+class RouteKind:
+    """A route's kind as Python hands it to the native table; OPAQUE: Python matches it."""
+
+    HTTP: ClassVar[RouteKind]
+    WEBSOCKET: ClassVar[RouteKind]
+    MOUNT: ClassVar[RouteKind]
+    HOST: ClassVar[RouteKind]
+    OPAQUE: ClassVar[RouteKind]
+    def __int__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, tuple[type[RouteKind], str]]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class Found:
+    """Starlette's winner for a scope: its index, FULL or PARTIAL, an opaque route's child scope."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def full(self) -> bool: ...
+    @property
+    def child(self) -> dict[str, Any] | None: ...
+
+@final
+class PathPattern:
+    """What Starlette's compile_path returns, with the regex as its source text."""
+
+    @property
+    def regex(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def convertors(self) -> dict[str, Any]: ...
+    @property
+    def ignore_case(self) -> bool: ...
+
+def compile_path(template: str, convertor_types: dict[str, Any]) -> PathPattern:
+    """Starlette's compile_path natively; raises RouteTemplateError with Starlette's message."""
+
+_RouteSpec = tuple[RouteKind, str | None, list[str] | None]
 
 @final
 class RouteTable:
@@ -80,9 +126,7 @@ class RouteTable:
     def has_hosts(self) -> bool: ...
     @property
     def opaque(self) -> list[int]: ...
-    def lookup(
-        self, scope: dict[str, Any], host: str | None = None
-    ) -> tuple[int, bool, tuple[tuple[str, str], ...] | None, tuple[str, str] | None] | None: ...
+    def lookup(self, scope: dict[str, Any], host: str | None = None) -> Found | None: ...
     def resolve(self, scope: dict[str, Any], host: str | None = None) -> tuple[Any, bool, Any] | None: ...
     def route(self, scope: dict[str, Any]) -> Any:
         """`Router.resolve(scope)` natively; NotImplemented when the table cannot answer alone."""
@@ -199,14 +243,14 @@ def str_headers(headers: Any) -> list[tuple[str, str]]: ...
 class RouteMatcher:
     def __new__(
         cls,
-        kind: str,
+        kind: RouteKind,
         template: str,
         convertors: list[tuple[str, str]],
         path_regex: Any,
         param_convertors: dict[str, Any],
     ) -> RouteMatcher: ...
     @staticmethod
-    def compile(kind: str, template: str) -> RouteMatcher | None:
+    def compile(kind: RouteKind, template: str) -> RouteMatcher | None:
         """The matcher of a route being built, or None when only `compile_path` can compile it."""
     @property
     def lazy(self) -> bool: ...
@@ -216,7 +260,7 @@ class RouteMatcher:
     def __copy__(self) -> RouteMatcher: ...
     def __deepcopy__(self, memo: Any, /) -> RouteMatcher: ...
 
-def set_match_members(none: Any, partial: Any, full: Any, http_exception: Any) -> None: ...
+def set_match_members(none: Any, partial: Any, full: Any, http_exception: Any, template_error: type) -> None: ...
 def set_convertor_registry(types: dict[str, Any]) -> None: ...
 
 # responses
@@ -281,9 +325,9 @@ class ResponseTracker:
     def __call__(self, message: Any) -> Any: ...
 
 def child_scope(
-    kind: str, endpoint: Any, path_params: Any, root_path: Any = None, app_root_path: Any = None
+    kind: RouteKind, endpoint: Any, path_params: Any, root_path: Any = None, app_root_path: Any = None
 ) -> dict[str, Any]:
-    """The child scope of a match ("endpoint", "mount" or "host"), keys in Starlette's order."""
+    """The child scope of a match of this kind of route, keys in Starlette's order."""
 
 class PanicException(BaseException):
     """A Rust panic inside a binding, raised as an exception (PyO3's)."""

@@ -19,6 +19,10 @@ from tachyon.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, S
 __all__ = ["Starlette", "TachyonEngine"]
 
 AppType = TypeVar("AppType", bound="TachyonEngine")
+_new_object = object.__new__
+_object_setattr = object.__setattr__
+_STATE = State
+_STATE_INIT = State.__init__
 P = ParamSpec("P")
 
 
@@ -54,7 +58,15 @@ class TachyonEngine:
         max_body_size: int | None = None,
     ) -> None:
         self.debug = debug
-        self.state = State()
+        if State is _STATE and _STATE.__init__ is _STATE_INIT:
+            # `State()` without its __init__'s frame: what that __init__ does for State itself
+            # (building the app is a few frames in all, so one shows). A replaced State, or
+            # a replaced __init__, is called as usual.
+            state = _new_object(State)
+            _object_setattr(state, "_state", {})
+            self.state = state
+        else:
+            self.state = State()
         self.router = Router(routes, lifespan=lifespan)
         self.max_body_size = max_body_size
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)

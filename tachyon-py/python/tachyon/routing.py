@@ -22,7 +22,8 @@ from types import FunctionType
 from typing import Any, Literal, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
-from tachyon._tachyon import RouteMatcher, RouteTable, child_scope, set_match_members
+from tachyon._tachyon import RouteKind, RouteMatcher, RouteTable, child_scope, set_match_members
+from tachyon._tachyon import compile_path as _native_compile_path
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
@@ -66,7 +67,8 @@ class RouteTemplateError(ValueError, AssertionError):
     """A path or host template that cannot be compiled (raised when the route is built).
 
     It is a ValueError (as Starlette raises for duplicate parameters) and an AssertionError
-    (as Starlette raises for an unknown convertor), so either `except` keeps working.
+    (as Starlette raises for an unknown convertor), so either `except` keeps working. The
+    rule and the messages (Starlette's) are the native router's (`tachyon_router::PathPattern`).
     """
 
 
@@ -78,15 +80,15 @@ class Match(Enum):
     FULL = 2
 
 
-set_match_members(Match.NONE, Match.PARTIAL, Match.FULL, HTTPException)
+set_match_members(Match.NONE, Match.PARTIAL, Match.FULL, HTTPException, RouteTemplateError)
 
 
-def _route_matcher(route: Route | WebSocketRoute, kind: str) -> RouteMatcher | Literal[False]:
+def _route_matcher(route: Route | WebSocketRoute, kind: RouteKind) -> RouteMatcher | Literal[False]:
     """The route compiled alone for `matches`, or False if only Python can match it (a
     regex not compiled from its path, a convertor only Python can run)."""
     convertors = getattr(route, "param_convertors", None)
     regex = getattr(route, "path_regex", None)
-    if convertors is None or regex is None or regex.pattern != compile_path(route.path)[0].pattern:
+    if convertors is None or regex is None or regex.pattern != _template_regex(route.path):
         return False
     custom: dict[str, str] = {}
     try:
@@ -140,8 +142,6 @@ def get_name(endpoint: Callable[..., Any]) -> str:
 PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 # `{name}` in a path format (what compile_path returns as its second item).
 PARAM_FORMAT_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
-# A parameter opened but never closed: `{name` or `{name:conv` at the very end.
-UNCLOSED_PARAM_REGEX = re.compile(r"{[a-zA-Z_][a-zA-Z0-9_]*(?::(?:[a-zA-Z_][a-zA-Z0-9_]*)?)?\Z")
 
 
 def replace_params(
@@ -165,54 +165,16 @@ def compile_path(path: str) -> tuple[Pattern[str], str, dict[str, Convertor[Any]
 
     Returns (regex, format, convertors): the anchored regex that matches it, the format
     with bare `{name}` slots, and the convertor of each parameter.
-    Raises RouteTemplateError, naming the template, for an unknown convertor, a
-    duplicated parameter name, or a parameter whose closing brace is missing.
+    Raises RouteTemplateError, with Starlette's message, for an unknown convertor, a
+    duplicated parameter name, or a parameter whose closing brace is missing. The template
+    is read natively (`tachyon_router::PathPattern`); only the regex is compiled here.
     """
-    return _compile_path(path, CONVERTOR_TYPES)
-
-
-def _compile_path(
-    path: str, convertor_types: dict[str, Convertor[Any]]
-) -> tuple[Pattern[str], str, dict[str, Convertor[Any]]]:
-    """`compile_path` with the convertors looked up in `convertor_types`."""
-    is_host = not path.startswith("/")
-    regex = "^"
-    path_format = ""
-    convertors: dict[str, Convertor[Any]] = {}
-    duplicated: set[str] = set()
-    end = 0
-    for found in PARAM_REGEX.finditer(path):
-        name, kind = found.groups("str")
-        kind = kind.lstrip(":")
-        convertor = convertor_types.get(kind)
-        if convertor is None:
-            raise RouteTemplateError(f"Unknown path convertor '{kind}' in path template {path!r}")
-        literal = path[end : found.start()]
-        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
-        path_format += literal + "{" + name + "}"
-        if name in convertors:
-            duplicated.add(name)
-        convertors[name] = convertor
-        end = found.end()
-
-    if duplicated:
-        names = ", ".join(sorted(duplicated))
-        plural = "s" if len(duplicated) > 1 else ""
-        raise RouteTemplateError(f"Duplicated param name{plural} {names} at path {path}")
-
-    tail = path[end:]
-    # An unclosed parameter can only be at the very end, after the last complete one.
-    if "{" in tail and UNCLOSED_PARAM_REGEX.search(tail):
-        raise RouteTemplateError(f"invalid path template {path!r}: unclosed brace")
-    if is_host and not tail.endswith("]"):
-        # Host matching ignores the port, so a port in the template is dropped too.
-        regex += re.escape(tail.rsplit(":", 1)[0]) + "$"
-    else:
-        regex += re.escape(tail) + "$"
-    path_format += tail
-    # Host names are case-insensitive (RFC 9110, 4.2.3).
-    flags = re.IGNORECASE if is_host else 0
-    return re.compile(regex, flags), path_format, convertors
+    compiled = _native_compile_path(path, CONVERTOR_TYPES)
+    return (
+        re.compile(compiled.regex, re.IGNORECASE if compiled.ignore_case else 0),
+        compiled.format,
+        compiled.convertors,
+    )
 
 
 class _CompiledTemplate:
@@ -250,11 +212,16 @@ class _CompiledTemplate:
             raise AttributeError(f"{type(route).__name__!r} object has no attribute {self.name!r}")
         # With the built-in convertors: the native check at construction found that each
         # name the template uses meant its built-in then (as compile_path would have bound).
-        compiled = _compile_path(matcher.template + self.suffix, BUILTIN_CONVERTORS)
-        for key, value in zip(self.names, compiled, strict=True):
-            # One assigned before this first read stays.
-            state.setdefault(key, value)
-        return state[self.name]
+        compiled = _native_compile_path(matcher.template + self.suffix, BUILTIN_CONVERTORS)
+        if self.name == self.names[0]:
+            # The regex alone is compiled by Python's `re`, and only when it is read.
+            value: Any = re.compile(compiled.regex, re.IGNORECASE if compiled.ignore_case else 0)
+        elif self.name == self.names[1]:
+            value = compiled.format
+        else:
+            value = compiled.convertors
+        state[self.name] = value
+        return value
 
     def _drop_matcher(self, route: Any) -> None:
         # The other attributes are compiled first (the template lives in the matcher).
@@ -263,7 +230,9 @@ class _CompiledTemplate:
         if matcher is None:
             return
         if type(matcher) is RouteMatcher and matcher.lazy:
-            self.__get__(route)
+            for name in self.names:
+                if name not in state:
+                    getattr(type(route), name).__get__(route)
         state["_matcher"] = None
 
     def __set__(self, route: Any, value: Any) -> None:
@@ -390,7 +359,10 @@ class Route(BaseRoute):
         assert path.startswith("/"), "Routed paths must start with '/'"
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
+        if name is None:
+            # get_name's answer for a plain function, without its frame.
+            name = endpoint.__name__ if type(endpoint) is FunctionType else get_name(endpoint)
+        self.name = name
         self.include_in_schema = include_in_schema
 
         # The app built for a plain function endpoint with no route middleware: while
@@ -423,7 +395,7 @@ class Route(BaseRoute):
                 self.methods.add("HEAD")
 
         cls = type(self)
-        matcher = RouteMatcher.compile("http", path) if cls is Route or _compiles_lazily(cls, Route) else None
+        matcher = RouteMatcher.compile(RouteKind.HTTP, path) if cls is Route or _compiles_lazily(cls, Route) else None
         if matcher is None:
             self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         else:
@@ -434,7 +406,7 @@ class Route(BaseRoute):
         # convertors it was compiled from; Starlette's regex code otherwise.
         matcher = self._matcher
         if matcher is None:
-            matcher = self._matcher = _route_matcher(self, "http")
+            matcher = self._matcher = _route_matcher(self, RouteKind.HTTP)
         native = matcher.matches(self, scope) if matcher else None
         if native is not None:
             return native
@@ -442,7 +414,7 @@ class Route(BaseRoute):
             found = self.path_regex.match(get_route_path(scope))
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                child = child_scope("endpoint", self.endpoint, path_params)
+                child = child_scope(RouteKind.HTTP, self.endpoint, path_params)
                 if self.methods and scope["method"] not in self.methods:
                     return Match.PARTIAL, child
                 return Match.FULL, child
@@ -502,7 +474,7 @@ class WebSocketRoute(BaseRoute):
                 self.app = cls(self.app, *args, **kwargs)
         route_cls = type(self)
         lazy = route_cls is WebSocketRoute or _compiles_lazily(route_cls, WebSocketRoute)
-        matcher = RouteMatcher.compile("websocket", path) if lazy else None
+        matcher = RouteMatcher.compile(RouteKind.WEBSOCKET, path) if lazy else None
         if matcher is None:
             self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         else:
@@ -513,7 +485,7 @@ class WebSocketRoute(BaseRoute):
         # call frame to every route tried on every request.
         matcher = self._matcher
         if matcher is None:
-            matcher = self._matcher = _route_matcher(self, "websocket")
+            matcher = self._matcher = _route_matcher(self, RouteKind.WEBSOCKET)
         native = matcher.matches(self, scope) if matcher else None
         if native is not None:
             return native
@@ -521,7 +493,7 @@ class WebSocketRoute(BaseRoute):
             found = self.path_regex.match(get_route_path(scope))
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                return Match.FULL, child_scope("endpoint", self.endpoint, path_params)
+                return Match.FULL, child_scope(RouteKind.WEBSOCKET, self.endpoint, path_params)
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -571,7 +543,9 @@ class Mount(BaseRoute):
             self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
         self.name = name
         cls = type(self)
-        matcher = RouteMatcher.compile("mount", self.path) if cls is Mount or _compiles_lazily(cls, Mount) else None
+        matcher = (
+            RouteMatcher.compile(RouteKind.MOUNT, self.path) if cls is Mount or _compiles_lazily(cls, Mount) else None
+        )
         if matcher is None:
             self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
         else:
@@ -598,7 +572,7 @@ class Mount(BaseRoute):
                 # app_root_path is set once, at the top, so url_for inside mounts can still
                 # build URLs from the application's root.
                 return Match.FULL, child_scope(
-                    "mount",
+                    RouteKind.MOUNT,
                     self.app,
                     _merged_params(scope, matched),
                     root_path=root_path + matched_path,
@@ -655,7 +629,7 @@ class Host(BaseRoute):
         self.app = app
         self.name = name
         cls = type(self)
-        matcher = RouteMatcher.compile("host", host) if cls is Host or _compiles_lazily(cls, Host) else None
+        matcher = RouteMatcher.compile(RouteKind.HOST, host) if cls is Host or _compiles_lazily(cls, Host) else None
         if matcher is None:
             self.host_regex, self.host_format, self.param_convertors = compile_path(host)
         else:
@@ -678,7 +652,7 @@ class Host(BaseRoute):
             found = self.host_regex.match(parsed.host.lower())
             if found:
                 path_params = _merged_params(scope, _convert_params(self.param_convertors, found.groupdict()))
-                return Match.FULL, child_scope("host", self.app, path_params)
+                return Match.FULL, child_scope(RouteKind.HOST, self.app, path_params)
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -867,32 +841,50 @@ def _matches_kind(cls: type, base: type) -> str | None:
     return None
 
 
-def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[str, str | None, list[str] | None, bool]:
-    """How the native table sees `route`: (kind, template, methods, narrowed); "opaque" = Python
+# The route classes the native table matches, each with its kind, in the order they are tried.
+_NATIVE_KINDS = (
+    (Route, RouteKind.HTTP),
+    (WebSocketRoute, RouteKind.WEBSOCKET),
+    (Mount, RouteKind.MOUNT),
+    (Host, RouteKind.HOST),
+)
+
+
+def _native_spec(route: BaseRoute, custom: dict[str, str]) -> tuple[RouteKind, str | None, list[str] | None, bool]:
+    """How the native table sees `route`: (kind, template, methods, narrowed); OPAQUE = Python
     matches it. `narrowed`: its class narrows the base match (the override runs on a win)."""
     cls = type(route)
     lazy = _lazy_matcher(route)
-    if isinstance(route, Route) and (kind := _matches_kind(cls, Route)):
-        methods = None if route.methods is None else sorted(route.methods)
-        if lazy is not None:
-            return "http", lazy.template, methods, kind == "narrowed"
-        if _has_route_state(route):
-            return "http", _native_template(route.path, route.param_convertors, custom), methods, kind == "narrowed"
-    if isinstance(route, WebSocketRoute) and (kind := _matches_kind(cls, WebSocketRoute)):
-        if lazy is not None:
-            return "websocket", lazy.template, None, kind == "narrowed"
-        if _has_route_state(route):
-            return "websocket", _native_template(route.path, route.param_convertors, custom), None, kind == "narrowed"
-    if isinstance(route, Mount) and (kind := _matches_kind(cls, Mount)):
-        if lazy is not None:
-            return "mount", lazy.template, None, kind == "narrowed"
+    for base, kind in _NATIVE_KINDS:
+        if not isinstance(route, base) or not (how := _matches_kind(cls, base)):
+            continue
+        methods = None
+        if kind is RouteKind.HTTP and route.methods is not None:  # type: ignore[attr-defined]
+            methods = sorted(route.methods)  # type: ignore[attr-defined]
+        template = lazy.template if lazy is not None else _python_template(route, kind, custom)
+        if template is not None:
+            return kind, template, methods, how == "narrowed"
+    return RouteKind.OPAQUE, None, None, False
+
+
+def _python_template(route: Any, kind: RouteKind, custom: dict[str, str]) -> str | None:
+    """The native template of a route whose attributes were compiled in Python, or None when
+    Python must match it (its regex is not the one its template compiles to; a mount with
+    a user convertor)."""
+    if kind is RouteKind.HOST:
+        return _native_template(route.host, route.param_convertors, custom)
+    if kind is RouteKind.MOUNT:
         if all(builtin_convertor_name(c) is not None for c in route.param_convertors.values()):
-            return "mount", route.path, None, kind == "narrowed"
-    if isinstance(route, Host) and (kind := _matches_kind(cls, Host)):
-        if lazy is not None:
-            return "host", lazy.template, None, kind == "narrowed"
-        return "host", _native_template(route.host, route.param_convertors, custom), None, kind == "narrowed"
-    return "opaque", None, None, False
+            return route.path
+        return None
+    if _has_route_state(route):
+        return _native_template(route.path, route.param_convertors, custom)
+    return None
+
+
+def _template_regex(path: str) -> str:
+    """The source of the regex `compile_path(path)` compiles (nothing compiled by `re`)."""
+    return _native_compile_path(path, CONVERTOR_TYPES).regex
 
 
 def _has_route_state(route: Route | WebSocketRoute) -> bool:
@@ -902,7 +894,7 @@ def _has_route_state(route: Route | WebSocketRoute) -> bool:
     if regex is None:
         return False
     # Built by our own __init__: compiled from `path` (checking costs a compile per route).
-    return type(route) in (Route, WebSocketRoute) or regex.pattern == compile_path(route.path)[0].pattern
+    return type(route) in (Route, WebSocketRoute) or regex.pattern == _template_regex(route.path)
 
 
 def _native_entry(route: BaseRoute) -> tuple[Any, Any, Any, Any]:
@@ -1123,7 +1115,7 @@ class Router:
             raise HTTPException(status_code=404) from exc
         return found
 
-    def _child_scope(self, route: BaseRoute, scope: Scope, params: tuple[tuple[str, str], ...], mount: Any) -> Scope:
+    def _child_scope(self, route: BaseRoute, scope: Scope) -> Scope:
         """The child scope of a native FULL match: what the route's base class `matches`
         gives (the native table matched it the base class's way)."""
         if isinstance(route, Route):
@@ -1166,40 +1158,18 @@ class Router:
         """`match_route` with the winner's index, narrowed routes taken as the base class
         matches them (see `narrows_match`)."""
         table = self.native_table()
-        routes = self._routes
         found = table.lookup(scope, _request_host(scope) if table.has_hosts else None)
-        opaque = table.opaque
-        if not opaque:
-            if found is None:
-                return -1, None, {}, False
-            index, full, params, mount = found
-            route = routes[index]
-            if full:
-                return index, route, self._child_scope(route, scope, params, mount), True
-            return index, route, route.matches(scope)[1], False
-
-        # Python-matched routes count only where they come before the native winner.
-        limit = found[0] if found is not None and found[1] else len(routes)
-        partial: tuple[int, BaseRoute, Scope] | None = None
-        for index in opaque:
-            if index >= limit:
-                break
-            route = routes[index]
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                return index, route, child_scope, True
-            if match is Match.PARTIAL and partial is None:
-                partial = (index, route, child_scope)
-        if found is not None:
-            index, full, params, mount = found
-            route = routes[index]
-            if full:
-                return index, route, self._child_scope(route, scope, params, mount), True
-            if partial is None or index < partial[0]:
-                return index, route, route.matches(scope)[1], False
-        if partial is not None:
-            return partial[0], partial[1], partial[2], False
-        return -1, None, {}, False
+        if found is None:
+            return -1, None, {}, False
+        # The native rule (`tachyon_router::Router::resolve_with`) chose the winner, asking
+        # the routes only Python can match (their own `matches`) where they could come first.
+        index = found.index
+        route = self._routes[index]
+        child = found.child
+        if child is None:
+            # A native route: its class's own `matches` gives the child scope.
+            child = self._child_scope(route, scope) if found.full else route.matches(scope)[1]
+        return index, route, child, found.full
 
     def redirect_for(self, scope: Scope) -> RedirectResponse | None:
         """The redirect to the other-slash form of the path, if that form would match."""
@@ -1274,9 +1244,9 @@ class Router:
             self.routes.append(path)
             return
         assert endpoint is not None, "add_route(path, endpoint) needs an endpoint"
-        self.routes.append(
-            Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
-        )
+        route = Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        # The list itself for Router (no property frame); a subclass's `routes` as it defines it.
+        (self._routes if type(self) is Router else self.routes).append(route)
 
     def add_websocket_route(
         self, path: str, endpoint: Callable[[Any], Awaitable[None]], name: str | None = None
