@@ -348,52 +348,19 @@ impl Encoder {
         i
     }
 
-    /// Writes an exact `list`, by index (runs of floats through [`Encoder::write_floats`]).
+    /// Writes an exact `list` as a JSON array.
     ///
     /// # Safety
     /// The GIL is held and `obj` is an exact `list`.
     #[inline]
     unsafe fn write_list(&mut self, obj: *mut PyObject) -> Res {
-        // SAFETY: `obj` is a list; the size is re-read each step because
-        // nested subclass hooks may run Python code that mutates it.
+        // SAFETY: per the caller; the size and item array are those of the list as it is
+        // when read (nested subclass hooks may run Python code that resizes it).
         unsafe {
-            if ffi::PyList_GET_SIZE(obj) == 0 {
-                self.out.extend_from_slice(b"[]");
-                return Ok(());
-            }
-            self.enter(obj)?;
-            // Held while walking, like json's PySequence_Fast (see write_dict).
-            ffi::Py_INCREF(obj);
-            self.out.push(b'[');
-            let mut i = 0;
-            let mut r = Ok(());
-            while i < ffi::PyList_GET_SIZE(obj) {
-                let item = ffi::PyList_GET_ITEM(obj, i);
-                if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
-                    // The item array and size are read afresh: an earlier item's hook may
-                    // have run Python code that resized the list.
-                    let n = ffi::PyList_GET_SIZE(obj) as usize;
-                    let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
-                    let next = self.write_floats(items, i as usize, n) as Py_ssize_t;
-                    if next > i {
-                        i = next;
-                        continue;
-                    }
-                }
-                if i > 0 {
-                    self.out.push(b',');
-                }
-                r = self.encode(item);
-                if r.is_err() {
-                    break;
-                }
-                i += 1;
-            }
-            ffi::Py_DECREF(obj);
-            r.map_err(|_| self.unwinding(obj))?;
-            self.out.push(b']');
-            self.leave();
-            Ok(())
+            self.write_array(obj, |obj| {
+                let n = ffi::PyList_GET_SIZE(obj) as usize;
+                (n, (*obj.cast::<ffi::PyListObject>()).ob_item.cast_const())
+            })
         }
     }
 
@@ -403,23 +370,49 @@ impl Encoder {
     /// The GIL is held and `obj` is an exact `tuple`.
     #[inline]
     unsafe fn write_tuple(&mut self, obj: *mut PyObject) -> Res {
-        // SAFETY: `obj` is a tuple (immutable).
+        // SAFETY: per the caller; a tuple's size and items never change.
         unsafe {
-            let n = ffi::PyTuple_GET_SIZE(obj);
-            if n == 0 {
+            self.write_array(obj, |obj| {
+                let n = ffi::PyTuple_GET_SIZE(obj) as usize;
+                (n, (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr())
+            })
+        }
+    }
+
+    /// Writes an exact `list` or `tuple` by index, runs of floats through
+    /// [`Encoder::write_floats`]. `view(obj)` gives its item count and item array, read
+    /// afresh at each step: an earlier item's hook may have run Python code that resized
+    /// a list.
+    ///
+    /// # Safety
+    /// The GIL is held, `obj` is an exact `list` or `tuple`, and `view(obj)` returns its
+    /// current size and item array.
+    #[inline(always)]
+    unsafe fn write_array(
+        &mut self,
+        obj: *mut PyObject,
+        view: impl Fn(*mut PyObject) -> (usize, *const *mut PyObject),
+    ) -> Res {
+        // SAFETY: per the caller, `items[..n]` are valid for the `n` of the same view.
+        unsafe {
+            if view(obj).0 == 0 {
                 self.out.extend_from_slice(b"[]");
                 return Ok(());
             }
             self.enter(obj)?;
+            // Held while walking, like json's PySequence_Fast (see write_dict).
             ffi::Py_INCREF(obj);
             self.out.push(b'[');
-            let mut r = Ok(());
-            let items = (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr();
             let mut i = 0;
-            while i < n {
-                let item = *items.add(i as usize);
+            let mut r = Ok(());
+            loop {
+                let (n, items) = view(obj);
+                if i >= n {
+                    break;
+                }
+                let item = *items.add(i);
                 if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
-                    let next = self.write_floats(items, i as usize, n as usize) as Py_ssize_t;
+                    let next = self.write_floats(items, i, n);
                     if next > i {
                         i = next;
                         continue;
