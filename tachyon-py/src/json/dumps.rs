@@ -358,8 +358,8 @@ impl Encoder {
         // when read (nested subclass hooks may run Python code that resizes it).
         unsafe {
             self.write_array(obj, |obj| {
-                let n = ffi::PyList_GET_SIZE(obj) as usize;
-                (n, (*obj.cast::<ffi::PyListObject>()).ob_item.cast_const())
+                let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
+                (ffi::PyList_GET_SIZE(obj), items.cast_const())
             })
         }
     }
@@ -373,8 +373,8 @@ impl Encoder {
         // SAFETY: per the caller; a tuple's size and items never change.
         unsafe {
             self.write_array(obj, |obj| {
-                let n = ffi::PyTuple_GET_SIZE(obj) as usize;
-                (n, (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr())
+                let items = (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr();
+                (ffi::PyTuple_GET_SIZE(obj), items)
             })
         }
     }
@@ -382,7 +382,8 @@ impl Encoder {
     /// Writes an exact `list` or `tuple` by index, runs of floats through
     /// [`Encoder::write_floats`]. `view(obj)` gives its item count and item array, read
     /// afresh at each step: an earlier item's hook may have run Python code that resized
-    /// a list.
+    /// a list. (The reads are those of the list-only loop this replaced, so a list
+    /// compiles to the same code; a tuple's re-reads cost nothing.)
     ///
     /// # Safety
     /// The GIL is held, `obj` is an exact `list` or `tuple`, and `view(obj)` returns its
@@ -391,7 +392,7 @@ impl Encoder {
     unsafe fn write_array(
         &mut self,
         obj: *mut PyObject,
-        view: impl Fn(*mut PyObject) -> (usize, *const *mut PyObject),
+        view: impl Fn(*mut PyObject) -> (Py_ssize_t, *const *mut PyObject),
     ) -> Res {
         // SAFETY: per the caller, `items[..n]` are valid for the `n` of the same view.
         unsafe {
@@ -405,14 +406,11 @@ impl Encoder {
             self.out.push(b'[');
             let mut i = 0;
             let mut r = Ok(());
-            loop {
-                let (n, items) = view(obj);
-                if i >= n {
-                    break;
-                }
-                let item = *items.add(i);
+            while i < view(obj).0 {
+                let item = *view(obj).1.offset(i);
                 if ffi::Py_TYPE(item) == ty!(PyFloat_Type) {
-                    let next = self.write_floats(items, i, n);
+                    let (n, items) = view(obj);
+                    let next = self.write_floats(items, i as usize, n as usize) as Py_ssize_t;
                     if next > i {
                         i = next;
                         continue;
