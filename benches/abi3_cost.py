@@ -3,7 +3,7 @@
 Usage: python benches/abi3_cost.py [--rounds N]
 
 An abi3 build cannot read CPython's internal layouts, so it would run `tachyon.json` on its
-portable path only (tachyon-py/src/cpython.rs). The release build can switch its fast paths
+portable path only (tachyon-py/src/json/cpython.rs). The release build can switch its fast paths
 off at run time (`tachyon._tachyon._json_use_fast_paths(False)`), which is that portable
 path exactly; this times dumps and loads of the standard corpora both ways, alternating
 within each round, garbage collector enabled, and prints medians and the ratio. It is a

@@ -1,6 +1,6 @@
 //! Build script: tells the crate which CPython it is compiled for.
 //!
-//! `tachyon.json` reads a few CPython structures directly (see `src/cpython.rs`). Each
+//! `tachyon.json` reads a few CPython structures directly (see `src/json/cpython.rs`). Each
 //! layout was checked against the headers of one CPython version, so it is compiled in only
 //! for that version: this sets `cpython_layout = "3.11"`, `"3.12"` or `"3.13"` for a default
 //! (GIL, non-debug, version-specific ABI) CPython build of those versions, and nothing for any
@@ -8,7 +8,7 @@
 
 use pyo3_build_config::{BuildFlag, PythonAbiKind, PythonImplementation};
 
-/// The CPython minor versions whose layouts `src/cpython.rs` was checked against.
+/// The CPython minor versions whose layouts `src/json/cpython.rs` was checked against.
 const CHECKED_MINORS: [u8; 3] = [11, 12, 13];
 
 fn main() {

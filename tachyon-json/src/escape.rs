@@ -174,8 +174,7 @@ fn write_escaped_long<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
             // SAFETY: AVX2 support was just checked.
             unsafe { x86::escape_avx2(out, bytes) }
         } else {
-            // SAFETY: SSE2 is part of the x86-64 baseline.
-            unsafe { x86::escape_sse2(out, bytes) }
+            x86::escape_sse2(out, bytes)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -257,6 +256,11 @@ pub(crate) fn swar_first_pub(word: u64) -> usize {
 /// Portable 8-bytes-at-a-time escaping (used where no SIMD path exists).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub(crate) fn escape_swar<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
+    /// Copies 8 bytes from `src` to `dst`; returns the index of the first that needs
+    /// escaping (8 if none).
+    ///
+    /// # Safety
+    /// 8 bytes are readable at `src` and writable at `dst`.
     #[inline(always)]
     unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
         // SAFETY: the loop guarantees 8 readable bytes at src, 8 writable at dst.
@@ -281,6 +285,11 @@ pub(crate) mod x86 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn escape_avx2<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
+        /// Copies 32 bytes from `src` to `dst`; returns the index of the first that needs
+        /// escaping (32 if none).
+        ///
+        /// # Safety
+        /// AVX2 is available; 32 bytes are readable at `src` and writable at `dst`.
         #[inline(always)]
         unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
             // SAFETY: 32 readable bytes at src and 32 writable at dst (loop invariant).
@@ -302,10 +311,15 @@ pub(crate) mod x86 {
     /// SSE2 escaping, 16 bytes per step. The twin of `escape_avx2` at half the width: the
     /// intrinsics differ by name and width, so each is written out (deliberately).
     ///
-    /// # Safety
-    /// Always sound on x86-64 (SSE2 is baseline); unsafe for the raw writes.
+    /// Safe to call: SSE2 is part of the x86-64 baseline, and the loop reserves before
+    /// every write.
     #[inline(always)]
-    pub(crate) unsafe fn escape_sse2<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
+    pub(crate) fn escape_sse2<O: Output + ?Sized>(out: &mut O, bytes: &[u8]) {
+        /// Copies 16 bytes from `src` to `dst`; returns the index of the first that needs
+        /// escaping (16 if none).
+        ///
+        /// # Safety
+        /// 16 bytes are readable at `src` and writable at `dst`.
         #[inline(always)]
         unsafe fn chunk(src: *const u8, dst: *mut u8) -> usize {
             // SAFETY: 16 readable bytes at src and 16 writable at dst.
@@ -359,8 +373,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             let mut o = b"x".to_vec();
-            // SAFETY: SSE2 is baseline on x86-64.
-            unsafe { x86::escape_sse2(&mut o, s.as_bytes()) };
+            x86::escape_sse2(&mut o, s.as_bytes());
             outs.push(o);
             if std::arch::is_x86_feature_detected!("avx2") {
                 let mut o = b"x".to_vec();

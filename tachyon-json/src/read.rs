@@ -760,17 +760,22 @@ fn skip_ws_run(input: &[u8], mut pos: usize) -> usize {
 pub(crate) fn scan_string(input: &[u8], from: usize) -> (usize, bool) {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: SSE2 is part of the x86-64 baseline.
-        unsafe { scan_sse2(input, from) }
+        scan_sse2(input, from)
     }
     #[cfg(not(target_arch = "x86_64"))]
     scan_swar(input, from)
 }
 
+/// [`scan_string`] 16 bytes at a time (SSE2 is part of the x86-64 baseline).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn scan_sse2(input: &[u8], mut pos: usize) -> (usize, bool) {
+fn scan_sse2(input: &[u8], mut pos: usize) -> (usize, bool) {
     use core::arch::x86_64::*;
+    /// The masks of the bytes at `p` that end a plain run (quote, backslash, control
+    /// character) and of those with the high bit set.
+    ///
+    /// # Safety
+    /// 16 bytes are readable at `p`.
     #[inline(always)]
     unsafe fn chunk(p: *const u8) -> (u32, u32) {
         // SAFETY: 16 readable bytes at p (caller).

@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 mod compress;
 mod core;
 mod coroutine;
-mod cpython;
 mod dispatch;
 mod error;
 mod json;

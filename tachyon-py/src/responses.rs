@@ -243,6 +243,9 @@ fn unchanged(py: Python<'_>, setup: &Setup) -> PyResult<bool> {
 
 /// The descriptor's C function (METH_FASTCALL | METH_KEYWORDS): returns None, or NULL
 /// with an exception set.
+///
+/// # Safety
+/// Called by the interpreter only, with the GIL held and its vectorcall arguments.
 unsafe extern "C" fn init_raw(
     slf: *mut PyObject,
     args: *const *mut PyObject,

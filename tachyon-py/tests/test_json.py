@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tachyon import _tachyon
 from tachyon import json as tjson
 
 
@@ -554,6 +555,20 @@ def test_dumps_large_outputs_grow_correctly() -> None:
     big = [{"text": "é" * i, "n": i, "f": i / 7} for i in range(3000)]
     for obj in (small, big, small, big, [], "x" * 100_000):
         assert tjson.dumps(obj) == reference_dumps(obj)
+
+
+@pytest.mark.skipif(not _tachyon._test_hooks, reason="built without the test-hooks feature")
+def test_dumps_out_of_memory_while_growing_raises_memory_error() -> None:
+    """A failed growth of the output (`_PyBytes_Resize` out of memory) reaches the caller as
+    the MemoryError the interpreter raised, not as the SystemError of an internal error."""
+    big = ["x" * 1000] * 100
+    tjson.dumps({})  # the next output starts small, so `big` must grow it
+    _tachyon._test_json_fail_next_grow()
+    with pytest.raises(MemoryError) as caught:
+        tjson.dumps(big)
+    assert type(caught.value) is MemoryError
+    # The failure is not sticky: the next call grows and succeeds.
+    assert tjson.dumps(big) == reference_dumps(big)
 
 
 def test_loads_bytes_subclass_and_memoryview_slices() -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tachyon import _tachyon
 from tachyon import json as tjson
 
-# The layouts src/cpython.rs reads were checked on these versions' default builds only.
+# The layouts src/json/cpython.rs reads were checked on these versions' default builds only.
 CHECKED = {(3, 11), (3, 12), (3, 13)}
 FAST = (
     platform.python_implementation() == "CPython"
@@ -241,7 +241,7 @@ def close(ours: int, theirs: int) -> bool:
 
 
 # dumps stops at 3000 levels even where json goes deeper (3.13: 10000): it recurses on
-# the native stack, and this keeps it inside small thread stacks (src/json.rs).
+# the native stack, and this keeps it inside small thread stacks (src/json/dumps.rs).
 MAX_DUMPS_DEPTH = 3000
 
 

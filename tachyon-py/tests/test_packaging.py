@@ -181,6 +181,6 @@ def test_test_hooks_are_only_in_the_debug_build() -> None:
     from tachyon import _tachyon
 
     # The extension under test has them exactly when it is the debug build `make develop` made.
-    assert _tachyon._test_hooks == hasattr(_tachyon, "_test_panic")
+    assert _tachyon._test_hooks == hasattr(_tachyon, "_test_panic") == hasattr(_tachyon, "_test_json_fail_next_grow")
     if _tachyon.build_profile == "release":
         assert not _tachyon._test_hooks

@@ -36,6 +36,7 @@ __all__ = [
     "_json_fast_paths",
     "_json_use_fast_paths",
     "_test_hooks",
+    "_test_json_fail_next_grow",
     "_test_panic",
     "headers_contains",
     "headers_get",
@@ -65,6 +66,9 @@ _test_hooks: bool
 
 def _test_panic(message: str) -> None:
     """Panics in Rust with `message` (test builds only: absent when `_test_hooks` is False)."""
+
+def _test_json_fail_next_grow() -> None:
+    """Makes the next growth of a json_dumps output fail with MemoryError (test builds only)."""
 
 @final
 class RouteKind:
