@@ -533,7 +533,23 @@ impl<F: SinkFactory> MultipartParser<F> {
         if !chunk.is_empty() {
             self.fed = true;
         }
-        let r = if self.buf.is_empty() {
+        let open = self.delimiter.len() - 2;
+        let r = if self.state == State::Preamble && self.buf.len() == 2 && chunk.len() >= open {
+            // The opening boundary read from the first chunk itself (`buf` holds only the
+            // CRLF the delimiter starts with, which the body does not): the same check as
+            // `State::Preamble`, without copying the first chunk into `buf`.
+            if chunk[..open] != self.delimiter[2..] {
+                Err(FormError::Invalid(
+                    "the body does not start with the boundary",
+                ))
+            } else {
+                self.buf.clear();
+                self.state = State::AfterBoundary;
+                let rest = &chunk[open..];
+                self.run(rest)
+                    .map(|consumed| self.buf.extend_from_slice(&rest[consumed..]))
+            }
+        } else if self.buf.is_empty() {
             // The usual case between chunks: parse straight from the caller's chunk, keeping
             // only an unfinished tail (a part's headers, or what may begin a delimiter).
             self.run(chunk)

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use tachyon_core::compress::{CompressError, Encoder, Encoding, negotiate};
@@ -74,6 +75,35 @@ fn with_input<T: Send>(
     })
 }
 
+/// `out` as a Python bytes object. A large one is allocated attached (uninitialised, so
+/// nothing is written yet), then filled and `out` freed detached: the copy and the page
+/// faults of a megabytes-long body do not hold the GIL, which the event loop may be
+/// waiting for while a worker thread compresses.
+fn into_pybytes(py: Python<'_>, out: Vec<u8>) -> PyResult<Bound<'_, PyBytes>> {
+    if out.len() < DETACH_MIN {
+        return Ok(PyBytes::new(py, &out));
+    }
+    let len = ffi::Py_ssize_t::try_from(out.len())
+        .map_err(|_| PyValueError::new_err("compressed body too large"))?;
+    // SAFETY: with a null source, PyBytes_FromStringAndSize returns a new bytes object of
+    // `len` uninitialised bytes (or null with an exception set, which from_owned_ptr_or_err
+    // turns into the error).
+    let bytes = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), len))?
+            .cast_into_unchecked::<PyBytes>()
+    };
+    // SAFETY: `bytes` is a bytes object; its buffer holds `len` bytes.
+    let dst = unsafe { ffi::PyBytes_AsString(bytes.as_ptr()) } as usize;
+    py.detach(move || {
+        // SAFETY: the object was created above and is referenced by this function alone, so
+        // no other thread can read or write its buffer while the GIL is released; the buffer
+        // is `out.len()` bytes long and does not overlap `out`.
+        unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), dst as *mut u8, out.len()) };
+        drop(out);
+    });
+    Ok(bytes)
+}
+
 /// compress(data, encoding, level) -> bytes: a whole body in one call (one gzip member,
 /// brotli stream or zstd frame).
 #[pyfunction]
@@ -88,7 +118,7 @@ fn compress<'py>(
         tachyon_core::compress::compress(encoding, level, input)
     })?
     .map_err(PyCompressError)?;
-    Ok(PyBytes::new(data.py(), &out))
+    into_pybytes(data.py(), out)
 }
 
 /// check_compression_level(encoding, level): raises ValueError when `level` is outside the
@@ -164,7 +194,7 @@ impl Compressor {
             Ok::<_, CompressError>(out)
         })?
         .map_err(PyCompressError)?;
-        Ok(PyBytes::new(data.py(), &out))
+        into_pybytes(data.py(), out)
     }
 }
 

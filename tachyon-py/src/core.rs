@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PySequence, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySequence, PySlice, PyString, PyTuple};
 use tachyon_core::cookies::{Expires, SetCookie, cookie_parser};
 use tachyon_core::form::UrlencodedParser as CoreUrlencodedParser;
 use tachyon_core::headers::HeaderKey as CoreHeaderKey;
@@ -387,10 +387,13 @@ fn limits(max_files: usize, max_fields: usize, max_part_size: usize) -> Limits {
 #[derive(Debug, Default)]
 struct Shared {
     uploads: Vec<Py<PyAny>>,
-    pending: Vec<(usize, Py<PyBytes>)>,
+    pending: Vec<(usize, Py<PyAny>)>,
     /// The chunk being fed, and where its bytes are: a write of exactly those bytes (a
     /// chunk that is all file content) hands on the chunk itself, copying nothing.
     chunk: Option<(Py<PyBytes>, usize, usize)>,
+    /// Whether a large write of part of the chunk may be handed on as a memoryview of it
+    /// (the parser's own uploads, whose `write` takes any bytes-like object).
+    views: bool,
     /// The factory's exception, if creating an upload raised.
     error: Option<PyErr>,
 }
@@ -400,6 +403,11 @@ type SharedRef = Arc<Mutex<Shared>>;
 fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Pieces of a fed chunk at least this long are handed on as a memoryview of the chunk
+/// (when the parser allows views): copying one would add a chunk-sized block to the peak
+/// memory that later zero-copy chunks never reuse.
+const VIEW_MIN: usize = 16 * 1024;
 
 /// A file part's sink: its bytes are queued for Python, which writes them to the part's
 /// `UploadFile` (a `SpooledTemporaryFile`, as in Starlette) after each `feed`.
@@ -413,11 +421,33 @@ impl FileSink for UploadSink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         // Called inside `feed`, so the thread is attached already: attaching is a check.
         let mut shared = lock(&self.shared);
-        let bytes = Python::attach(|py| match &shared.chunk {
-            Some((chunk, at, len)) if *at == data.as_ptr() as usize && *len == data.len() => {
-                chunk.clone_ref(py)
+        let bytes = Python::attach(|py| {
+            if let Some((chunk, at, len)) = &shared.chunk {
+                let start = (data.as_ptr() as usize).wrapping_sub(*at);
+                if start == 0 && *len == data.len() {
+                    return chunk.clone_ref(py).into_any();
+                }
+                if shared.views
+                    && data.len() >= VIEW_MIN
+                    && start < *len
+                    && data.len() <= len - start
+                {
+                    // Inside the chunk: a view of it rather than a copy (the first and last
+                    // pieces of a file, around the part's headers and the delimiter).
+                    let view = PyMemoryView::from(chunk.bind(py)).and_then(|view| {
+                        view.get_item(PySlice::new(
+                            py,
+                            start as isize,
+                            (start + data.len()) as isize,
+                            1,
+                        ))
+                    });
+                    if let Ok(view) = view {
+                        return view.unbind();
+                    }
+                }
             }
-            _ => PyBytes::new(py, data).unbind(),
+            PyBytes::new(py, data).into_any().unbind()
         });
         shared.pending.push((self.index, bytes));
         Ok(())
@@ -481,16 +511,20 @@ impl MultipartParser {
 #[pymethods]
 impl MultipartParser {
     /// A parser for a request's `content_type`; `factory(filename, raw_headers)` makes the
-    /// upload object of each file part.
+    /// upload object of each file part. With `views`, `feed` may hand on a large piece of
+    /// the chunk as a memoryview of it instead of a bytes copy.
     #[new]
+    #[pyo3(signature = (content_type, max_files, max_fields, max_part_size, factory, views = false))]
     fn new(
         content_type: &str,
         max_files: usize,
         max_fields: usize,
         max_part_size: usize,
         factory: Py<PyAny>,
+        views: bool,
     ) -> PyResult<Self> {
         let shared = SharedRef::default();
+        lock(&shared).views = views;
         let factory = UploadFactory {
             factory,
             shared: shared.clone(),

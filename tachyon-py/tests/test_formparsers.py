@@ -397,3 +397,59 @@ def test_urlencoded_limits_stop_within_one_chunk_and_keep_progress(fw: Any, name
         assert parser._current_fields == 2
 
     anyio.run(run)
+
+
+def _upload_body(size: int) -> tuple[bytes, bytes]:
+    """A multipart body with one file of `size` bytes (with CRs in it), and the file."""
+    data = bytes(range(256)) * (size // 256)
+    return encode_multipart([("file", "f", data, "f.bin", None)], "bound"), data
+
+
+def test_large_pieces_of_a_chunk_are_views_and_the_file_is_exact() -> None:
+    body, data = _upload_body(200_000)
+    # A cut inside the file: the first chunk holds the part's headers and 100 KiB of content,
+    # the second the rest and the closing delimiter.
+    cut = body.index(data) + 100_000
+    from tachyon._tachyon import MultipartParser
+
+    parser = MultipartParser("multipart/form-data; boundary=bound", 10, 10, 1 << 20, lambda *_: object(), views=True)
+    first = parser.feed(body[:cut])
+    second = parser.feed(body[cut:])
+    assert [type(piece) for _, piece in first + second] == [memoryview, memoryview]
+    assert b"".join(bytes(piece) for _, piece in first + second) == data
+
+    plain = MultipartParser("multipart/form-data; boundary=bound", 10, 10, 1 << 20, lambda *_: object())
+    pieces = plain.feed(body[:cut]) + plain.feed(body[cut:])
+    assert [type(piece) for _, piece in pieces] == [bytes, bytes]
+
+    async def run(parser_class: type[tf.MultiPartParser]) -> bytes:
+        headers = tf.Headers(raw=[(b"content-type", b"multipart/form-data; boundary=bound")])
+
+        async def stream() -> Any:
+            yield body[:cut]
+            yield body[cut:]
+
+        form = await parser_class(headers, stream()).parse()
+        content = await form["f"].read()  # type: ignore[union-attr]
+        await form.close()
+        return content  # type: ignore[no-any-return]
+
+    assert anyio.run(run, tf.MultiPartParser) == data
+
+    written: list[type] = []
+
+    class Overriding(tf.MultiPartParser):
+        def _new_upload(self, filename: str, headers: list[tuple[bytes, bytes]]) -> Any:
+            upload = super()._new_upload(filename, headers)
+            write = upload.write
+
+            async def spy(data: Any) -> None:
+                written.append(type(data))
+                await write(data)
+
+            upload.write = spy  # type: ignore[method-assign]
+            return upload
+
+    # An override's uploads are handed bytes, as before views existed.
+    assert anyio.run(run, Overriding) == data
+    assert written == [bytes, bytes]

@@ -199,6 +199,9 @@ class MultiPartParser:
                 _limit(self.max_fields),
                 _limit(self.max_part_size),
                 self._new_upload,
+                # Our own UploadFile takes a memoryview of the chunk (no copy); an override's
+                # upload gets bytes, as before.
+                views=type(self)._new_upload is MultiPartParser._new_upload,
             )
         except FormParseError as exc:
             raise self._exception(exc) from None

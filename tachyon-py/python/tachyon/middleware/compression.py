@@ -3,7 +3,8 @@
 Beyond Starlette (which only has `GZipMiddleware`). The coding is negotiated from
 `Accept-Encoding` with q-values (RFC 9110 §12.5.3); the bypass rules, `Vary`,
 `Content-Length` and streaming behave exactly as `GZipMiddleware`'s. Compression runs in
-Rust (zstd, brotli and flate2 on zlib-rs), with the GIL released on large chunks.
+Rust (zstd, brotli, and gzip through libdeflate or flate2 on zlib-rs), with the GIL
+released on large chunks.
 """
 
 from __future__ import annotations

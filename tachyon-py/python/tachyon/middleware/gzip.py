@@ -3,9 +3,10 @@
 Small bodies, already-encoded bodies, partial (206) responses and media types that are
 compressed already or must not be buffered (`text/event-stream`) go out untouched.
 
-Compression runs in Rust (`tachyon._tachyon.compress` / `Compressor`: flate2 on zlib-rs),
-with the GIL released on large chunks. The bytes differ from Python's zlib (a different
-deflate implementation), the gzip stream they decode to does not.
+Compression runs in Rust (`tachyon._tachyon.compress`: libdeflate for a body sent in one
+message at levels 1-8; `Compressor`: flate2 on zlib-rs for streams), with the GIL released
+on large chunks. The bytes differ from Python's zlib (a different deflate implementation),
+the gzip stream they decode to does not.
 """
 
 from __future__ import annotations
