@@ -622,6 +622,9 @@ impl Encoder {
 
     /// Non-str keys, converted as json converts them (same test order).
     ///
+    /// Alike in shape to `encode`'s type tests, on purpose not shared: a key is quoted
+    /// and written in the order json tests keys, a value in the order it tests values.
+    ///
     /// # Safety
     /// The GIL is held and `key` is a valid object.
     #[cold]
