@@ -335,7 +335,11 @@ async def serve(app: Any, scope: Any, protocol: Any) -> None:
 
 
 async def _serve_lazy(app: Any, fused: FusedDispatch, lazy: LazyScope, protocol: Any) -> None:
-    """Answer one RSGI http request with the app's fused dispatcher, on a lazy scope."""
+    """Answer one RSGI http request with the app's fused dispatcher, on a lazy scope.
+
+    The guard around the call is `serve`'s, written out again on purpose: a shared helper
+    coroutine would add a frame to every request on this, the fast, path.
+    """
     partial = lazy.partial
     partial["app"] = app
     channel = HTTPChannel(protocol)
