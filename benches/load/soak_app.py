@@ -19,6 +19,8 @@ import gc
 import os
 import tempfile
 
+from apps import echo, hello, user  # the load scenarios' endpoints (served from this folder)
+
 from tachyon import JSONResponse, Request, Route, TachyonEngine
 from tachyon._tachyon import build_profile
 from tachyon.datastructures import UploadFile
@@ -29,18 +31,6 @@ __all__ = ["SPOOL_MAX_SIZE", "app"]
 SPOOL_MAX_SIZE = 64 * 1024
 """Bytes an upload keeps in memory before it rolls to a temporary file (the default is 1 MiB)."""
 MultiPartParser.spool_max_size = SPOOL_MAX_SIZE
-
-
-async def hello(request: Request) -> JSONResponse:
-    return JSONResponse({"message": "Hello, World!"})
-
-
-async def user(request: Request) -> JSONResponse:
-    return JSONResponse({"id": request.path_params["id"], "q": request.query_params.get("q")})
-
-
-async def echo(request: Request) -> JSONResponse:
-    return JSONResponse(await request.json())
 
 
 async def upload(request: Request) -> JSONResponse:

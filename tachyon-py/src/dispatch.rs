@@ -135,7 +135,7 @@ impl FusedDispatch {
         Ok(Bound::new(slf.py(), call)?.into_any())
     }
 
-    /// RSGI, as `respond`, for a scope built only when read (`ScopeConverter.lazy`):
+    /// As `respond`, for a scope built only when read (`ScopeConverter.lazy`):
     /// routing works on `lazy.partial`; a plain function endpoint gets a Request that
     /// completes the scope on first read, and everything else (a miss, a 405, a route
     /// that is not a plain function endpoint, any exception) completes it first.
@@ -147,8 +147,10 @@ impl FusedDispatch {
         send_response: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let scope = lazy.get().dict(slf.py());
-        let mut call = DispatchCall::new(slf, &scope, receive, send, Some(send_response));
-        call.lazy = Some(lazy.clone().unbind());
+        let call = DispatchCall {
+            lazy: Some(lazy.clone().unbind()),
+            ..DispatchCall::new(slf, &scope, receive, send, Some(send_response))
+        };
         Ok(Bound::new(slf.py(), call)?.into_any())
     }
 }
