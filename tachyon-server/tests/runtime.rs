@@ -4,6 +4,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -199,14 +201,20 @@ fn turns_drive_the_server() {
         let server = runtime.serve(listener, hello, Config::default()).unwrap();
         let waker = runtime.wake_handle();
         let thread = client(server.local_addr().unwrap(), 3);
-        // Without a timeout the client's end is what ends the last turn.
+        // Without a timeout the client's end is what ends the last turn. The flag is set
+        // before the wake: a turn that the wake ended is followed by a check that sees it (the
+        // thread itself may not have finished yet, so `is_finished` could still be false and
+        // the next turn, with no timeout, would wait forever).
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
         let done = std::thread::spawn(move || {
             let bodies = thread.join().unwrap();
+            flag.store(true, Ordering::SeqCst);
             waker.wake();
             bodies
         });
         let started = Instant::now();
-        while !done.is_finished() {
+        while !finished.load(Ordering::SeqCst) {
             runtime.turn(timeout, None).unwrap();
             assert!(
                 started.elapsed() < MARGIN * 3,
