@@ -38,7 +38,7 @@ use crate::coroutine::{self, Step};
 use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use tachyon_server::{
     AccessLog, AccessRecord, AccessSink, BoxError, Config, Dispatch, Forwarded, Listener, Peer,
-    ProxyHeaders, Reply, RequestBody, ResponseBody, Runtime, ServerHandle, TcpOptions,
+    ProxyHeaders, Reply, RequestBody, ResponseBody, Runtime, ServerHandle, TcpOptions, Tls,
     TrustedHosts, WakeHandle, Wakeup,
 };
 
@@ -69,6 +69,8 @@ struct Shared {
     wake: WakeHandle,
     /// `scope["root_path"]`, also prefixed to `path` and `raw_path` (uvicorn's `--root-path`).
     root_path: String,
+    /// `scope["scheme"]` unless a trusted proxy says otherwise: "https" with TLS.
+    scheme: &'static str,
 }
 
 /// The response of one request, as the server waits for it.
@@ -682,7 +684,7 @@ fn scope<'py>(
         Some(client) => scope.set_item(intern!(py, "client"), client)?,
         None => scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?,
     }
-    let scheme = forwarded.and_then(|f| f.scheme).unwrap_or("http");
+    let scheme = forwarded.and_then(|f| f.scheme).unwrap_or(shared.scheme);
     scope.set_item(intern!(py, "scheme"), PyString::intern(py, scheme))?;
     scope.set_item(intern!(py, "method"), parts.method.as_str())?;
     let raw_path = parts.uri.path();
@@ -952,7 +954,8 @@ impl NativeServer {
     /// `root_path` is uvicorn's `--root-path`; `forwarded_allow_ips` (None: proxy headers
     /// off) the peers whose `X-Forwarded-For` / `X-Forwarded-Proto` set the scope's client
     /// and scheme; `access_log` (None: off) is called as `access_log(client, method, path,
-    /// query, http_version, status)` for every response the app gives.
+    /// query, http_version, status)` for every response the app gives; `ssl_certfile` and
+    /// `ssl_keyfile` (PEM, both or neither) turn TLS on.
     #[new]
     #[pyo3(signature = (
         app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
@@ -960,7 +963,7 @@ impl NativeServer {
         header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
         max_connections = 16384, root_path = None, forwarded_allow_ips = None,
-        access_log = None,
+        access_log = None, ssl_certfile = None, ssl_keyfile = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -989,7 +992,19 @@ impl NativeServer {
         root_path: Option<String>,
         forwarded_allow_ips: Option<String>,
         access_log: Option<Py<PyAny>>,
+        ssl_certfile: Option<String>,
+        ssl_keyfile: Option<String>,
     ) -> PyResult<Self> {
+        let tls = match (ssl_certfile, ssl_keyfile) {
+            (Some(cert), Some(key)) => Some(Tls::from_pem_files(cert, key)?),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "TLS needs both ssl_certfile and ssl_keyfile",
+                ));
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let config = Config {
             header_read_timeout: seconds(header_timeout, "header timeout")?,
             body_read_timeout: seconds(body_timeout, "body timeout")?,
@@ -998,6 +1013,7 @@ impl NativeServer {
             shutdown_timeout: seconds(shutdown_timeout, "shutdown timeout")?,
             max_body_size,
             max_connections,
+            tls,
             ..Config::default()
         };
         let listener = match (uds, fd) {
@@ -1031,6 +1047,7 @@ impl NativeServer {
             event_loop,
             wake: runtime.wake_handle(),
             root_path: root_path.unwrap_or_default(),
+            scheme,
         });
         let dispatch = ProxyHeaders::new(
             AccessLog::new(PyDispatch(shared), access_log.map(PyAccessLog)),

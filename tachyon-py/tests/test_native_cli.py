@@ -13,8 +13,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -464,3 +466,73 @@ def test_reload_restarts_on_change(app_dir: Path) -> None:
     output = server.output()
     assert "Changes detected in" in output
     assert "Traceback" not in output
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost and 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def https_get(port: int, path: str, cert: Path) -> Any:
+    context = ssl.create_default_context(cafile=str(cert))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+    try:
+        conn.request("GET", path, headers={"Host": "testserver"})
+        response = conn.getresponse()
+        assert response.status == 200
+        return json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def _https_answer(app_dir: Path, server: str, cert: Path, key: Path) -> Any:
+    port = free_port()
+    args = cli(app_dir, port, server, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    with serving(args, app_dir / f"tls-{server}.log", port) as running:
+        answer = https_get(port, "/where/s?x=1", cert)
+        assert running.stop() == 0, running.output()
+    answer["client"][1] = "PORT"
+    assert f"https://127.0.0.1:{port}" in running.output()
+    return answer, access_lines(running.output())
+
+
+def test_https_matches_uvicorn(app_dir: Path, certificate: tuple[Path, Path]) -> None:
+    pytest.importorskip("uvicorn")
+    ours = _https_answer(app_dir, "native", *certificate)
+    assert ours[0]["scheme"] == "https"
+    assert ours[0]["url"] == "https://testserver/where/s?x=1"
+    assert ours == _https_answer(app_dir, "uvicorn", *certificate)
+
+
+def test_https_with_workers(app_dir: Path, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    port = free_port()
+    args = cli(app_dir, port, "native", "--workers", "2", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    with serving(args, app_dir / "tls-workers.log", port) as running:
+        assert https_get(port, "/where/w", cert)["scheme"] == "https"
+        assert running.stop() == 0, running.output()
+
+
+def test_tls_mistakes_are_one_line_and_exit_2(app_dir: Path, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    base = ("ops_app:app", "--app-dir", str(app_dir), "--server", "native", "--port", str(free_port()))
+    assert_one_line_error(run_cli(*base, "--ssl-certfile", str(cert)), "both")
+    assert_one_line_error(
+        run_cli(*base, "--ssl-certfile", str(cert), "--ssl-keyfile", str(app_dir / "missing.pem")), "missing.pem"
+    )
+    assert_one_line_error(run_cli(*base, "--ssl-certfile", str(key), "--ssl-keyfile", str(key)), "cannot load TLS")

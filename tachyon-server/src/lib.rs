@@ -5,7 +5,8 @@
 //! listeners ([`Listener`]), the limits and deadlines ([`Config`]), the wiring to a
 //! [`Dispatch`] implementation that answers each request, graceful shutdown
 //! ([`ShutdownHandle`]), dispatcher layers for proxy headers ([`ProxyHeaders`]) and access
-//! logging ([`AccessLog`]), and the way the runtime is driven ([`Runtime`]):
+//! logging ([`AccessLog`]), TLS through rustls ([`Tls`]), and the way the runtime is driven
+//! ([`Runtime`]):
 //!
 //! - [`Runtime::turn`] runs every server of the runtime for one wait of a host event loop
 //!   (the intended host is Python's asyncio loop, whose selector calls it instead of
@@ -61,6 +62,7 @@ mod listener;
 mod proxy;
 mod runtime;
 mod server;
+mod tls;
 
 pub use access::{AccessLog, AccessRecord, AccessSink};
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
@@ -70,3 +72,4 @@ pub use listener::{DEFAULT_BACKLOG, Listener, TcpOptions};
 pub use proxy::{DEFAULT_FORWARDED_ALLOW_IPS, Forwarded, ProxyHeaders, TrustedHosts};
 pub use runtime::{Runtime, WakeHandle, Wakeup, serve};
 pub use server::{ServerHandle, ShutdownHandle};
+pub use tls::Tls;

@@ -96,6 +96,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up on a request body that takes longer, with 408 (default: %(default)s; 0: no deadline)",
     )
+    cli.add_argument(
+        "--ssl-certfile", metavar="PATH", help="serve HTTPS with this PEM certificate chain (native, uvicorn)"
+    )
+    cli.add_argument("--ssl-keyfile", metavar="PATH", help="the PEM private key of --ssl-certfile")
     cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
     cli.add_argument(
         "--as-starlette",
@@ -141,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         access_log=args.access_log,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "SERVERS",
     "ServeError",
     "check_address",
+    "check_tls",
     "warn_if_debug_build",
     "choose_server",
     "find_import_string",
@@ -215,6 +216,20 @@ def check_address(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def check_tls(certfile: str, keyfile: str) -> None:
+    """Fail early, with one line, if the PEM certificate chain and key cannot be loaded together."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    what = f"cannot load TLS certificate {certfile!r} and key {keyfile!r}"
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        raise ServeError(f"{what}: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise ServeError(f"{what}: {exc.strerror or exc}") from None
+
+
 def _host_port(host: str, port: int) -> str:
     """`host:port`, with an IPv6 host in brackets."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -244,13 +259,16 @@ def run(
     proxy_headers: bool = True,
     forwarded_allow_ips: str | None = None,
     access_log: bool = True,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> None:
     """Serve `app` until SIGINT or SIGTERM, on `server` (default: the first of SERVERS installed).
 
     `uds` (a Unix socket path) or `fd` (a listening socket's descriptor) replace host and
     port; `root_path`, `proxy_headers` with `forwarded_allow_ips` (default: the environment's
     FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1) and `access_log` mean what they mean to
-    uvicorn (native server and uvicorn only; Granian and hypercorn refuse the first three).
+    uvicorn (native server and uvicorn only; Granian and hypercorn refuse the first three);
+    `ssl_certfile` and `ssl_keyfile` (PEM files, both or neither) serve HTTPS.
 
     `header_timeout` is how many seconds a client has to send its request line and headers
     (at most 60 under Granian), `body_timeout` how many to send its whole body (0 or None:
@@ -291,6 +309,8 @@ def run(
                     ("--fd", fd is not None),
                     ("--root-path", bool(root_path)),
                     ("--forwarded-allow-ips", forwarded_allow_ips is not None),
+                    ("--ssl-certfile", ssl_certfile is not None),
+                    ("--ssl-keyfile", ssl_keyfile is not None),
                 )
                 if given
             ]
@@ -298,6 +318,10 @@ def run(
                 raise ServeError(f"{', '.join(unsupported)}: supported by the native server and uvicorn, not {server}")
         if uds is not None and fd is not None:
             raise ServeError("give --uds or --fd, not both")
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise ServeError("TLS needs both --ssl-certfile and --ssl-keyfile")
+        if ssl_certfile is not None and ssl_keyfile is not None:
+            check_tls(ssl_certfile, ssl_keyfile)
         if root_path and not root_path.startswith("/"):
             raise ServeError(f"root path must start with '/', not {root_path!r}")
         if interface == "rsgi" and not hasattr(app, "__rsgi__"):
@@ -324,6 +348,8 @@ def run(
     plural = "s" if workers > 1 else ""
     label = f"{import_string} " if import_string else ""
     where = f"unix:{uds}" if uds is not None else f"fd {fd}" if fd is not None else _url(host, port)
+    if ssl_certfile is not None and where.startswith("http:"):
+        where = "https:" + where[len("http:") :]
     print(
         f"Tachyon serving {label}on {where} ({server}, {interface.upper()}, {workers} worker{plural})"
         " - press Ctrl+C to stop",
@@ -349,6 +375,8 @@ def run(
             body_timeout=body_timeout,
             import_string=import_string,
             app_dir=app_dir,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
         _run_native(app, options)
     elif server == "granian":
@@ -372,6 +400,8 @@ def run(
                 "proxy_headers": proxy_headers,
                 "forwarded_allow_ips": forwarded_allow_ips,
                 "access_log": access_log,
+                "ssl_certfile": ssl_certfile,
+                "ssl_keyfile": ssl_keyfile,
             },
         )
     else:

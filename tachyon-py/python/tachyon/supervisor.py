@@ -139,6 +139,8 @@ class NativeOptions:
     import_string: str | None = None
     app_dir: str | None = None
     reload_dirs: list[str] = dataclasses.field(default_factory=list)
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
     def trusted(self) -> str | None:
         """The NativeServer's `forwarded_allow_ips`: None when proxy headers are off; by
@@ -177,6 +179,8 @@ def _serve_one(app: Any, options: NativeOptions, *, fd: int | None) -> None:
         root_path=options.root_path,
         forwarded_allow_ips=options.trusted(),
         access_log=access_log_callable(options.root_path),
+        ssl_certfile=options.ssl_certfile,
+        ssl_keyfile=options.ssl_keyfile,
     )
     if fd is None and options.uds is not None:
         _unlink(options.uds)
@@ -215,10 +219,15 @@ def _shared_socket(options: NativeOptions) -> socket.socket | None:
     return None
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _worker(app: Any, options: NativeOptions, shared: socket.socket | None) -> int:
     """A forked worker's life; returns its exit status."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
+    # Blocked by the supervisor around the fork (so its handler never runs here).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     try:
         if shared is not None:
             fd = os.dup(shared.fileno())
@@ -232,7 +241,14 @@ def _worker(app: Any, options: NativeOptions, shared: socket.socket | None) -> i
 
 
 def _fork_worker(app: Any, options: NativeOptions, shared: socket.socket | None) -> int:
-    pid = os.fork()
+    # SIGINT and SIGTERM wait until the new worker is known to the supervisor (and, in the
+    # worker, until the supervisor's handler is gone).
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        raise
     if pid == 0:
         status = 1
         try:
@@ -242,6 +258,14 @@ def _fork_worker(app: Any, options: NativeOptions, shared: socket.socket | None)
             os._exit(status)
     logger.info("Started worker [%d]", pid)
     return pid
+
+
+def _start_worker(app: Any, options: NativeOptions, shared: socket.socket | None, workers: dict[int, float]) -> None:
+    """Fork a worker and record it, with stop signals held until it is recorded."""
+    try:
+        workers[_fork_worker(app, options, shared)] = time.monotonic()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _describe(status: int) -> str:
@@ -271,7 +295,7 @@ def _supervise(app: Any, options: NativeOptions) -> None:
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         for _ in range(options.workers):
-            workers[_fork_worker(app, options, shared)] = time.monotonic()
+            _start_worker(app, options, shared, workers)
         while workers:
             pid, status = os.wait()
             started = workers.pop(pid, None)
@@ -284,7 +308,7 @@ def _supervise(app: Any, options: NativeOptions) -> None:
                 time.sleep(RESTART_DELAY)
                 if stopping:
                     continue
-            workers[_fork_worker(app, options, shared)] = time.monotonic()
+            _start_worker(app, options, shared, workers)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -347,6 +371,8 @@ def _worker_command(options: NativeOptions, fd: int) -> list[str]:
         command.append("--no-proxy-headers")
     if options.forwarded_allow_ips is not None:
         command += ["--forwarded-allow-ips", options.forwarded_allow_ips]
+    if options.ssl_certfile is not None and options.ssl_keyfile is not None:
+        command += ["--ssl-certfile", options.ssl_certfile, "--ssl-keyfile", options.ssl_keyfile]
     return command
 
 
