@@ -35,10 +35,11 @@ use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::coroutine::{self, Step};
-use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use tachyon_server::{
-    BoxError, Config, Dispatch, Listener, Peer, Reply, RequestBody, ResponseBody, Runtime,
-    ServerHandle, TcpOptions, WakeHandle, Wakeup,
+    AccessLog, AccessRecord, AccessSink, BoxError, Config, Dispatch, Forwarded, Listener, Peer,
+    ProxyHeaders, Reply, RequestBody, ResponseBody, Runtime, ServerHandle, TcpOptions, Tls,
+    TrustedHosts, WakeHandle, Wakeup,
 };
 
 /// Bytes of a streamed response body queued in the server beyond which `send` waits for
@@ -66,6 +67,10 @@ struct Shared {
     event_loop: Py<PyAny>,
     /// Makes the current turn return, so the loop runs what Python code scheduled on it.
     wake: WakeHandle,
+    /// `scope["root_path"]`, also prefixed to `path` and `raw_path` (uvicorn's `--root-path`).
+    root_path: String,
+    /// `scope["scheme"]` unless a trusted proxy says otherwise: "https" with TLS.
+    scheme: &'static str,
 }
 
 /// The response of one request, as the server waits for it.
@@ -673,17 +678,33 @@ fn scope<'py>(
     };
     scope.set_item(intern!(py, "http_version"), version)?;
     scope.set_item(intern!(py, "server"), address(py, peer.local)?)?;
-    scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?;
-    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    // A trusted proxy's word on the client and scheme (tachyon_server::ProxyHeaders).
+    let forwarded = parts.extensions.get::<Forwarded>();
+    match forwarded.and_then(|f| f.client.as_ref()) {
+        Some(client) => scope.set_item(intern!(py, "client"), client)?,
+        None => scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?,
+    }
+    let scheme = forwarded.and_then(|f| f.scheme).unwrap_or(shared.scheme);
+    scope.set_item(intern!(py, "scheme"), PyString::intern(py, scheme))?;
     scope.set_item(intern!(py, "method"), parts.method.as_str())?;
-    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
     let raw_path = parts.uri.path();
     let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy();
-    scope.set_item(intern!(py, "path"), path.as_ref())?;
-    scope.set_item(
-        intern!(py, "raw_path"),
-        PyBytes::new(py, raw_path.as_bytes()),
-    )?;
+    if shared.root_path.is_empty() {
+        scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+        scope.set_item(intern!(py, "path"), path.as_ref())?;
+        scope.set_item(
+            intern!(py, "raw_path"),
+            PyBytes::new(py, raw_path.as_bytes()),
+        )?;
+    } else {
+        let root = shared.root_path.as_str();
+        scope.set_item(intern!(py, "root_path"), root)?;
+        scope.set_item(intern!(py, "path"), format!("{root}{path}"))?;
+        scope.set_item(
+            intern!(py, "raw_path"),
+            PyBytes::new(py, format!("{root}{raw_path}").as_bytes()),
+        )?;
+    }
     let query = parts.uri.query().unwrap_or("");
     scope.set_item(
         intern!(py, "query_string"),
@@ -860,6 +881,33 @@ impl Dispatch for PyDispatch {
     }
 }
 
+/// The access log of a `NativeServer`: `log(client, method, path, query, http_version,
+/// status)`, a Python callable.
+struct PyAccessLog(Py<PyAny>);
+
+impl AccessSink for PyAccessLog {
+    fn log(&self, record: &AccessRecord) {
+        let version = match record.version {
+            Version::HTTP_10 => "1.0",
+            Version::HTTP_2 => "2",
+            _ => "1.1",
+        };
+        Python::attach(|py| {
+            let args = (
+                record.client.as_str(),
+                record.method.as_str(),
+                record.uri.path(),
+                record.uri.query().unwrap_or(""),
+                version,
+                record.status.as_u16(),
+            );
+            if let Err(err) = self.0.bind(py).call1(args) {
+                err.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
 /// Lets a reference cross `Python::detach`, which runs its closure on the calling thread.
 struct OnThisThread<T>(T);
 
@@ -902,13 +950,20 @@ impl std::fmt::Debug for NativeServer {
 impl NativeServer {
     /// Listens on `host:port`, `uds` or the listening socket `fd`, and serves `app` (the
     /// fused dispatcher when `fused`, else an ASGI app) whenever `turn` runs.
+    ///
+    /// `root_path` is uvicorn's `--root-path`; `forwarded_allow_ips` (None: proxy headers
+    /// off) the peers whose `X-Forwarded-For` / `X-Forwarded-Proto` set the scope's client
+    /// and scheme; `access_log` (None: off) is called as `access_log(client, method, path,
+    /// query, http_version, status)` for every response the app gives; `ssl_certfile` and
+    /// `ssl_keyfile` (PEM, both or neither) turn TLS on.
     #[new]
     #[pyo3(signature = (
         app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
         host = None, port = 0, uds = None, fd = None, reuse_port = false, backlog = 2048,
         header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
-        max_connections = 16384,
+        max_connections = 16384, root_path = None, forwarded_allow_ips = None,
+        access_log = None, ssl_certfile = None, ssl_keyfile = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -934,7 +989,22 @@ impl NativeServer {
         shutdown_timeout: f64,
         max_body_size: u64,
         max_connections: usize,
+        root_path: Option<String>,
+        forwarded_allow_ips: Option<String>,
+        access_log: Option<Py<PyAny>>,
+        ssl_certfile: Option<String>,
+        ssl_keyfile: Option<String>,
     ) -> PyResult<Self> {
+        let tls = match (ssl_certfile, ssl_keyfile) {
+            (Some(cert), Some(key)) => Some(Tls::from_pem_files(cert, key)?),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "TLS needs both ssl_certfile and ssl_keyfile",
+                ));
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let config = Config {
             header_read_timeout: seconds(header_timeout, "header timeout")?,
             body_read_timeout: seconds(body_timeout, "body timeout")?,
@@ -943,6 +1013,7 @@ impl NativeServer {
             shutdown_timeout: seconds(shutdown_timeout, "shutdown timeout")?,
             max_body_size,
             max_connections,
+            tls,
             ..Config::default()
         };
         let listener = match (uds, fd) {
@@ -975,8 +1046,14 @@ impl NativeServer {
             report,
             event_loop,
             wake: runtime.wake_handle(),
+            root_path: root_path.unwrap_or_default(),
+            scheme,
         });
-        let handle = runtime.serve(listener, PyDispatch(shared), config)?;
+        let dispatch = ProxyHeaders::new(
+            AccessLog::new(PyDispatch(shared), access_log.map(PyAccessLog)),
+            forwarded_allow_ips.as_deref().map(TrustedHosts::parse),
+        );
+        let handle = runtime.serve(listener, dispatch, config)?;
         Ok(NativeServer { runtime, handle })
     }
 

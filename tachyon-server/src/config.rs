@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::tls::Tls;
+
 /// The limits and deadlines a server applies to every connection.
 ///
 /// Every field has a default (see [`Config::default`]); build one with struct update syntax:
@@ -66,12 +68,15 @@ pub struct Config {
     /// How long graceful shutdown waits for in-flight requests before closing the connections
     /// still open.
     pub shutdown_timeout: Duration,
+    /// TLS on every connection (`None`: plain HTTP). The handshake must finish within
+    /// `header_read_timeout`.
+    pub tls: Option<Tls>,
 }
 
 impl Default for Config {
     /// The defaults: header read 10 s, body stall 30 s, write stall 30 s, keep-alive idle
     /// 5 s (uvicorn's), request head 16 KiB (h11's, under uvicorn), 100 headers, body 100 MiB,
-    /// 16,384 connections, pipeline flush off, linger 1 s, shutdown 30 s.
+    /// 16,384 connections, pipeline flush off, linger 1 s, shutdown 30 s, no TLS.
     fn default() -> Self {
         Config {
             header_read_timeout: Duration::from_secs(10),
@@ -85,6 +90,7 @@ impl Default for Config {
             pipeline_flush: false,
             linger_timeout: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! Pure Rust (no Python here). HTTP/1.1 parsing and framing are hyper's; this crate owns the
 //! listeners ([`Listener`]), the limits and deadlines ([`Config`]), the wiring to a
 //! [`Dispatch`] implementation that answers each request, graceful shutdown
-//! ([`ShutdownHandle`]), and the way the runtime is driven ([`Runtime`]):
+//! ([`ShutdownHandle`]), dispatcher layers for proxy headers ([`ProxyHeaders`]) and access
+//! logging ([`AccessLog`]), TLS through rustls ([`Tls`]), and the way the runtime is driven
+//! ([`Runtime`]):
 //!
 //! - [`Runtime::turn`] runs every server of the runtime for one wait of a host event loop
 //!   (the intended host is Python's asyncio loop, whose selector calls it instead of
@@ -51,17 +53,23 @@
 
 #![deny(missing_docs)]
 
+mod access;
 mod body;
 mod config;
 mod conn;
 mod dispatch;
 mod listener;
+mod proxy;
 mod runtime;
 mod server;
+mod tls;
 
+pub use access::{AccessLog, AccessRecord, AccessSink};
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
 pub use config::Config;
 pub use dispatch::{Dispatch, Peer, PendingResponse, Reply};
 pub use listener::{DEFAULT_BACKLOG, Listener, TcpOptions};
+pub use proxy::{DEFAULT_FORWARDED_ALLOW_IPS, Forwarded, ProxyHeaders, TrustedHosts};
 pub use runtime::{Runtime, WakeHandle, Wakeup, serve};
 pub use server::{ServerHandle, ShutdownHandle};
+pub use tls::Tls;

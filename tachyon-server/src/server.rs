@@ -150,12 +150,12 @@ async fn accept_loop<D: Dispatch>(
                     let _ = stream.set_nodelay(true);
                     let shared = shared.clone();
                     let stop = requested(stop.clone());
-                    conns.spawn_local(async move { shared.serve(stream, peer, stop).await });
+                    conns.spawn_local(async move { serve_maybe_tls(&shared, stream, peer, stop).await });
                 }
                 Ok(Accepted::Unix(stream)) => {
                     let shared = shared.clone();
                     let stop = requested(stop.clone());
-                    conns.spawn_local(async move { shared.serve(stream, Peer::default(), stop).await });
+                    conns.spawn_local(async move { serve_maybe_tls(&shared, stream, Peer::default(), stop).await });
                 }
                 Err(e) if per_connection(&e) => {}
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -167,6 +167,26 @@ async fn accept_loop<D: Dispatch>(
     let _ = tokio::time::timeout(shared.config.shutdown_timeout, drain).await;
     conns.shutdown().await;
     done.send_replace(true);
+}
+
+/// Serves one accepted connection, through a TLS handshake first if the server has TLS (a
+/// handshake that fails or takes longer than the header read deadline closes it).
+async fn serve_maybe_tls<D: Dispatch, S>(
+    shared: &ConnShared<D>,
+    stream: S,
+    peer: Peer,
+    stop: impl std::future::Future<Output = ()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+{
+    let Some(tls) = &shared.config.tls else {
+        return shared.serve(stream, peer, stop).await;
+    };
+    let handshake = tls.acceptor.accept(stream);
+    if let Ok(Ok(stream)) = tokio::time::timeout(shared.config.header_read_timeout, handshake).await
+    {
+        shared.serve(stream, peer, stop).await;
+    }
 }
 
 enum Accepted {

@@ -3,6 +3,7 @@
 python -m tachyon hello:app --app-dir examples --port 8000
 python -m tachyon hello:app --server uvicorn --workers 4
 python -m tachyon main:app --as-starlette     # a FastAPI or Starlette app, unmodified
+python -m tachyon hello:app --server native --workers 2 --proxy-headers --forwarded-allow-ips 10.0.0.0/8
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("app", help='the app to serve, as "module:attribute" (e.g. hello:app)')
     cli.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     cli.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    cli.add_argument("--uds", metavar="PATH", help="listen on this Unix domain socket instead (native, uvicorn)")
+    cli.add_argument(
+        "--fd",
+        type=int,
+        metavar="N",
+        help="listen on this already-listening socket descriptor instead (native, uvicorn)",
+    )
     cli.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
     cli.add_argument(
         "--server",
@@ -50,6 +58,31 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--reload", action="store_true", help="restart when source files change")
     cli.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="(default: %(default)s)")
     cli.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="log a line per request, in uvicorn's format (default: on; native, uvicorn)",
+    )
+    cli.add_argument(
+        "--root-path",
+        default="",
+        metavar="PATH",
+        help="the path prefix a proxy mounts the app under: scope['root_path'] (native, uvicorn)",
+    )
+    cli.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="take the client and scheme from X-Forwarded-For / X-Forwarded-Proto of trusted peers"
+        " (default: on; native, uvicorn)",
+    )
+    cli.add_argument(
+        "--forwarded-allow-ips",
+        metavar="LIST",
+        help="comma-separated addresses and networks trusted with proxy headers, or '*'"
+        " (default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    cli.add_argument(
         "--header-timeout",
         type=float,
         default=DEFAULT_HEADER_TIMEOUT,
@@ -63,6 +96,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up on a request body that takes longer, with 408 (default: %(default)s; 0: no deadline)",
     )
+    cli.add_argument(
+        "--ssl-certfile", metavar="PATH", help="serve HTTPS with this PEM certificate chain (native, uvicorn)"
+    )
+    cli.add_argument("--ssl-keyfile", metavar="PATH", help="the PEM private key of --ssl-certfile")
     cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
     cli.add_argument(
         "--as-starlette",
@@ -102,6 +139,14 @@ def main(argv: list[str] | None = None) -> None:
         body_timeout=args.body_timeout,
         import_string=args.app,
         app_dir=args.app_dir,
+        uds=args.uds,
+        fd=args.fd,
+        root_path=args.root_path,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=args.access_log,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
 
 

@@ -367,6 +367,11 @@ class NativeServer:
         shutdown_timeout: float = 30.0,
         max_body_size: int = 104857600,
         max_connections: int = 16384,
+        root_path: str | None = None,
+        forwarded_allow_ips: str | None = None,
+        access_log: Callable[[str, str, str, str, str, int], Any] | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
     ) -> NativeServer: ...
     def turn(self, timeout: float | None, wake_fd: int | None = None) -> str: ...
     def forget_wake_fd(self) -> None: ...

@@ -127,11 +127,18 @@ def serve(
     body_timeout: float | None = 30.0,
     keep_alive_timeout: float = 5.0,
     shutdown_timeout: float = 30.0,
+    root_path: str = "",
+    forwarded_allow_ips: str | None = None,
+    access_log: Any = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> None:
     """Serve the ASGI `app` on this thread until SIGINT or SIGTERM, then shut down gracefully.
 
     Lifespan startup runs before the socket is listened on, shutdown after the last request.
-    Timeouts are seconds (`body_timeout` None or 0: no deadline).
+    Timeouts are seconds (`body_timeout` None or 0: no deadline). `root_path`,
+    `forwarded_allow_ips` (None: proxy headers off), `access_log` (a callable, None: off)
+    and `ssl_certfile` / `ssl_keyfile` (TLS) are `tachyon._tachyon.NativeServer`'s.
     """
     selector = TurnSelector()
     loop = asyncio.SelectorEventLoop(selector)
@@ -141,6 +148,11 @@ def serve(
         "body_timeout": body_timeout or 0.0,
         "keep_alive_timeout": keep_alive_timeout,
         "shutdown_timeout": shutdown_timeout,
+        "root_path": root_path,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "access_log": access_log,
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
     }
     try:
         loop.run_until_complete(_main(app, selector, listen, config))

@@ -43,6 +43,7 @@ __all__ = [
     "SERVERS",
     "ServeError",
     "check_address",
+    "check_tls",
     "warn_if_debug_build",
     "choose_server",
     "find_import_string",
@@ -56,7 +57,7 @@ __all__ = [
 SERVERS = ("granian", "uvicorn", "hypercorn")
 """Servers `run` knows, in order of preference: the default is the first one installed."""
 NATIVE = "native"
-"""Tachyon's own server (experimental, Linux only, one worker): chosen only when asked for."""
+"""Tachyon's own server (experimental, Linux only): chosen only when asked for."""
 INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -215,6 +216,20 @@ def check_address(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def check_tls(certfile: str, keyfile: str) -> None:
+    """Fail early, with one line, if the PEM certificate chain and key cannot be loaded together."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    what = f"cannot load TLS certificate {certfile!r} and key {keyfile!r}"
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        raise ServeError(f"{what}: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise ServeError(f"{what}: {exc.strerror or exc}") from None
+
+
 def _host_port(host: str, port: int) -> str:
     """`host:port`, with an IPv6 host in brackets."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -238,8 +253,22 @@ def run(
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     import_string: str | None = None,
     app_dir: str | None = None,
+    uds: str | None = None,
+    fd: int | None = None,
+    root_path: str = "",
+    proxy_headers: bool = True,
+    forwarded_allow_ips: str | None = None,
+    access_log: bool = True,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> None:
     """Serve `app` until SIGINT or SIGTERM, on `server` (default: the first of SERVERS installed).
+
+    `uds` (a Unix socket path) or `fd` (a listening socket's descriptor) replace host and
+    port; `root_path`, `proxy_headers` with `forwarded_allow_ips` (default: the environment's
+    FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1) and `access_log` mean what they mean to
+    uvicorn (native server and uvicorn only; Granian and hypercorn refuse the first three);
+    `ssl_certfile` and `ssl_keyfile` (PEM files, both or neither) serve HTTPS.
 
     `header_timeout` is how many seconds a client has to send its request line and headers
     (at most 60 under Granian), `body_timeout` how many to send its whole body (0 or None:
@@ -272,17 +301,44 @@ def run(
             raise ServeError(f"unknown log level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
         if workers < 1:
             raise ServeError(f"workers must be at least 1, not {workers}")
-        if server == NATIVE and (workers > 1 or reload):
-            raise ServeError("the native server runs one worker, without --reload, for now")
+        if server in ("granian", "hypercorn"):
+            unsupported = [
+                flag
+                for flag, given in (
+                    ("--uds", uds is not None),
+                    ("--fd", fd is not None),
+                    ("--root-path", bool(root_path)),
+                    ("--forwarded-allow-ips", forwarded_allow_ips is not None),
+                    ("--ssl-certfile", ssl_certfile is not None),
+                    ("--ssl-keyfile", ssl_keyfile is not None),
+                )
+                if given
+            ]
+            if unsupported:
+                raise ServeError(f"{', '.join(unsupported)}: supported by the native server and uvicorn, not {server}")
+        if uds is not None and fd is not None:
+            raise ServeError("give --uds or --fd, not both")
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise ServeError("TLS needs both --ssl-certfile and --ssl-keyfile")
+        if ssl_certfile is not None and ssl_keyfile is not None:
+            check_tls(ssl_certfile, ssl_keyfile)
+        if root_path and not root_path.startswith("/"):
+            raise ServeError(f"root path must start with '/', not {root_path!r}")
         if interface == "rsgi" and not hasattr(app, "__rsgi__"):
             from tachyon.rsgi import RSGIApp
 
             app = RSGIApp(app)
-        if import_string is None and (reload or (workers > 1 and server != "granian")):
+        # Native workers are forked with the app; the reloader's worker imports it afresh.
+        needs_import = reload or (workers > 1 and server not in ("granian", NATIVE))
+        if import_string is None and needs_import:
             import_string = find_import_string(app)
             if import_string is None:
                 raise ServeError("--reload and multiple workers need the app importable as module:attribute")
-        check_address(host, port)
+        if uds is not None:
+            if os.path.exists(uds):
+                raise ServeError(f"cannot listen on {uds}: address already in use (remove the file if it is stale)")
+        elif fd is None:
+            check_address(host, port)
     except ServeError as exc:
         print(f"tachyon: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -291,18 +347,63 @@ def run(
     warn_if_debug_build("serving")
     plural = "s" if workers > 1 else ""
     label = f"{import_string} " if import_string else ""
+    where = f"unix:{uds}" if uds is not None else f"fd {fd}" if fd is not None else _url(host, port)
+    if ssl_certfile is not None and where.startswith("http:"):
+        where = "https:" + where[len("http:") :]
     print(
-        f"Tachyon serving {label}on {_url(host, port)} ({server}, {interface.upper()}, {workers} worker{plural})"
+        f"Tachyon serving {label}on {where} ({server}, {interface.upper()}, {workers} worker{plural})"
         " - press Ctrl+C to stop",
         file=sys.stderr,
         flush=True,
     )
     if server == NATIVE:
-        _run_native(app, host, port, log_level, header_timeout, body_timeout)
+        from tachyon.supervisor import NativeOptions
+
+        options = NativeOptions(
+            host=host,
+            port=port,
+            uds=uds,
+            fd=fd,
+            workers=workers,
+            reload=reload,
+            log_level=log_level,
+            access_log=access_log,
+            root_path=root_path,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            import_string=import_string,
+            app_dir=app_dir,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
+        _run_native(app, options)
     elif server == "granian":
         _run_granian(app, host, port, workers, reload, log_level, interface, import_string, app_dir, header_timeout)
     elif server == "uvicorn":
-        _run_uvicorn(app, host, port, workers, reload, log_level, import_string, app_dir, header_timeout, body_timeout)
+        _run_uvicorn(
+            app,
+            host,
+            port,
+            workers,
+            reload,
+            log_level,
+            import_string,
+            app_dir,
+            header_timeout,
+            body_timeout,
+            {
+                "uds": uds,
+                "fd": fd,
+                "root_path": root_path,
+                "proxy_headers": proxy_headers,
+                "forwarded_allow_ips": forwarded_allow_ips,
+                "access_log": access_log,
+                "ssl_certfile": ssl_certfile,
+                "ssl_keyfile": ssl_keyfile,
+            },
+        )
     else:
         _run_hypercorn(app, host, port, workers, reload, log_level, import_string, header_timeout)
 
@@ -395,16 +496,19 @@ def _set_body_timeout(seconds: float | None) -> None:
     rsgi.set_body_timeout(seconds)
 
 
-def _run_native(
-    app: Any, host: str, port: int, log_level: str, header_timeout: float, body_timeout: float | None
-) -> None:
-    from tachyon import native_server
+def _run_native(app: Any, options: Any) -> None:
+    from tachyon import supervisor
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(message)s")
     try:
-        native_server.serve(app, host, port, header_timeout=header_timeout, body_timeout=body_timeout)
+        supervisor.serve(app, options)
     except OSError as exc:
-        print(f"tachyon: error: cannot listen on {_host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
+        if options.uds is not None:
+            where = options.uds
+        elif options.fd is not None:
+            where = f"descriptor {options.fd}"
+        else:
+            where = _host_port(options.host, options.port)
+        print(f"tachyon: error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -479,6 +583,7 @@ def _run_uvicorn(
     app_dir: str | None,
     header_timeout: float,
     body_timeout: float | None,
+    operations: dict[str, Any],
 ) -> None:
     import uvicorn
 
@@ -506,6 +611,7 @@ def _run_uvicorn(
         app_dir=app_dir or "",
         factory=isinstance(target, str),
         http=uvicorn_deadlines.protocol_with_deadlines(header_timeout, body_timeout),
+        **operations,
     )
 
 
