@@ -14,7 +14,8 @@ use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
     Convertor, Convertors, Lookup, OpaqueMatch, Param, PathPattern, Route, RouteKind, Router,
-    Scope, Template, TemplateErrorKind, Winner, route_path,
+    Scope, Template, TemplateErrorKind, Winner, rename_convertors as rename_template_convertors,
+    route_path,
 };
 
 use crate::error::{PyTemplateError, set_template_error};
@@ -149,6 +150,14 @@ fn compile_path(
         convertors: convertors.unbind(),
         ignore_case: compiled.ignore_case(),
     })
+}
+
+/// `template` with each parameter's convertor renamed to `rename(parameter name)`, or kept
+/// as written where that returns None (`tachyon_router::rename_convertors`: template syntax
+/// is read there). An exception `rename` raises propagates.
+#[pyfunction]
+fn rename_convertors(template: &str, rename: &Bound<'_, PyAny>) -> PyResult<String> {
+    rename_template_convertors(template, |name| rename.call1((name,))?.extract())
 }
 
 /// Builds the convertor registry; names whose regex the native engine cannot compile
@@ -1375,6 +1384,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Found>()?;
     m.add_class::<PyPathPattern>()?;
     m.add_function(wrap_pyfunction!(compile_path, m)?)?;
+    m.add_function(wrap_pyfunction!(rename_convertors, m)?)?;
     m.add_function(wrap_pyfunction!(get_route_path, m)?)?;
     m.add_function(wrap_pyfunction!(child_scope, m)?)?;
     m.add_class::<RouteMatcher>()?;

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use regex::Regex;
-use tachyon_router::{Lookup, Route, Router, Scope};
+use tachyon_router::{Lookup, Route, Router, Scope, rename_convertors};
 
 const UUID: &str =
     "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}";
@@ -262,5 +262,19 @@ proptest! {
             _ => None,
         };
         prop_assert_eq!(got, expect);
+    }
+
+    /// `rename_convertors` reads parameters as Starlette's `PARAM_REGEX` does, which is how
+    /// the Python side used to rename them (`PARAM_REGEX.sub`).
+    #[test]
+    fn renaming_agrees_with_param_regex(template in "[{}:/a_1 é.-]{0,24}") {
+        let param = Regex::new(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}").unwrap();
+        let rename = |name: &str| (name.len() % 2 == 1).then(|| format!("_user{}", name.len()));
+        let expect = param.replace_all(&template, |caps: &regex::Captures<'_>| match rename(&caps[1]) {
+            Some(conv) => format!("{{{}:{conv}}}", &caps[1]),
+            None => caps[0].to_owned(),
+        });
+        let got = rename_convertors(&template, |name| Ok::<_, ()>(rename(name))).unwrap();
+        prop_assert_eq!(got, expect.into_owned());
     }
 }

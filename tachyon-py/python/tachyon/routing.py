@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from tachyon._exception_handler import wrap_app_handling_exceptions
 from tachyon._tachyon import RouteKind, RouteMatcher, RouteTable, child_scope, set_match_members
 from tachyon._tachyon import compile_path as _native_compile_path
+from tachyon._tachyon import rename_convertors as _rename_convertors
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
 from tachyon.compat import warn_here
 from tachyon.concurrency import run_in_threadpool
@@ -139,6 +140,8 @@ def get_name(endpoint: Callable[..., Any]) -> str:
 
 
 # `{name}` or `{name:convertor}` in a template; anything else in braces is literal text.
+# Starlette's module attribute, kept for code that imports it: templates are read natively
+# (tachyon_router), never with this.
 PARAM_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 # `{name}` in a path format (what compile_path returns as its second item).
 PARAM_FORMAT_REGEX = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
@@ -791,21 +794,22 @@ def _native_template(template: str, convertors: dict[str, Convertor[Any]], custo
     """The template as the native router reads it: user convertors renamed to unique names.
 
     A route keeps the convertor objects it was built with; giving each non-built-in one
-    its own name (registered in `custom` with its regex) keeps that binding exact.
+    its own name (registered in `custom` with its regex) keeps that binding exact. The
+    template is read natively (`tachyon_router::rename_convertors`); a parameter missing
+    from `convertors` raises KeyError.
     """
     if all(builtin_convertor_name(c) is not None for c in convertors.values()):
         return template
 
-    def rename(found: re.Match[str]) -> str:
-        name = found.group(1)
+    def rename(name: str) -> str | None:
         convertor = convertors[name]
         if builtin_convertor_name(convertor) is not None:
-            return found.group(0)
+            return None
         key = f"_user{id(convertor)}"
         custom[key] = convertor.regex
-        return "{" + name + ":" + key + "}"
+        return key
 
-    return PARAM_REGEX.sub(rename, template)
+    return _rename_convertors(template, rename)
 
 
 _MatchesT = TypeVar("_MatchesT", bound=Callable[..., Any])
