@@ -385,9 +385,7 @@ impl Encoder {
     #[inline]
     unsafe fn write_tuple(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: per the caller; a tuple's size and items never change.
-        unsafe {
-            self.write_array(obj, |obj| (ffi::PyTuple_GET_SIZE(obj), tuple_items(obj)))
-        }
+        unsafe { self.write_array(obj, |obj| (ffi::PyTuple_GET_SIZE(obj), tuple_items(obj))) }
     }
 
     /// Writes an exact `list` or `tuple` by index, runs of floats through
@@ -602,8 +600,7 @@ impl Encoder {
                     let pair = tuple_items(item);
                     self.write_key(*pair)?;
                     self.out.push(b':');
-                    self.encode(*pair.add(1))
-                        .map_err(|_| self.unwinding(obj))?;
+                    self.encode(*pair.add(1)).map_err(|_| self.unwinding(obj))?;
                 }
                 self.out.push(b'}');
                 self.leave();
