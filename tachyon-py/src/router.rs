@@ -1030,7 +1030,8 @@ impl RouteMatcher {
         PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()])
     }
 
-    /// Starlette's `Mount.matches` for an HTTP or WebSocket scope.
+    /// Starlette's `Mount.matches` for an HTTP or WebSocket scope. (The three matchers
+    /// take the same parameters, written out in each: `matches` calls one by kind.)
     fn match_mount<'py>(
         &self,
         py: Python<'py>,
@@ -1076,7 +1077,8 @@ impl RouteMatcher {
         PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
     }
 
-    /// Starlette's `Host.matches` for an HTTP or WebSocket scope.
+    /// Starlette's `Host.matches` for an HTTP or WebSocket scope (parameters as
+    /// `match_endpoint`'s, see `match_mount`).
     fn match_host<'py>(
         &self,
         py: Python<'py>,
