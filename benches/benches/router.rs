@@ -352,7 +352,8 @@ fn thousand_paths() -> Vec<String> {
         .collect()
 }
 
-fn bench_thousand(c: &mut Criterion) {
+/// The thousand-route table, in our router and in matchit.
+fn thousand_routers() -> (Router, matchit::Router<usize>) {
     let paths = thousand_paths();
     let mut ours = Router::new();
     let mut theirs = matchit::Router::new();
@@ -360,6 +361,11 @@ fn bench_thousand(c: &mut Criterion) {
         ours.push(Route::http(p).expect("valid template"));
         theirs.insert(p.as_str(), i).expect("matchit accepts it");
     }
+    (ours, theirs)
+}
+
+fn bench_thousand(c: &mut Criterion) {
+    let (ours, theirs) = thousand_routers();
     let first = "/route0";
     let last = "/static999/a/b/c";
     let last_param = "/api/v998/items/42/detail";
@@ -444,30 +450,11 @@ fn interleaved() {
     ] {
         report(
             &label,
-            || {
-                for (method, path) in lookups {
-                    black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
-                }
-            },
-            || {
-                for (_, path) in lookups {
-                    black_box(
-                        theirs
-                            .at(black_box(path))
-                            .map(|m| *m.value + m.params.len())
-                            .ok(),
-                    );
-                }
-            },
+            || ours_over(&ours, lookups),
+            || matchit_over(&theirs, lookups),
         );
     }
-    let paths = thousand_paths();
-    let mut ours = Router::new();
-    let mut theirs = matchit::Router::new();
-    for (i, p) in paths.iter().enumerate() {
-        ours.push(Route::http(p).expect("valid template"));
-        theirs.insert(p.as_str(), i).expect("matchit accepts it");
-    }
+    let (ours, theirs) = thousand_routers();
     for (label, path) in [
         ("thousand first", "/route0"),
         ("thousand last", "/static999/a/b/c"),
