@@ -276,6 +276,25 @@ fn github_lookups_by_kind(router: &Router) -> (Lookups, Lookups) {
     })
 }
 
+/// One timed pass of `lookups` through our router.
+#[inline(always)]
+fn ours_over(ours: &Router, lookups: &[(&str, &str)]) {
+    for (method, path) in lookups {
+        black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
+    }
+}
+
+/// One timed pass of `lookups` through matchit (which has no methods).
+#[inline(always)]
+fn matchit_over(theirs: &matchit::Router<usize>, lookups: &[(&str, &str)]) {
+    for (_, path) in lookups {
+        let m = theirs
+            .at(black_box(path))
+            .map(|m| *m.value + m.params.len());
+        black_box(m.ok());
+    }
+}
+
 fn index(lookup: Lookup<'_, '_>) -> usize {
     match lookup {
         Lookup::Full(m) => m.index + m.params.len(),
@@ -296,22 +315,9 @@ fn bench_github(c: &mut Criterion) {
         assert_eq!(*m.value, ours_m.index, "{path}");
     }
     let mut group = c.benchmark_group("github");
-    group.bench_function("tachyon", |b| {
-        b.iter(|| {
-            for (method, path) in GITHUB_LOOKUPS {
-                black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
-            }
-        })
-    });
+    group.bench_function("tachyon", |b| b.iter(|| ours_over(&ours, GITHUB_LOOKUPS)));
     group.bench_function("matchit", |b| {
-        b.iter(|| {
-            for (_, path) in GITHUB_LOOKUPS {
-                let m = theirs
-                    .at(black_box(path))
-                    .map(|m| *m.value + m.params.len());
-                black_box(m.ok());
-            }
-        })
+        b.iter(|| matchit_over(&theirs, GITHUB_LOOKUPS))
     });
     group.bench_function("tachyon_404", |b| {
         b.iter(|| {
@@ -326,21 +332,10 @@ fn bench_github(c: &mut Criterion) {
     let (statics, params) = github_lookups_by_kind(&ours);
     for (kind, lookups) in [("static", &statics), ("params", &params)] {
         group.bench_function(format!("tachyon_{kind}"), |b| {
-            b.iter(|| {
-                for (method, path) in lookups {
-                    black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
-                }
-            })
+            b.iter(|| ours_over(&ours, lookups))
         });
         group.bench_function(format!("matchit_{kind}"), |b| {
-            b.iter(|| {
-                for (_, path) in lookups {
-                    let m = theirs
-                        .at(black_box(path))
-                        .map(|m| *m.value + m.params.len());
-                    black_box(m.ok());
-                }
-            })
+            b.iter(|| matchit_over(&theirs, lookups))
         });
     }
     group.finish();
@@ -357,7 +352,8 @@ fn thousand_paths() -> Vec<String> {
         .collect()
 }
 
-fn bench_thousand(c: &mut Criterion) {
+/// The thousand-route table, in our router and in matchit.
+fn thousand_routers() -> (Router, matchit::Router<usize>) {
     let paths = thousand_paths();
     let mut ours = Router::new();
     let mut theirs = matchit::Router::new();
@@ -365,6 +361,11 @@ fn bench_thousand(c: &mut Criterion) {
         ours.push(Route::http(p).expect("valid template"));
         theirs.insert(p.as_str(), i).expect("matchit accepts it");
     }
+    (ours, theirs)
+}
+
+fn bench_thousand(c: &mut Criterion) {
+    let (ours, theirs) = thousand_routers();
     let first = "/route0";
     let last = "/static999/a/b/c";
     let last_param = "/api/v998/items/42/detail";
@@ -449,30 +450,11 @@ fn interleaved() {
     ] {
         report(
             &label,
-            || {
-                for (method, path) in lookups {
-                    black_box(index(ours.lookup(&Scope::http(method, black_box(path)))));
-                }
-            },
-            || {
-                for (_, path) in lookups {
-                    black_box(
-                        theirs
-                            .at(black_box(path))
-                            .map(|m| *m.value + m.params.len())
-                            .ok(),
-                    );
-                }
-            },
+            || ours_over(&ours, lookups),
+            || matchit_over(&theirs, lookups),
         );
     }
-    let paths = thousand_paths();
-    let mut ours = Router::new();
-    let mut theirs = matchit::Router::new();
-    for (i, p) in paths.iter().enumerate() {
-        ours.push(Route::http(p).expect("valid template"));
-        theirs.insert(p.as_str(), i).expect("matchit accepts it");
-    }
+    let (ours, theirs) = thousand_routers();
     for (label, path) in [
         ("thousand first", "/route0"),
         ("thousand last", "/static999/a/b/c"),

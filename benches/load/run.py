@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docs_block import write_block  # this folder's (run as a script from here)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DOCS = ROOT / "docs" / "performance.md"
@@ -355,17 +357,7 @@ def markdown(
 
 
 def write_docs(table: str) -> None:
-    text = DOCS.read_text()
-    block = f"{BEGIN}\n{table}{END}"
-    if BEGIN in text and END in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + block + text[end:]
-    else:
-        heading = "## HTTP throughput\n"
-        if heading not in text:
-            raise SystemExit(f"{DOCS}: no '## HTTP throughput' heading to put the table under")
-        text = text.replace(heading, f"{heading}\n{block}\n", 1)
-    DOCS.write_text(text)
+    write_block(DOCS, BEGIN, END, "## HTTP throughput\n", table)
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from docs_block import write_block  # this folder's (run as a script from here)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 DOCS = ROOT / "docs" / "performance.md"
@@ -493,16 +495,7 @@ def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    block = f"{BEGIN}\n{text}{END}"
-    if BEGIN in doc and END in doc:
-        start, end = doc.index(BEGIN), doc.index(END) + len(END)
-        doc = doc[:start] + block + doc[end:]
-    elif HEADING in doc:
-        doc = doc.replace(HEADING, f"{HEADING}\n{block}\n", 1)
-    else:
-        raise SystemExit(f"{DOCS}: no '{HEADING.strip()}' heading to put the table under")
-    DOCS.write_text(doc)
+    write_block(DOCS, BEGIN, END, HEADING, text)
 
 
 def main() -> None:

@@ -100,6 +100,8 @@ impl<'s, 'a> Compound<'s, 'a> {
     }
 }
 
+// serde's Serializer trait: the variant methods (tuple and struct variants alike) take the
+// parameters the trait gives each, so their signatures read alike (a deliberate repeat).
 impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
     type Ok = ();
     type Error = SerError;
@@ -305,6 +307,8 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
+// SerializeStruct and SerializeStructVariant: the same method, required by each trait (the
+// variant's forwards here).
 impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = SerError;

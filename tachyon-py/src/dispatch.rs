@@ -135,7 +135,8 @@ impl FusedDispatch {
         Ok(Bound::new(slf.py(), call)?.into_any())
     }
 
-    /// As `respond`, for a scope built only when read (`ScopeConverter.lazy`):
+    /// As `respond` (the same RSGI objects, so the same parameters written out), for a
+    /// scope built only when read (`ScopeConverter.lazy`):
     /// routing works on `lazy.partial`; a plain function endpoint gets a Request that
     /// completes the scope on first read, and everything else (a miss, a 405, a route
     /// that is not a plain function endpoint, any exception) completes it first.
@@ -561,7 +562,8 @@ fn drive<'py>(py: Python<'py>, inner: &Bound<'py, PyAny>, input: Input<'py>) -> 
 #[pymethods]
 impl DispatchCall {
     /// What the garbage collector may follow (a cycle through a request's objects can
-    /// reach this awaitable, say through a stored traceback).
+    /// reach this awaitable, say through a stored traceback). Each pyclass lists its own
+    /// fields (as `LazyScope` does in rsgi.rs): nothing to share.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.dispatch)?;
         visit.call(&self.scope)?;
@@ -606,7 +608,8 @@ impl DispatchCall {
         }
     }
 
-    /// `coroutine.throw(exc)`: raises `exc` where the request is suspended.
+    /// `coroutine.throw(exc)`: raises `exc` where the request is suspended. (The signature
+    /// is the coroutine protocol's, as `Continuation.throw`'s in server.rs; the bodies differ.)
     #[pyo3(signature = (typ, val = None, tb = None))]
     fn throw(
         &mut self,

@@ -109,7 +109,7 @@ impl From<PyCookieError> for PyErr {
 }
 
 /// A compression error on its way to Python: a bad level is a `ValueError` (which
-/// `tachyon.middleware.compression` re-raises as `CompressionLevelError`); writing to a
+/// `tachyon.middleware.gzip._check_level` re-raises as `CompressionLevelError`); writing to a
 /// finished stream, or a failure inside the compression library, is a `RuntimeError`.
 #[derive(Debug)]
 pub struct PyCompressError(pub tachyon_core::compress::CompressError);

@@ -13,8 +13,9 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
 use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
-    Convertor, Convertors, Lookup, OpaqueMatch, Param, PathPattern, Route, RouteKind, Router,
-    Scope, Template, TemplateErrorKind, Winner, route_path,
+    Convertor, Convertors, Lookup, OpaqueMatch, Param, Params, PathPattern, Route, RouteKind,
+    Router, Scope, Template, TemplateErrorKind, Winner,
+    rename_convertors as rename_template_convertors, route_path,
 };
 
 use crate::error::{PyTemplateError, set_template_error};
@@ -149,6 +150,14 @@ fn compile_path(
         convertors: convertors.unbind(),
         ignore_case: compiled.ignore_case(),
     })
+}
+
+/// `template` with each parameter's convertor renamed to `rename(parameter name)`, or kept
+/// as written where that returns None (`tachyon_router::rename_convertors`: template syntax
+/// is read there). An exception `rename` raises propagates.
+#[pyfunction]
+fn rename_convertors(template: &str, rename: &Bound<'_, PyAny>) -> PyResult<String> {
+    rename_template_convertors(template, |name| rename.call1((name,))?.extract())
 }
 
 /// Builds the convertor registry; names whose regex the native engine cannot compile
@@ -956,6 +965,30 @@ impl RouteMatcher {
         Ok(same(regex, compiled.map(|c| &c.0)) && same(convertors, compiled.map(|c| &c.1)))
     }
 
+    /// The child scope's `path_params`: the scope's own (copied), then each matched
+    /// parameter but `skip`, converted; a value its convertor refuses raises
+    /// `HTTPException(404)` (`members[3]`).
+    #[inline]
+    fn path_params<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+        params: &Params<'_, '_>,
+        skip: Option<&str>,
+        members: &[Py<PyAny>; 4],
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let path_params = inherited_params(py, scope)?;
+        for param in params.iter() {
+            if skip == Some(param.name) {
+                continue;
+            }
+            let value = convert(py, &param, &self.entry)
+                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
+            path_params.set_item(self.entry.key(py, param.name), value)?;
+        }
+        Ok(path_params)
+    }
+
     /// A route path's match for an HTTP or WebSocket route: `(Match, child_scope)`.
     fn match_endpoint<'py>(
         &self,
@@ -976,12 +1009,7 @@ impl RouteMatcher {
         let Some(found) = self.route.match_alone(&view) else {
             return no_match(py, members);
         };
-        let path_params = inherited_params(py, scope)?;
-        for param in found.params.iter() {
-            let value = convert(py, &param, &self.entry)
-                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
-            path_params.set_item(self.entry.key(py, param.name), value)?;
-        }
+        let path_params = self.path_params(py, scope, &found.params, None, members)?;
         let child = ChildScope::Endpoint {
             endpoint: route.getattr(intern!(py, "endpoint"))?,
             path_params: path_params.into_any(),
@@ -1002,7 +1030,8 @@ impl RouteMatcher {
         PyTuple::new(py, [members[level].bind(py).clone(), child.into_any()])
     }
 
-    /// Starlette's `Mount.matches` for an HTTP or WebSocket scope.
+    /// Starlette's `Mount.matches` for an HTTP or WebSocket scope. (The three matchers
+    /// take the same parameters, written out in each: `matches` calls one by kind.)
     fn match_mount<'py>(
         &self,
         py: Python<'py>,
@@ -1019,17 +1048,9 @@ impl RouteMatcher {
         let Some(mount) = found.mount else {
             return no_match(py, members);
         };
-        let path_params = inherited_params(py, scope)?;
-        for param in found.params.iter() {
-            // Starlette converts `path` too, then pops it: the built-in path convertor's
-            // str() has no effect to keep.
-            if param.name == "path" {
-                continue;
-            }
-            let value = convert(py, &param, &self.entry)
-                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
-            path_params.set_item(self.entry.key(py, param.name), value)?;
-        }
+        // Starlette converts `path` too, then pops it: the built-in path convertor's str()
+        // has no effect to keep.
+        let path_params = self.path_params(py, scope, &found.params, Some("path"), members)?;
         let root_value = match &root {
             Some(root) => root.clone(),
             None => PyString::new(py, ""),
@@ -1056,7 +1077,8 @@ impl RouteMatcher {
         PyTuple::new(py, [members[2].bind(py).clone(), child.into_any()])
     }
 
-    /// Starlette's `Host.matches` for an HTTP or WebSocket scope.
+    /// Starlette's `Host.matches` for an HTTP or WebSocket scope (parameters as
+    /// `match_endpoint`'s, see `match_mount`).
     fn match_host<'py>(
         &self,
         py: Python<'py>,
@@ -1076,12 +1098,7 @@ impl RouteMatcher {
         let Some(found) = self.route.match_alone(&view) else {
             return no_match(py, members);
         };
-        let path_params = inherited_params(py, scope)?;
-        for param in found.params.iter() {
-            let value = convert(py, &param, &self.entry)
-                .map_err(|err| not_found(py, err, members[3].bind(py)))?;
-            path_params.set_item(self.entry.key(py, param.name), value)?;
-        }
+        let path_params = self.path_params(py, scope, &found.params, None, members)?;
         let child = ChildScope::Host {
             path_params: path_params.into_any(),
             endpoint: route.getattr(intern!(py, "app"))?,
@@ -1375,6 +1392,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Found>()?;
     m.add_class::<PyPathPattern>()?;
     m.add_function(wrap_pyfunction!(compile_path, m)?)?;
+    m.add_function(wrap_pyfunction!(rename_convertors, m)?)?;
     m.add_function(wrap_pyfunction!(get_route_path, m)?)?;
     m.add_function(wrap_pyfunction!(child_scope, m)?)?;
     m.add_class::<RouteMatcher>()?;

@@ -42,7 +42,8 @@
 //! could win (the one definition of that ordering).
 //!
 //! The Python binding uses the lookup ([`Router::resolve_with`]), the redirect-slashes check,
-//! [`route_path`] and [`PathPattern`] (Starlette's `compile_path`).
+//! [`route_path`], [`PathPattern`] (Starlette's `compile_path`) and [`rename_convertors`]
+//! (user convertors given names of the binding's own).
 //! Reverse routing ([`Router::url_path_for`], [`UrlPath`]) is a
 //! Rust-only API, tested here: Python's `url_path_for` walks the Python route objects,
 //! which users subclass and which carry Starlette's own `url_path_for` overrides.
@@ -66,7 +67,7 @@ pub use params::{Param, Params};
 pub use reverse::{Protocol, ToString, UrlPath};
 pub use route::{Route, RouteKind, ScopeKind};
 pub use router::{Lookup, Match, MountMatch, OpaqueMatch, Router, Scope, Winner, route_path};
-pub use template::{PathPattern, Template};
+pub use template::{PathPattern, Template, rename_convertors};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -152,8 +152,8 @@ impl Template {
 }
 
 /// A template split into literal text and parameters, each parameter with what `lookup`
-/// found for its convertor name: the one reading of template syntax, shared by
-/// [`Template::parse_with`] and [`PathPattern::compile`].
+/// found for its convertor name (read by [`tokens`]), shared by [`Template::parse_with`]
+/// and [`PathPattern::compile`].
 struct Scanned<C> {
     is_host: bool,
     /// Literal text and parameters in order; a host template's literal tail has its
@@ -178,39 +178,31 @@ fn scan<C>(
     let mut format = String::with_capacity(template.len());
     let mut literal = String::new();
     let mut unclosed = false;
-    let bytes = template.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'{' {
-            match scan_param(template, i) {
-                Scan::Param { name, conv, end } => {
-                    let conv_name = conv.unwrap_or("str");
-                    let Some(convertor) = lookup(conv_name) else {
-                        return Err(TemplateError::new(
-                            template,
-                            TemplateErrorKind::UnknownConvertor(conv_name.to_owned()),
-                        ));
-                    };
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal).into()));
-                    }
-                    pieces.push(Piece::Param(params.len()));
-                    params.push((name.into(), convertor));
-                    format.push('{');
-                    format.push_str(name);
-                    format.push('}');
-                    i = end;
-                    continue;
+    for token in tokens(template) {
+        match token {
+            Token::Param { name, conv, .. } => {
+                let conv_name = conv.unwrap_or("str");
+                let Some(convertor) = lookup(conv_name) else {
+                    return Err(TemplateError::new(
+                        template,
+                        TemplateErrorKind::UnknownConvertor(conv_name.to_owned()),
+                    ));
+                };
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal).into()));
                 }
-                Scan::Unclosed => unclosed = true,
-                Scan::Literal => {}
+                pieces.push(Piece::Param(params.len()));
+                params.push((name.into(), convertor));
+                format.push('{');
+                format.push_str(name);
+                format.push('}');
+            }
+            Token::Text { text, opens } => {
+                unclosed |= opens;
+                literal.push_str(text);
+                format.push_str(text);
             }
         }
-        // Copy one whole char of literal text.
-        let ch_len = template[i..].chars().next().map_or(1, char::len_utf8);
-        literal.push_str(&template[i..i + ch_len]);
-        format.push_str(&template[i..i + ch_len]);
-        i += ch_len;
     }
 
     let mut dups: Vec<String> = Vec::new();
@@ -367,6 +359,85 @@ fn python_re_escape(text: &str, out: &mut String) {
         }
         out.push(ch);
     }
+}
+
+/// `template` with each parameter's convertor name replaced by `rename(parameter name)`
+/// (`Ok(None)` keeps the parameter as written), everything else as it stands: how a binding
+/// gives convertors it registers under its own names to the route they belong to. Template
+/// syntax is read as [`Template::parse_with`] and [`PathPattern::compile`] read it; the first
+/// error `rename` returns is returned. Nothing is checked (an unknown convertor name, a
+/// duplicated parameter): that is for the parse of the result.
+///
+/// ```
+/// use tachyon_router::rename_convertors;
+/// let renamed = rename_convertors("/{a}/{b:slug}/{c:int}", |name| {
+///     Ok::<_, ()>((name != "c").then(|| format!("user_{name}")))
+/// });
+/// assert_eq!(renamed.unwrap(), "/{a:user_a}/{b:user_b}/{c:int}");
+/// // Only `{name}` and `{name:conv}` are parameters; other braces are text.
+/// assert_eq!(rename_convertors("/{1}/{a:}/{", |_| Ok::<_, ()>(Some("x".into()))).unwrap(), "/{1}/{a:}/{");
+/// ```
+pub fn rename_convertors<E>(
+    template: &str,
+    mut rename: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<String, E> {
+    let mut out = String::with_capacity(template.len() + 16);
+    for token in tokens(template) {
+        match token {
+            Token::Param { name, source, .. } => match rename(name)? {
+                Some(convertor) => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push(':');
+                    out.push_str(&convertor);
+                    out.push('}');
+                }
+                None => out.push_str(source),
+            },
+            Token::Text { text, .. } => out.push_str(text),
+        }
+    }
+    Ok(out)
+}
+
+/// One piece of template text, as [`tokens`] reads it.
+enum Token<'a> {
+    /// `{name}` or `{name:conv}`; `source` is its text as written.
+    Param {
+        name: &'a str,
+        conv: Option<&'a str>,
+        source: &'a str,
+    },
+    /// One char of literal text; `opens` when it is a `{` that starts a parameter the
+    /// template ends inside (its closing brace missing).
+    Text { text: &'a str, opens: bool },
+}
+
+/// The template's parameters and literal chars in order: the one reading of template
+/// syntax (Starlette's `PARAM_REGEX`, scanned left to right as `re.sub` does).
+fn tokens(template: &str) -> impl Iterator<Item = Token<'_>> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let rest = template.get(i..).filter(|rest| !rest.is_empty())?;
+        let mut opens = false;
+        if rest.starts_with('{') {
+            match scan_param(template, i) {
+                Scan::Param { name, conv, end } => {
+                    let source = &template[i..end];
+                    i = end;
+                    return Some(Token::Param { name, conv, source });
+                }
+                Scan::Unclosed => opens = true,
+                Scan::Literal => {}
+            }
+        }
+        let ch_len = rest.chars().next().map_or(1, char::len_utf8);
+        i += ch_len;
+        Some(Token::Text {
+            text: &rest[..ch_len],
+            opens,
+        })
+    })
 }
 
 enum Scan<'a> {

@@ -1,52 +1,13 @@
-//! Property test: the tree (and its fallbacks) against a straightforward reference matcher
-//! that scans the routes in order with the template translated to a regex, as Starlette does
-//! with Python's `re` (`$` written `\n?\z`, which accepts the same end positions).
+//! Property test: the tree (and its fallbacks) against the reference matcher of
+//! `tests/reference` (the routes scanned in order, as Starlette does with Python's `re`).
 
 use proptest::prelude::*;
 use regex::Regex;
-use tachyon_router::{Lookup, Route, Router, Scope};
+use tachyon_router::{Lookup, Route, Router, Scope, rename_convertors};
 
-const UUID: &str =
-    "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}";
+mod reference;
 
-/// Starlette's compile_path for path templates whose params are `{pN:conv}`.
-fn reference_regex(template: &str) -> Regex {
-    let param = Regex::new(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}").unwrap();
-    let mut out = String::from("^");
-    let mut idx = 0;
-    for caps in param.captures_iter(template) {
-        let whole = caps.get(0).unwrap();
-        out.push_str(&regex::escape(&template[idx..whole.start()]));
-        let conv = caps.get(2).map_or("str", |m| &m.as_str()[1..]);
-        let body = match conv {
-            "str" => "[^/]+",
-            "path" => ".*",
-            "int" => "[0-9]+",
-            "float" => r"[0-9]+(\.[0-9]+)?",
-            "uuid" => UUID,
-            _ => unreachable!(),
-        };
-        out.push_str(&format!("(?P<{}>{body})", &caps[1]));
-        idx = whole.end();
-    }
-    out.push_str(&regex::escape(&template[idx..]));
-    out.push_str(r"\n?\z");
-    Regex::new(&out).unwrap()
-}
-
-#[derive(Debug, Clone)]
-enum Kind {
-    Any,
-    Get,
-    Post,
-    Mount,
-}
-
-#[derive(Debug, Clone)]
-struct Spec {
-    template: String,
-    kind: Kind,
-}
+use reference::{KINDS, PATH_PIECES, Spec, build, compile, ours, reference, reference_regex};
 
 fn segment() -> impl Strategy<Value = String> {
     let lit = prop::sample::select(vec!["", "a", "b", "ab", "1", "x.y", "-"]);
@@ -77,124 +38,16 @@ fn template() -> impl Strategy<Value = String> {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let kind = prop_oneof![
-        Just(Kind::Any),
-        Just(Kind::Get),
-        Just(Kind::Post),
-        Just(Kind::Mount)
-    ];
-    (template(), kind).prop_map(|(template, kind)| Spec { template, kind })
+    (template(), prop::sample::select(KINDS.to_vec()))
+        .prop_map(|(template, kind)| Spec { template, kind })
 }
 
 fn path() -> impl Strategy<Value = String> {
-    let piece = prop::sample::select(vec![
-        "a",
-        "b",
-        "ab",
-        "1",
-        "12",
-        "1.5",
-        ".",
-        "x.y",
-        "-",
-        "",
-        "\n",
-        "é",
-        "0d5c1bd5-3f29-4b9e-9e59-c6b1f0e6c8a2",
-        "0d5c1bd53f294b9e9e59c6b1f0e6c8a2",
-    ]);
+    let piece = prop::sample::select(PATH_PIECES);
     prop::collection::vec(prop::collection::vec(piece, 0..3), 1..5).prop_map(|segs| {
         let segs: Vec<String> = segs.into_iter().map(|s| s.concat()).collect();
         format!("/{}", segs.join("/"))
     })
-}
-
-fn build(specs: &[Spec]) -> Router {
-    let mut router = Router::new();
-    for s in specs {
-        let route = match s.kind {
-            Kind::Any => Route::http(&s.template).unwrap(),
-            Kind::Get => Route::http(&s.template).unwrap().with_methods(["GET"]),
-            Kind::Post => Route::http(&s.template).unwrap().with_methods(["POST"]),
-            Kind::Mount => Route::mount(&s.template).unwrap(),
-        };
-        router.push(route);
-    }
-    router
-}
-
-type Outcome = (String, Vec<(String, String)>, Option<(String, String)>);
-
-fn compile(specs: &[Spec]) -> Vec<Regex> {
-    specs
-        .iter()
-        .map(|s| match s.kind {
-            Kind::Mount => format!("{}/{{path:path}}", s.template.trim_end_matches('/')),
-            _ => s.template.clone(),
-        })
-        .map(|t| reference_regex(&t))
-        .collect()
-}
-
-fn reference(specs: &[Spec], regexes: &[Regex], method: &str, path: &str) -> Outcome {
-    let mut partial = None;
-    for (i, (s, re)) in specs.iter().zip(regexes).enumerate() {
-        let Some(caps) = re.captures(path) else {
-            continue;
-        };
-        let full = match s.kind {
-            Kind::Any | Kind::Mount => true,
-            Kind::Get => method == "GET" || method == "HEAD",
-            Kind::Post => method == "POST",
-        };
-        if !full {
-            partial.get_or_insert(i);
-            continue;
-        }
-        let mut params: Vec<(String, String)> = re
-            .capture_names()
-            .flatten()
-            .map(|n| (n.to_owned(), caps[n].to_owned()))
-            .collect();
-        let mut mount = None;
-        if let Kind::Mount = s.kind {
-            let remaining = format!("/{}", &caps["path"]);
-            let matched = path[..path.len() - remaining.len()].to_owned();
-            params.iter_mut().find(|(n, _)| n == "path").unwrap().1 = remaining.clone();
-            mount = Some((remaining, matched));
-        }
-        return (format!("full {i}"), params, mount);
-    }
-    match partial {
-        Some(i) => (format!("partial {i}"), vec![], None),
-        None => ("none".to_owned(), vec![], None),
-    }
-}
-
-fn ours(router: &Router, method: &str, path: &str) -> Outcome {
-    match router.lookup(&Scope::http(method, path)) {
-        Lookup::Full(m) => {
-            let mut params: Vec<(String, String)> = m
-                .params
-                .iter()
-                .map(|p| (p.name.to_owned(), p.value.to_owned()))
-                .collect();
-            // The reference lists params in regex group order, which is template order.
-            params.sort_by_key(|(n, _)| {
-                m.route
-                    .template()
-                    .unwrap()
-                    .params()
-                    .position(|(k, _)| k == n)
-            });
-            let mount = m
-                .mount
-                .map(|mm| (mm.remaining.to_owned(), mm.matched.to_owned()));
-            (format!("full {}", m.index), params, mount)
-        }
-        Lookup::Partial(i) => (format!("partial {i}"), vec![], None),
-        Lookup::NotFound => ("none".to_owned(), vec![], None),
-    }
 }
 
 /// A path built from a template by filling its params: makes hits likely.
@@ -227,7 +80,7 @@ proptest! {
         get in any::<bool>(),
     ) {
         let router = build(&specs);
-        let regexes = compile(&specs);
+        let regexes = compile(&specs, reference_regex);
         let method = if get { "GET" } else { "POST" };
         let mut all = paths;
         let mut hit = filled(&specs[pick % specs.len()].template, &fill);
@@ -262,5 +115,19 @@ proptest! {
             _ => None,
         };
         prop_assert_eq!(got, expect);
+    }
+
+    /// `rename_convertors` reads parameters as Starlette's `PARAM_REGEX` does, which is how
+    /// the Python side used to rename them (`PARAM_REGEX.sub`).
+    #[test]
+    fn renaming_agrees_with_param_regex(template in "[{}:/a_1 é.-]{0,24}") {
+        let param = Regex::new(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}").unwrap();
+        let rename = |name: &str| (name.len() % 2 == 1).then(|| format!("_user{}", name.len()));
+        let expect = param.replace_all(&template, |caps: &regex::Captures<'_>| match rename(&caps[1]) {
+            Some(conv) => format!("{{{}:{conv}}}", &caps[1]),
+            None => caps[0].to_owned(),
+        });
+        let got = rename_convertors(&template, |name| Ok::<_, ()>(rename(name))).unwrap();
+        prop_assert_eq!(got, expect.into_owned());
     }
 }

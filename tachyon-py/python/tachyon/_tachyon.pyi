@@ -29,6 +29,7 @@ __all__ = [
     "charset_is_native_utf8",
     "child_scope",
     "compile_path",
+    "rename_convertors",
     "check_compression_level",
     "compress",
     "content_length_header",
@@ -111,6 +112,9 @@ class PathPattern:
 
 def compile_path(template: str, convertor_types: dict[str, Any]) -> PathPattern:
     """Starlette's compile_path natively; raises RouteTemplateError with Starlette's message."""
+
+def rename_convertors(template: str, rename: Callable[[str], str | None]) -> str:
+    """The template with each parameter's convertor renamed to rename(name) (None keeps it)."""
 
 _RouteSpec = tuple[RouteKind, str | None, list[str] | None]
 

@@ -61,6 +61,20 @@ pub(crate) unsafe extern "C" fn dumps_raw(
     }
 }
 
+/// A tuple's item array. The struct declares `ob_item` as `[_; 1]` while CPython allocates
+/// `ob_size` items in its place, so the address is taken from the field itself (`&raw const`,
+/// no reference to the one-element array): reading item `i < size` through it stays within
+/// the object the pointer came from. (pyo3-ffi's `PyTuple_GET_ITEM` goes through
+/// `ob_item.as_ptr()`, which does form that reference.)
+///
+/// # Safety
+/// `obj` points to a live tuple.
+#[inline(always)]
+unsafe fn tuple_items(obj: *mut PyObject) -> *const *mut PyObject {
+    // SAFETY: per the caller, `obj` is a tuple: the field exists; no reference is formed.
+    unsafe { (&raw const (*obj.cast::<ffi::PyTupleObject>()).ob_item).cast() }
+}
+
 struct Encoder {
     out: BytesOut,
     /// Containers currently open.
@@ -371,12 +385,7 @@ impl Encoder {
     #[inline]
     unsafe fn write_tuple(&mut self, obj: *mut PyObject) -> Res {
         // SAFETY: per the caller; a tuple's size and items never change.
-        unsafe {
-            self.write_array(obj, |obj| {
-                let items = (*obj.cast::<ffi::PyTupleObject>()).ob_item.as_ptr();
-                (ffi::PyTuple_GET_SIZE(obj), items)
-            })
-        }
+        unsafe { self.write_array(obj, |obj| (ffi::PyTuple_GET_SIZE(obj), tuple_items(obj))) }
     }
 
     /// Writes an exact `list` or `tuple` by index, runs of floats through
@@ -588,10 +597,10 @@ impl Encoder {
                     if i > 0 {
                         self.out.push(b',');
                     }
-                    self.write_key(ffi::PyTuple_GET_ITEM(item, 0))?;
+                    let pair = tuple_items(item);
+                    self.write_key(*pair)?;
                     self.out.push(b':');
-                    self.encode(ffi::PyTuple_GET_ITEM(item, 1))
-                        .map_err(|_| self.unwinding(obj))?;
+                    self.encode(*pair.add(1)).map_err(|_| self.unwinding(obj))?;
                 }
                 self.out.push(b'}');
                 self.leave();
