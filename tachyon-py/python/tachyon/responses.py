@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -10,12 +11,21 @@ import json
 import os
 import stat
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import datetime
 from email.utils import format_datetime, formatdate
 from mimetypes import guess_type
 from secrets import token_hex
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import quote
 
 import anyio
@@ -379,6 +389,104 @@ async def _run_until_disconnect(
         await then_stop(wait_for_disconnect)
 
 
+def _plain_asyncio_task() -> asyncio.Task[Any] | None:
+    """The running asyncio task when `_send_until_disconnect` may serve it, else None.
+
+    None under trio (no running asyncio loop), outside a task, and when the loop has a task
+    factory (an eager one would start the child at creation; anyio starts it lazily).
+    """
+    loop = asyncio._get_running_loop()
+    if loop is None or loop.get_task_factory() is not None:
+        return None
+    return asyncio.current_task(loop)
+
+
+async def _send_until_disconnect(host: asyncio.Task[Any], body: Coroutine[Any, Any, None], receive: Receive) -> None:
+    """`_run_until_disconnect(body, wait for http.disconnect)` without a task group, on asyncio.
+
+    The same observable behaviour as Starlette's task group: `body` runs in a child task (a copy
+    of the context, as anyio's `start_soon` makes) while this task reads `receive` until
+    `http.disconnect`; whichever ends first cancels the other through an anyio cancel scope
+    (level cancellation, shields respected, as in the task group), and this task returns only
+    once the child has finished. A failure comes out as the task group's does: alone, re-raised
+    as itself, or in a `BaseExceptionGroup` when the listener and the body both failed. An
+    outer cancellation (a cancel scope around the app, or the server cancelling the task)
+    cancels the body, waits for it and propagates; one difference from the task group, whose
+    child sits inside that outer scope: an anyio cancellation reaches the body through this
+    task, one event-loop step later, so the body may take one more step before it stops.
+    """
+    body_scope = anyio.CancelScope()
+    listen_scope = anyio.CancelScope()
+    child = host.get_loop().create_task(_run_in_scope(body, body_scope, listen_scope))
+    try:
+        with listen_scope:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except BaseException as exc:
+        # The listener failed, or a cancellation from outside: stop the body, wait for it.
+        body_scope.cancel()
+        await _join(child)
+        errors = [] if isinstance(exc, asyncio.CancelledError) else [exc]
+        child_error = _task_error(child)
+        if child_error is not None:
+            errors.append(child_error)
+        if errors:
+            _raise_collapsed(errors)
+        raise
+    if not listen_scope.cancelled_caught:
+        # The client went away first: stop the body.
+        body_scope.cancel()
+    absorbed = await _join(child)
+    child_error = _task_error(child)
+    if child_error is not None:
+        _raise_collapsed([child_error])
+    if absorbed is not None:
+        raise absorbed
+
+
+async def _run_in_scope(body: Coroutine[Any, Any, None], scope: anyio.CancelScope, then: anyio.CancelScope) -> None:
+    """Await `body` inside `scope`, then cancel `then` (the listener) however it ended."""
+    try:
+        with scope:
+            await body
+    finally:
+        then.cancel()
+
+
+async def _join(task: asyncio.Task[Any]) -> BaseException | None:
+    """Wait until `task` is done, whatever cancels this task meanwhile (as a task group's exit
+    waits for its children); return the first cancellation absorbed, for the caller to raise."""
+    absorbed: BaseException | None = None
+    if task.done():
+        return None
+    with anyio.CancelScope(shield=True):
+        while not task.done():
+            try:
+                await asyncio.wait((task,))
+            except asyncio.CancelledError as exc:
+                absorbed = absorbed or exc
+    return absorbed
+
+
+def _task_error(task: asyncio.Task[Any]) -> BaseException | None:
+    """The exception `task` ended with, cancellation excepted (a task group ignores those)."""
+    if task.cancelled():
+        return None
+    return task.exception()
+
+
+def _raise_collapsed(errors: list[BaseException]) -> NoReturn:
+    """Raise `errors` as `create_collapsing_task_group` does: a lone one as itself."""
+    group = BaseExceptionGroup("unhandled errors in a TaskGroup", errors)
+    if len(errors) != 1:
+        raise group
+    only = errors[0]
+    try:
+        raise group
+    except BaseExceptionGroup:
+        raise only from only.__cause__ or (None if only.__suppress_context__ else only.__context__)
+
+
 class StreamingResponse(Response):
     """A response whose body comes from an iterator, sent chunk by chunk.
 
@@ -428,9 +536,20 @@ class StreamingResponse(Response):
             except OSError:
                 raise ClientDisconnect()  # noqa: B904 (chained implicitly, as Starlette does)
         else:
-            await _run_until_disconnect(
-                functools.partial(self.stream_response, send), functools.partial(self.listen_for_disconnect, receive)
+            cls = type(self)
+            host = (
+                _plain_asyncio_task()
+                if cls.stream_response is StreamingResponse.stream_response
+                and cls.listen_for_disconnect is StreamingResponse.listen_for_disconnect
+                else None
             )
+            if host is not None:
+                await _send_until_disconnect(host, self.stream_response(send), receive)
+            else:
+                await _run_until_disconnect(
+                    functools.partial(self.stream_response, send),
+                    functools.partial(self.listen_for_disconnect, receive),
+                )
         if self.background is not None:
             await self.background()
 
@@ -556,7 +675,11 @@ class FileResponse(Response):
         if not is_http or header_only or use_pathsend or _asgi_spec_version(scope) >= (2, 4):
             await send_file()
         else:
-            await _run_until_disconnect(send_file, functools.partial(_wait_for_disconnect, receive))
+            host = _plain_asyncio_task()
+            if host is not None:
+                await _send_until_disconnect(host, send_file(), receive)
+            else:
+                await _run_until_disconnect(send_file, functools.partial(_wait_for_disconnect, receive))
 
         if self.background is not None:
             await self.background()
