@@ -48,6 +48,12 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "test-hooks")]
     test_hooks::register(m)?;
     server::register(m)?;
+    // The default bound on a request head, in bytes: the native server's, and the one
+    // tachyon.uvicorn_deadlines applies under uvicorn.
+    m.add(
+        "DEFAULT_MAX_HEAD_BYTES",
+        tachyon_server::DEFAULT_MAX_HEADER_SIZE,
+    )?;
     Ok(())
 }
 

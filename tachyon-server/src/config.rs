@@ -73,9 +73,15 @@ pub struct Config {
     pub tls: Option<Tls>,
 }
 
+/// The default bound on a request head (request line and headers), in bytes: 417,792, hyper's
+/// own default read buffer, which is also Granian's HTTP/1 buffer and the bound Tachyon's
+/// uvicorn protocol applies. A long query string (10,000 parameters is about 40 KB) passes, as
+/// it does under those servers.
+pub const DEFAULT_MAX_HEADER_SIZE: usize = 8192 + 4096 * 100;
+
 impl Default for Config {
     /// The defaults: header read 10 s, body stall 30 s, write stall 30 s, keep-alive idle
-    /// 5 s (uvicorn's), request head 16 KiB (h11's, under uvicorn), 100 headers, body 100 MiB,
+    /// 5 s (uvicorn's), request head [`DEFAULT_MAX_HEADER_SIZE`] bytes, 100 headers, body 100 MiB,
     /// 16,384 connections, pipeline flush off, linger 1 s, shutdown 30 s, no TLS.
     fn default() -> Self {
         Config {
@@ -83,7 +89,7 @@ impl Default for Config {
             body_read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(5),
-            max_header_size: 16 * 1024,
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
             max_headers: 100,
             max_body_size: 100 * 1024 * 1024,
             max_connections: 16_384,

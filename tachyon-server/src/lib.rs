@@ -66,7 +66,7 @@ mod tls;
 
 pub use access::{AccessLog, AccessRecord, AccessSink};
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
-pub use config::Config;
+pub use config::{Config, DEFAULT_MAX_HEADER_SIZE};
 pub use dispatch::{Dispatch, Peer, PendingResponse, Reply};
 pub use listener::{DEFAULT_BACKLOG, Listener, TcpOptions};
 pub use proxy::{DEFAULT_FORWARDED_ALLOW_IPS, Forwarded, ProxyHeaders, TrustedHosts};

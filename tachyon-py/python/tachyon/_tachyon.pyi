@@ -24,6 +24,7 @@ __all__ = [
     "ScopeConverter",
     "LazyScope",
     "UrlencodedParser",
+    "DEFAULT_MAX_HEAD_BYTES",
     "__version__",
     "build_profile",
     "charset_is_native_utf8",
@@ -60,6 +61,9 @@ __all__ = [
 ]
 
 __version__: str
+DEFAULT_MAX_HEAD_BYTES: int
+"""The default bound on a request head (request line and headers) in bytes, for the native
+server and for uvicorn with `tachyon.uvicorn_deadlines` (hyper's and Granian's read buffer)."""
 build_profile: str
 # Whether the test-only hooks below are compiled in (the `test-hooks` cargo feature of
 # `make develop`; never in a release build or a wheel).

@@ -23,13 +23,14 @@ import importlib.util
 import os
 from typing import Any
 
+from tachyon._tachyon import DEFAULT_MAX_HEAD_BYTES
 from tachyon.rsgi import BODY_TIMEOUT_ENV
 
 __all__ = ["HEADER_TIMEOUT_ENV", "MAX_HEAD_BYTES", "DeadlineProtocol", "protocol_with_deadlines"]
 
 HEADER_TIMEOUT_ENV = "TACHYON_HEADER_TIMEOUT"
 """Environment variable holding the header deadline in seconds."""
-MAX_HEAD_BYTES = 417_792
+MAX_HEAD_BYTES = DEFAULT_MAX_HEAD_BYTES
 """The default cap on a request head under uvicorn, in bytes (Granian's default HTTP/1 buffer)."""
 _TOO_LARGE = b"Request Header Fields Too Large"
 
