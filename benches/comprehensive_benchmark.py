@@ -272,6 +272,8 @@ def micro_rows(settings: Settings, progress: Callable[[str], None]) -> list[Row]
         lambda: T.requests.Request(t_scope).query_params.get("key9"),
         lambda: S.requests.Request(s_scope).query_params.get("key9"),
     )
+    # Each row spells out its own lambdas: a shared helper would add a call to every timed
+    # iteration, on both sides.
     cookie = [(b"cookie", "; ".join(f"c{i}=v{i}" for i in range(10)).encode())]
     t_scope, s_scope = http_scope("GET", "/", headers=cookie)(), http_scope("GET", "/", headers=cookie)()
     row(
@@ -384,7 +386,9 @@ def _multipart_body(size: int = 1_000_000) -> tuple[bytes, bytes]:
 
 # Runs in a fresh interpreter per framework: the peak RSS growth of parsing one upload
 # (Python and Rust allocations alike, which tracemalloc alone would not see). Linux resets
-# the peak (VmHWM) when 5 is written to /proc/self/clear_refs.
+# the peak (VmHWM) when 5 is written to /proc/self/clear_refs. tachyon-py/tests/
+# test_upload_memory.py measures the same way in its own script: the test checks one upload's
+# contents and a bound, this one reports the figure for both frameworks.
 _FORM_MEMORY_SCRIPT = """
 import asyncio, gc, re, sys
 sys.path.insert(0, {bench_dir!r})
@@ -1028,12 +1032,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="rewrite the tables in docs/performance.md")
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
-    parser.add_argument(
-        "--only",
-        choices=GROUPS,
-        action="append",
-        help="run only these groups",
-    )
+    parser.add_argument("--only", choices=GROUPS, action="append", help="run only these groups")
     args = parser.parse_args(argv)
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)

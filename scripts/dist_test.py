@@ -257,6 +257,8 @@ def serve(
                 if got_status != status or (expected is not None and json.loads(got) != expected):
                     fail(f"{target}: {path} answered {got_status} {got!r}, expected {status} {expected!r}")
         finally:
+            # SIGTERM, then kill after STOP_TIMEOUT, as the tests do (tests/_servers.py): this
+            # script runs outside pytest, against the installed wheel, so it imports nothing of tests/.
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:

@@ -344,6 +344,8 @@ def test_cancelling_a_suspended_handler_runs_its_finally() -> None:
 
 
 def test_close_closes_the_suspended_handler() -> None:
+    # The same suspended handler as the test above, written out so each test reads alone:
+    # there the task is cancelled, here the dispatch coroutine itself is closed.
     events: list[str] = []
 
     async def waits(request: Any) -> Any:

@@ -94,6 +94,8 @@ def test_the_file_is_closed_when_sending_fails(tmp_path: Path) -> None:
     path = tmp_path / "data.bin"
     path.write_bytes(os.urandom(3 * 1024 * KIB))
     response = TACHYON.responses.FileResponse(path)
+    # A send that fails part-way, written out here as in test_responses.py's streaming test,
+    # so that each test reads alone.
     count = 0
 
     async def send(message: dict[str, Any]) -> None:

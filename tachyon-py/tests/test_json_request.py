@@ -153,6 +153,8 @@ def test_echo_endpoint_still_echoes_finite_extremes() -> None:
 
 
 def test_the_400_is_the_json_decode_error_code_already_catches() -> None:
+    # As test_requests.py's test for a syntax error, here for the native parser's own error
+    # (a number out of range), with its message and position.
     caught: list[Exception] = []
 
     async def endpoint(request: Request) -> JSONResponse:

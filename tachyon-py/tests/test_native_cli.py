@@ -30,6 +30,8 @@ from _servers import STOP_TIMEOUT, free_port, request, serving, tachyon_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is Linux only")
 
+# The app module the subprocesses import: like test_serving.py's HELLO, but with the routes
+# these tests read (and a shutdown marker per worker), kept here so the module is self-contained.
 APP = textwrap.dedent(
     """
     import contextlib

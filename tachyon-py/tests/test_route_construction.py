@@ -206,13 +206,17 @@ MOUNT_CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def mount_result(fw: Any, prefix: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    mount = fw.routing.Mount(prefix, app=app)
-    match, child = mount.matches(dict(scope))
+def match_result(route: Any, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`route.matches(scope)` as (Match name, child scope); an endpoint in it must be `route.app`."""
+    match, child = route.matches(dict(scope))
     child = dict(child)
     if "endpoint" in child:
-        assert child.pop("endpoint") is mount.app
+        assert child.pop("endpoint") is route.app
     return match.name, child
+
+
+def mount_result(fw: Any, prefix: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return match_result(fw.routing.Mount(prefix, app=app), scope)
 
 
 @pytest.mark.parametrize(("prefix", "scope"), MOUNT_CASES)
@@ -250,12 +254,7 @@ HOST_CASES: list[tuple[str, dict[str, Any]]] = [
 
 
 def host_result(fw: Any, template: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    host = fw.routing.Host(template, app=app)
-    match, child = host.matches(dict(scope))
-    child = dict(child)
-    if "endpoint" in child:
-        assert child.pop("endpoint") is host.app
-    return match.name, child
+    return match_result(fw.routing.Host(template, app=app), scope)
 
 
 @pytest.mark.parametrize(("template", "scope"), HOST_CASES)

@@ -134,6 +134,8 @@ def build(fw: SimpleNamespace, table: list[tuple[str, Any, Any]]) -> Any:
 
 
 async def call(app: Any, method: str, path: str, host: str) -> tuple[int, list[Any], bytes]:
+    # Not middleware/_asgi.run_asgi: this call sets the host header alone and turns an
+    # exception into a comparable outcome, since both frameworks must fail the same way.
     scope = {
         "type": "http",
         "http_version": "1.1",

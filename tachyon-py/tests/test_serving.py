@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import socket
 import subprocess
@@ -12,8 +13,11 @@ from pathlib import Path
 import pytest
 from _servers import free_port, request, serving, tachyon_cli
 
+from tachyon import TachyonEngine, rsgi, supervisor
 from tachyon import server as tachyon_server
 
+# The app module the subprocesses import (written to a file): test_native_cli.py has its own,
+# with the routes its native-server tests need, so that each module stays self-contained.
 HELLO = textwrap.dedent(
     """
     import contextlib
@@ -255,3 +259,18 @@ def test_build_profile_is_reported_and_a_debug_build_warns_when_serving(app_dir:
         assert request(port, "GET", "/")[0] == 200
     warned = "WARNING: serving with a DEBUG build of tachyon._tachyon" in running.output()
     assert warned == (tachyon.build_profile == "debug")
+
+
+def test_app_run_takes_the_leading_parameters_of_server_run() -> None:
+    app_run = [p for name, p in inspect.signature(TachyonEngine.run).parameters.items() if name != "self"]
+    server_run = list(inspect.signature(tachyon_server.run).parameters.values())[1 : len(app_run) + 1]
+    assert [(p.name, p.kind, p.default) for p in app_run] == [(p.name, p.kind, p.default) for p in server_run]
+
+
+def test_the_default_deadlines_agree_wherever_they_are_written() -> None:
+    native = supervisor.NativeOptions()
+    assert (native.header_timeout, native.body_timeout) == (
+        tachyon_server.DEFAULT_HEADER_TIMEOUT,
+        tachyon_server.DEFAULT_BODY_TIMEOUT,
+    )
+    assert rsgi.DEFAULT_BODY_TIMEOUT == tachyon_server.DEFAULT_BODY_TIMEOUT

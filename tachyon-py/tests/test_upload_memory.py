@@ -3,6 +3,8 @@ spooled file's in-memory limit (1 MiB) of extra memory: nothing accumulates the 
 
 Measured in a fresh interpreter as the growth of the process's peak RSS (VmHWM, which Linux
 resets when 5 is written to /proc/self/clear_refs), so Rust and Python allocations both count.
+The benchmark's form-memory row (benches/comprehensive_benchmark.py) measures the same way; this
+script stays self-contained so that the test depends on nothing outside tests/.
 """
 
 from __future__ import annotations

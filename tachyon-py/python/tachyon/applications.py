@@ -154,6 +154,8 @@ class TachyonEngine:
         """Add a route: `add_route("/", endpoint, methods=...)` or `add_route(Route("/", endpoint))`."""
         self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
 
+    # The leading parameters of tachyon.server.run, defaults included, written out so that
+    # help(app.run) shows them; test_serving.py checks that the two signatures agree.
     def run(
         self,
         host: str = "127.0.0.1",

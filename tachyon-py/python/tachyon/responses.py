@@ -270,6 +270,8 @@ class JSONResponse(Response):
 
     media_type = "application/json"
 
+    # Each response class spells out its own __init__ parameters (here as in Response,
+    # StreamingResponse and the rest): they are Starlette's public signatures, class by class.
     def __init__(
         self,
         content: Any,
@@ -495,6 +497,7 @@ class StreamingResponse(Response):
 
     body_iterator: AsyncContentStream
 
+    # Starlette's signature for this class (see JSONResponse.__init__); the body is an iterator.
     def __init__(
         self,
         content: ContentStream,

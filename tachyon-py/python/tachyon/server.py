@@ -512,6 +512,8 @@ def _run_native(app: Any, options: Any) -> None:
         raise SystemExit(2) from None
 
 
+# The runners below share their leading parameters (run()'s settings, already checked there),
+# but each takes only what its server supports and maps them onto that server's own API.
 def _run_granian(
     app: Any,
     host: str,
@@ -572,6 +574,7 @@ def _run_granian(
         granian.serve(target_loader=lambda *args, **kwargs: served, wrap_loader=False)
 
 
+# run()'s settings, as for _run_granian: the ones uvicorn supports.
 def _run_uvicorn(
     app: Any,
     host: str,
@@ -619,6 +622,7 @@ def _exit_cleanly(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
+# run()'s settings, as for _run_granian: the ones hypercorn supports.
 def _run_hypercorn(
     app: Any,
     host: str,
