@@ -32,6 +32,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tachyon.rsgi import DEFAULT_BODY_TIMEOUT
+
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
     "GUARDED_TARGET_ENV",
@@ -62,8 +64,8 @@ INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HEADER_TIMEOUT = 10.0
 """Seconds a client has to send its request line and headers (Granian allows at most 60)."""
-DEFAULT_BODY_TIMEOUT = 60.0
-"""Seconds a client has to send a whole request body, once its headers are in (0: no deadline)."""
+# DEFAULT_BODY_TIMEOUT (seconds a client has to send a whole request body once its headers are
+# in; 0: no deadline) is rsgi's: the RSGI handler applies it when no server passed one.
 _GRANIAN_MAX_HEADER_TIMEOUT = 60.0
 
 
