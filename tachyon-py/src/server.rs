@@ -56,10 +56,13 @@ struct Shared {
     state: Py<PyDict>,
     /// The tasks of requests in flight (the loop keeps only weak references to tasks).
     tasks: Py<PySet>,
-    /// `enter_task(loop, task)` / `leave_task(loop, task)`: make `task` the loop's current
-    /// task while the request's first step runs here (asyncio's `_enter_task` / `_leave_task`).
-    enter_task: Py<PyAny>,
-    leave_task: Py<PyAny>,
+    /// Stands in for the loop's `call_soon` while a request's task is made, so that the
+    /// task's first step runs at once, here (as an eagerly started task's does).
+    catcher: Py<StepCatcher>,
+    /// The loop's queue of callbacks ready to run and its heap of timers (`loop._ready`,
+    /// `loop._scheduled`), if it has them: after a request whose task finished at once, the
+    /// loop is woken only when something was added to either.
+    queues: Option<(Py<PyAny>, Py<PyAny>)>,
     /// `report(exc, message)`: logs a request's failure.
     report: Py<PyAny>,
     /// The asyncio loop (for futures that `receive` and `send` return when they wait).
@@ -708,21 +711,45 @@ fn scope<'py>(
     Ok(scope)
 }
 
-/// A copy of the current `contextvars` context, entered until dropped.
+/// Catches the first step a new task schedules: while it is the event loop's `call_soon`
+/// (an instance attribute set around the task's creation only), the callback and context
+/// the task asks to be run soon are kept here instead, and the server runs them at once.
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug, Default)]
+pub struct StepCatcher {
+    caught: Option<(Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>)>,
+}
+
+#[pymethods]
+impl StepCatcher {
+    /// `loop.call_soon(callback, *args, context=None)`, kept for the server to run.
+    #[pyo3(signature = (callback, *args, context = None))]
+    fn __call__(
+        &mut self,
+        callback: Py<PyAny>,
+        args: Py<PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        if self.caught.is_some() {
+            return Err(PyRuntimeError::new_err(
+                "a second callback scheduled while a request's task was created",
+            ));
+        }
+        self.caught = Some((callback, args, context));
+        Ok(())
+    }
+}
+
+/// A `contextvars` context, entered until dropped.
 struct Entered<'py>(Bound<'py, PyAny>);
 
 impl<'py> Entered<'py> {
-    fn copy_current(py: Python<'py>) -> PyResult<Self> {
-        // SAFETY: called with the GIL held; returns a new reference or null with an error.
-        let ctx = unsafe { ffi::PyContext_CopyCurrent() };
-        if ctx.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        // SAFETY: `ctx` is a new, valid reference, owned here.
-        let ctx = unsafe { Bound::from_owned_ptr(py, ctx) };
-        // SAFETY: `ctx` is a valid context object not entered yet.
+    /// Enters `ctx` (a `contextvars.Context` not entered yet).
+    fn enter(ctx: Bound<'py, PyAny>) -> PyResult<Self> {
+        // SAFETY: the context type is checked by `PyContext_Enter`, which fails (with an
+        // error set) on anything else; `ctx` is a valid reference held for the call.
         if unsafe { ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
-            return Err(PyErr::fetch(py));
+            return Err(PyErr::fetch(ctx.py()));
         }
         Ok(Entered(ctx))
     }
@@ -730,19 +757,58 @@ impl<'py> Entered<'py> {
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        // SAFETY: the context was entered by `copy_current` on this thread, and nothing
-        // entered since is still entered (every step in between returned).
+        // SAFETY: the context was entered by `enter` on this thread, and nothing entered
+        // since is still entered (every call in between returned).
         if unsafe { ffi::PyContext_Exit(self.0.as_ptr()) } != 0 {
             PyErr::fetch(self.0.py()).write_unraisable(self.0.py(), None);
         }
     }
 }
 
-/// Starts the app on a request: steps it once, inside the asyncio task it continues in if
-/// it suspends (so `asyncio.current_task()` is that task from the first step on), and
-/// answers at once if that step gave the response, else once the task gives one.
+/// A copy of the current `contextvars` context.
+fn copy_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: called with the GIL held; returns a new reference or null with an error.
+    let ctx = unsafe { ffi::PyContext_CopyCurrent() };
+    if ctx.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `ctx` is a new, valid reference, owned here.
+    Ok(unsafe { Bound::from_owned_ptr(py, ctx) })
+}
+
+/// Makes the request's asyncio task, running `coroutine` in `context`, with the loop's
+/// `call_soon` caught: returns the task and the first step it scheduled (if it scheduled
+/// one through `call_soon`; a task factory may start tasks otherwise).
+fn make_task<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    coroutine: &Bound<'py, Continuation>,
+    context: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Option<(Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>)>)> {
+    let event_loop = shared.event_loop.bind(py);
+    let catcher = shared.catcher.bind(py);
+    event_loop.setattr(intern!(py, "call_soon"), catcher)?;
+    let options = PyDict::new(py);
+    let task = options
+        .set_item(intern!(py, "context"), context)
+        .and_then(|()| {
+            event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
+        });
+    let restored = event_loop.delattr(intern!(py, "call_soon"));
+    let caught = catcher.borrow_mut().caught.take();
+    let task = task?;
+    restored?;
+    Ok((task, caught))
+}
+
+/// Starts the app on a request, in the request's own asyncio task (so
+/// `asyncio.current_task()` is that task from the first line on), whose first step runs at
+/// once, here: a handler that does not suspend is answered before this returns, without
+/// the loop; one that suspends continues in its task, and the response follows.
 fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: Bytes) -> Reply {
     let slot = Rc::new(RefCell::new(Slot::default()));
+    let before = queue_lengths(py, shared);
+    let mut finished = false;
     let result = (|| -> PyResult<()> {
         let scope = scope(py, shared, parts, peer)?;
         let exchange = Bound::new(
@@ -758,54 +824,57 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
             },
         )?;
         let receive = exchange.getattr(intern!(py, "receive"))?;
-        let context = Entered::copy_current(py)?;
-        let continuation = Bound::new(py, Continuation::default())?;
-        let event_loop = shared.event_loop.bind(py);
-        let options = PyDict::new(py);
-        options.set_item(intern!(py, "context"), &context.0)?;
-        let task =
-            event_loop.call_method(intern!(py, "create_task"), (&continuation,), Some(&options))?;
-        shared.tasks.bind(py).add(&task)?;
-        task.call_method1(
-            intern!(py, "add_done_callback"),
-            (exchange.getattr(intern!(py, "task_done"))?,),
-        )?;
-        shared.enter_task.bind(py).call1((event_loop, &task))?;
         let app = shared.app.bind(py);
         let awaitable = if shared.fused {
             let send_response = exchange.getattr(intern!(py, "send_response"))?;
             app.call_method1(
                 intern!(py, "respond"),
                 (scope, receive, &exchange, send_response),
-            )
+            )?
         } else {
-            app.call1((scope, receive, &exchange))
+            app.call1((scope, receive, &exchange))?
         };
-        let outcome = match awaitable.and_then(iterator) {
-            Ok(call) => match coroutine::send(py, &call, &py.None().into_bound(py)) {
-                Step::Yield(yielded) => Ok(Some((call, yielded))),
-                Step::Return(_) => Ok(None),
-                Step::Error(err) => Err(err),
+        let continuation = Bound::new(
+            py,
+            Continuation {
+                call: Some(iterator(awaitable)?.unbind()),
+                started: true,
+                ..Continuation::default()
             },
-            Err(err) => Err(err),
-        };
-        let left = shared.leave_task.bind(py).call1((event_loop, &task));
-        drop(context);
-        // The task's first step takes it from here: it continues the call, or raises its
-        // error, or just ends; then it finishes the exchange.
-        let mut continuation = continuation.borrow_mut();
-        match outcome {
-            Ok(Some((call, yielded))) => {
-                continuation.call = Some(call.unbind());
-                continuation.yielded = Some(yielded.unbind());
-            }
-            Ok(None) => {}
-            Err(err) => continuation.error = Some(err),
+        )?;
+        let context = copy_context(py)?;
+        let (task, caught) = make_task(py, shared, &continuation, &context)?;
+        if let Some((callback, args, step_context)) = caught {
+            run_caught(
+                py,
+                shared,
+                callback.bind(py),
+                args.bind(py),
+                step_context.as_ref().map(|c| c.bind(py)),
+            );
         }
-        left.map(drop)
+        if task.call_method0(intern!(py, "done"))?.is_truthy()? {
+            finished = true;
+            exchange.borrow_mut().task_done(py, &task)
+        } else {
+            shared.tasks.bind(py).add(&task)?;
+            task.call_method1(
+                intern!(py, "add_done_callback"),
+                (exchange.getattr(intern!(py, "task_done"))?,),
+            )?;
+            Ok(())
+        }
     })();
-    // Whatever ran scheduled callbacks on the loop (the task's step, at least): let it run them.
-    shared.wake.wake();
+    // Let the loop run what the step queued on it, and take the timers it set into account
+    // (a task that suspended may have done either).
+    let quiet = finished
+        && matches!(
+            (before, queue_lengths(py, shared)),
+            (Some((_, timers)), Some((0, now))) if now == timers
+        );
+    if !quiet {
+        shared.wake.wake();
+    }
     if let Err(err) = result {
         report(py, shared, Some(err), None);
         if !slot.borrow().placed {
@@ -826,6 +895,56 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
         slot.waker = Some(cx.waker().clone());
         Poll::Pending
     }))
+}
+
+/// The loop's `_ready` and `_scheduled` (asyncio's `BaseEventLoop` has both), if they are
+/// there and sized.
+fn loop_queues(event_loop: &Bound<'_, PyAny>) -> Option<(Py<PyAny>, Py<PyAny>)> {
+    let py = event_loop.py();
+    let ready = event_loop.getattr(intern!(py, "_ready")).ok()?;
+    let scheduled = event_loop.getattr(intern!(py, "_scheduled")).ok()?;
+    ready.len().ok()?;
+    scheduled.len().ok()?;
+    Some((ready.unbind(), scheduled.unbind()))
+}
+
+/// The lengths of the loop's queues (see `Shared::queues`).
+fn queue_lengths(py: Python<'_>, shared: &Shared) -> Option<(usize, usize)> {
+    let (ready, scheduled) = shared.queues.as_ref()?;
+    Some((ready.bind(py).len().ok()?, scheduled.bind(py).len().ok()?))
+}
+
+/// Runs `callback(*args)` in `context` (or the current one), as the loop's handle would:
+/// an exception goes to the loop's exception handler.
+fn run_caught(
+    py: Python<'_>,
+    shared: &Shared,
+    callback: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    context: Option<&Bound<'_, PyAny>>,
+) {
+    let result = match context {
+        Some(context) => {
+            Entered::enter(context.clone()).and_then(|entered| {
+                let result = callback.call1(args);
+                drop(entered);
+                result
+            })
+        }
+        None => callback.call1(args),
+    };
+    if let Err(err) = result {
+        let details = PyDict::new(py);
+        let _ = details.set_item(intern!(py, "message"), "Exception in callback");
+        let _ = details.set_item(intern!(py, "exception"), err.value(py));
+        if let Err(err) = shared
+            .event_loop
+            .bind(py)
+            .call_method1(intern!(py, "call_exception_handler"), (details,))
+        {
+            err.write_unraisable(py, None);
+        }
+    }
 }
 
 fn report(py: Python<'_>, shared: &Shared, err: Option<PyErr>, message: Option<&str>) {
@@ -904,7 +1023,7 @@ impl NativeServer {
     /// fused dispatcher when `fused`, else an ASGI app) whenever `turn` runs.
     #[new]
     #[pyo3(signature = (
-        app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
+        app, *, fused, scope_app, state, tasks, report, event_loop,
         host = None, port = 0, uds = None, fd = None, reuse_port = false, backlog = 2048,
         header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
@@ -912,13 +1031,12 @@ impl NativeServer {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         app: Py<PyAny>,
         fused: bool,
         scope_app: Option<Py<PyAny>>,
         state: Py<PyDict>,
         tasks: Py<PySet>,
-        enter_task: Py<PyAny>,
-        leave_task: Py<PyAny>,
         report: Py<PyAny>,
         event_loop: Py<PyAny>,
         host: Option<String>,
@@ -970,8 +1088,8 @@ impl NativeServer {
             scope_app,
             state,
             tasks,
-            enter_task,
-            leave_task,
+            catcher: Py::new(py, StepCatcher::default())?,
+            queues: loop_queues(event_loop.bind(py)),
             report,
             event_loop,
             wake: runtime.wake_handle(),
@@ -1041,5 +1159,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Exchange>()?;
     m.add_class::<Immediate>()?;
     m.add_class::<Continuation>()?;
+    m.add_class::<StepCatcher>()?;
     Ok(())
 }
