@@ -17,6 +17,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
@@ -35,7 +36,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::coroutine::{self, Step};
-use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use tachyon_server::{
     BoxError, Config, Dispatch, Listener, Peer, Reply, RequestBody, ResponseBody, Runtime,
     ServerHandle, TcpOptions, WakeHandle, Wakeup,
@@ -63,6 +64,11 @@ struct Shared {
     /// `loop._scheduled`), if it has them: after a request whose task finished at once, the
     /// loop is woken only when something was added to either.
     queues: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// `asyncio.Task`, and the names of the keyword arguments it is called with.
+    task_class: Py<PyAny>,
+    task_kwnames: Py<PyTuple>,
+    /// The text of the IP addresses last seen in scopes (few: usually one or two).
+    hosts: RefCell<Vec<(std::net::IpAddr, Py<PyString>)>>,
     /// `report(exc, message)`: logs a request's failure.
     report: Py<PyAny>,
     /// The asyncio loop (for futures that `receive` and `send` return when they wait).
@@ -210,6 +216,121 @@ impl Drop for StreamBody {
     }
 }
 
+/// Request bodies up to this size (declared with `Content-Length`) are read whole before the
+/// app starts; larger ones, and chunked ones, are streamed to `receive` as they arrive.
+const WHOLE_BODY_MAX: u64 = 64 * 1024;
+
+/// A request body streamed to the app: `receive` asks for the next part, and the body's
+/// reader (a task on the server's runtime) reads it from the connection only then, so an
+/// app that reads slowly makes the client wait (backpressure).
+#[derive(Default)]
+struct Feed {
+    /// The future of the `receive` call waiting for the next part.
+    waiting: Option<Py<PyAny>>,
+    /// The reader, waiting to be asked.
+    waker: Option<Waker>,
+    /// The whole body was given to the app.
+    ended: bool,
+    /// The body failed (too large, too slow, the connection broke): `receive` answers
+    /// `http.disconnect`, and the app's failure for want of its body is not logged.
+    failed: bool,
+    /// The request is over: the reader stops (dropping the body).
+    closed: bool,
+}
+
+impl Feed {
+    fn close(&mut self) {
+        self.closed = true;
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// What `receive` gives of the request body.
+enum RequestContent {
+    /// All of it, until given.
+    Whole(Option<Bytes>),
+    /// Streamed by a reader task.
+    Streamed(Rc<RefCell<Feed>>),
+}
+
+fn body_message<'py>(py: Python<'py>, body: &[u8], more: bool) -> PyResult<Bound<'py, PyDict>> {
+    let message = PyDict::new(py);
+    message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
+    message.set_item(intern!(py, "body"), PyBytes::new(py, body))?;
+    message.set_item(intern!(py, "more_body"), more)?;
+    Ok(message)
+}
+
+/// Reads `body` for the app, one part each time `receive` asks (see `Feed`).
+async fn feed_body(feed: Rc<RefCell<Feed>>, mut body: RequestBody, wake: WakeHandle) {
+    loop {
+        let asked = std::future::poll_fn(|cx| {
+            let mut feed = feed.borrow_mut();
+            if feed.closed {
+                return Poll::Ready(false);
+            }
+            if feed.waiting.is_some() {
+                return Poll::Ready(true);
+            }
+            feed.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        if !asked {
+            return;
+        }
+        let frame = std::future::poll_fn(|cx| {
+            if feed.borrow().closed {
+                return Poll::Ready(None);
+            }
+            feed.borrow_mut().waker = Some(cx.waker().clone());
+            Pin::new(&mut body).poll_frame(cx).map(Some)
+        })
+        .await;
+        let outcome = match frame {
+            // The request is over.
+            None => return,
+            Some(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => Ok((data, !body.is_end_stream())),
+                // Trailers: nothing for the app.
+                Err(_) => continue,
+            },
+            Some(None) => Ok((Bytes::new(), false)),
+            Some(Some(Err(_))) => Err(()),
+        };
+        let (waiting, done) = {
+            let mut feed = feed.borrow_mut();
+            let done = match outcome {
+                Ok((_, more)) => !more,
+                Err(()) => true,
+            };
+            feed.ended = done && outcome.is_ok();
+            feed.failed = outcome.is_err();
+            (feed.waiting.take(), done)
+        };
+        if let Some(waiting) = waiting {
+            Python::attach(|py| {
+                let message = match &outcome {
+                    Ok((data, more)) => body_message(py, data, *more),
+                    Err(()) => Ok(disconnect_message(py)),
+                };
+                match message {
+                    Ok(message) => {
+                        let _ = resolve(py, waiting.bind(py), message.as_any());
+                    }
+                    Err(err) => err.write_unraisable(py, None),
+                }
+            });
+            wake.wake();
+        }
+        if done {
+            return;
+        }
+    }
+}
+
 /// An awaitable that is already done: `await` gives its value without suspending.
 #[pyclass(module = "tachyon._tachyon", frozen)]
 #[derive(Debug)]
@@ -249,8 +370,8 @@ fn immediate(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 pub struct Exchange {
     slot: Rc<RefCell<Slot>>,
     shared: Rc<Shared>,
-    /// The request body, until `receive` gives it.
-    body: Option<Bytes>,
+    /// The request body, as `receive` gives it.
+    body: RequestContent,
     status: Option<StatusCode>,
     headers: HeaderMap,
     stream: Option<Rc<RefCell<Stream>>>,
@@ -263,6 +384,14 @@ impl std::fmt::Debug for Exchange {
             .field("status", &self.status)
             .field("complete", &self.complete)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if let RequestContent::Streamed(feed) = &self.body {
+            feed.borrow_mut().close();
+        }
     }
 }
 
@@ -315,18 +444,40 @@ fn status_code(value: &Bound<'_, PyAny>) -> PyResult<StatusCode> {
 
 #[pymethods]
 impl Exchange {
-    /// ASGI `receive()`: the whole request body in one message, then `http.disconnect`
-    /// once the response is complete or the client is gone.
+    /// ASGI `receive()`: the request body (a small one whole, in one message; a large or
+    /// chunked one in parts, each read from the client when asked for), then
+    /// `http.disconnect` once the response is complete or the client is gone.
     fn receive(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(body) = self.body.take() {
-            let message = PyDict::new(py);
-            message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
-            message.set_item(intern!(py, "body"), PyBytes::new(py, &body))?;
-            message.set_item(intern!(py, "more_body"), false)?;
-            return immediate(py, message.into_any());
-        }
+        // As uvicorn: once the client is gone or the response complete, that is all there is.
         if self.slot.borrow().disconnected {
             return immediate(py, disconnect_message(py).into_any());
+        }
+        match &mut self.body {
+            RequestContent::Whole(body) => {
+                if let Some(body) = body.take() {
+                    return immediate(py, body_message(py, &body, false)?.into_any());
+                }
+            }
+            RequestContent::Streamed(feed) => {
+                let mut feed = feed.borrow_mut();
+                if !feed.ended && !feed.failed && !feed.closed {
+                    if feed.waiting.is_some() {
+                        return Err(PyRuntimeError::new_err(
+                            "receive() called again before the previous call returned",
+                        ));
+                    }
+                    let future = self
+                        .shared
+                        .event_loop
+                        .bind(py)
+                        .call_method0(intern!(py, "create_future"))?;
+                    feed.waiting = Some(future.clone().unbind());
+                    if let Some(waker) = feed.waker.take() {
+                        waker.wake();
+                    }
+                    return Ok(future.unbind());
+                }
+            }
         }
         let future = self
             .shared
@@ -444,7 +595,11 @@ impl Exchange {
     fn task_done(&mut self, py: Python<'_>, task: &Bound<'_, PyAny>) -> PyResult<()> {
         let shared = self.shared.clone();
         shared.tasks.bind(py).discard(task)?;
-        let exc = if task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+        let body_failed =
+            matches!(&self.body, RequestContent::Streamed(feed) if feed.borrow().failed);
+        // An app that fails for want of a body that never came (too large, too slow, cut
+        // off) is not logged: the server answers 413 or 408, or nobody is listening.
+        let exc = if body_failed || task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
             None
         } else {
             let exc = task.call_method0(intern!(py, "exception"))?;
@@ -466,7 +621,13 @@ impl Exchange {
     /// The app is done with this request: a response it did not give becomes a 500 (not
     /// started) or an incomplete response. Returns what to log about that, if anything.
     fn finish(&mut self, py: Python<'_>) -> Option<&'static str> {
-        let placed = self.slot.borrow().placed;
+        if let RequestContent::Streamed(feed) = &self.body {
+            feed.borrow_mut().close();
+        }
+        let (placed, gone) = {
+            let slot = self.slot.borrow();
+            (slot.placed, slot.disconnected)
+        };
         let message = if !placed {
             match self.status {
                 None => {
@@ -485,7 +646,8 @@ impl Exchange {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         ResponseBody::from(body),
                     );
-                    Some("ASGI callable returned without starting response.")
+                    // After the client went away, nobody is waiting for the response.
+                    (!gone).then_some("ASGI callable returned without starting response.")
                 }
                 Some(status) => {
                     let stream = Rc::new(RefCell::new(Stream {
@@ -647,13 +809,32 @@ fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
     response
 }
 
-fn address<'py>(py: Python<'py>, addr: Option<SocketAddr>) -> PyResult<Bound<'py, PyAny>> {
-    match addr {
-        Some(addr) => Ok((addr.ip().to_string(), addr.port())
-            .into_pyobject(py)?
-            .into_any()),
-        None => Ok(py.None().into_bound(py)),
-    }
+/// Most distinct IP addresses whose text `address` keeps.
+const HOSTS_KEPT: usize = 8;
+
+/// `(host, port)` for a scope's "server" or "client", or None.
+fn address<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    addr: Option<SocketAddr>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(addr) = addr else {
+        return Ok(py.None().into_bound(py));
+    };
+    let ip = addr.ip();
+    let mut hosts = shared.hosts.borrow_mut();
+    let host = match hosts.iter().find(|(seen, _)| *seen == ip) {
+        Some((_, host)) => host.bind(py).clone(),
+        None => {
+            let host = PyString::new(py, &ip.to_string());
+            if hosts.len() == HOSTS_KEPT {
+                hosts.remove(0);
+            }
+            hosts.push((ip, host.clone().unbind()));
+            host
+        }
+    };
+    Ok((host, addr.port()).into_pyobject(py)?.into_any())
 }
 
 /// The ASGI http scope of a request, as uvicorn builds it.
@@ -675,8 +856,8 @@ fn scope<'py>(
         _ => intern!(py, "1.1"),
     };
     scope.set_item(intern!(py, "http_version"), version)?;
-    scope.set_item(intern!(py, "server"), address(py, peer.local)?)?;
-    scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?;
+    scope.set_item(intern!(py, "server"), address(py, shared, peer.local)?)?;
+    scope.set_item(intern!(py, "client"), address(py, shared, peer.remote)?)?;
     scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
     scope.set_item(intern!(py, "method"), parts.method.as_str())?;
     scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
@@ -711,13 +892,16 @@ fn scope<'py>(
     Ok(scope)
 }
 
+/// A callback a new task scheduled: the callback, its arguments and its context.
+type Caught = (Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>);
+
 /// Catches the first step a new task schedules: while it is the event loop's `call_soon`
 /// (an instance attribute set around the task's creation only), the callback and context
 /// the task asks to be run soon are kept here instead, and the server runs them at once.
 #[pyclass(module = "tachyon._tachyon", unsendable)]
 #[derive(Debug, Default)]
 pub struct StepCatcher {
-    caught: Option<(Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>)>,
+    caught: Option<Caught>,
 }
 
 #[pymethods]
@@ -784,16 +968,43 @@ fn make_task<'py>(
     shared: &Shared,
     coroutine: &Bound<'py, Continuation>,
     context: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyAny>, Option<(Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>)>)> {
+) -> PyResult<(Bound<'py, PyAny>, Option<Caught>)> {
     let event_loop = shared.event_loop.bind(py);
     let catcher = shared.catcher.bind(py);
+    // What `loop.create_task` does, without its frame, when it would do just that: no task
+    // factory, and no debug mode (which trims the task's source traceback).
+    let plain = event_loop
+        .getattr(intern!(py, "_task_factory"))
+        .is_ok_and(|factory| factory.is_none())
+        && event_loop
+            .getattr(intern!(py, "_debug"))
+            .is_ok_and(|debug| debug.is(&*pyo3::types::PyBool::new(py, false)));
     event_loop.setattr(intern!(py, "call_soon"), catcher)?;
-    let options = PyDict::new(py);
-    let task = options
-        .set_item(intern!(py, "context"), context)
-        .and_then(|()| {
-            event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
-        });
+    let task = if plain {
+        let kwnames = shared.task_kwnames.bind(py);
+        let args = [coroutine.as_ptr(), event_loop.as_ptr(), context.as_ptr()];
+        // SAFETY: `args` holds valid references kept alive by the caller for the call, one
+        // positional argument then one per name in `kwnames` (a tuple of strings); the
+        // result is a new reference or null with an error set.
+        unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_Vectorcall(
+                    shared.task_class.as_ptr(),
+                    args.as_ptr(),
+                    1,
+                    kwnames.as_ptr(),
+                ),
+            )
+        }
+    } else {
+        let options = PyDict::new(py);
+        options
+            .set_item(intern!(py, "context"), context)
+            .and_then(|()| {
+                event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
+            })
+    };
     let restored = event_loop.delattr(intern!(py, "call_soon"));
     let caught = catcher.borrow_mut().caught.take();
     let task = task?;
@@ -805,18 +1016,24 @@ fn make_task<'py>(
 /// `asyncio.current_task()` is that task from the first line on), whose first step runs at
 /// once, here: a handler that does not suspend is answered before this returns, without
 /// the loop; one that suspends continues in its task, and the response follows.
-fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: Bytes) -> Reply {
+fn start(
+    py: Python<'_>,
+    shared: &Rc<Shared>,
+    parts: &Parts,
+    peer: &Peer,
+    body: RequestContent,
+) -> Reply {
     let slot = Rc::new(RefCell::new(Slot::default()));
     let before = queue_lengths(py, shared);
     let mut finished = false;
-    let result = (|| -> PyResult<()> {
+    let result = (|| -> PyResult<Option<Py<PyAny>>> {
         let scope = scope(py, shared, parts, peer)?;
         let exchange = Bound::new(
             py,
             Exchange {
                 slot: slot.clone(),
                 shared: shared.clone(),
-                body: Some(body),
+                body,
                 status: None,
                 headers: HeaderMap::new(),
                 stream: None,
@@ -855,14 +1072,15 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
         }
         if task.call_method0(intern!(py, "done"))?.is_truthy()? {
             finished = true;
-            exchange.borrow_mut().task_done(py, &task)
+            exchange.borrow_mut().task_done(py, &task)?;
+            Ok(None)
         } else {
             shared.tasks.bind(py).add(&task)?;
             task.call_method1(
                 intern!(py, "add_done_callback"),
                 (exchange.getattr(intern!(py, "task_done"))?,),
             )?;
-            Ok(())
+            Ok(Some(task.unbind()))
         }
     })();
     // Let the loop run what the step queued on it, and take the timers it set into account
@@ -875,26 +1093,72 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
     if !quiet {
         shared.wake.wake();
     }
-    if let Err(err) = result {
-        report(py, shared, Some(err), None);
-        if !slot.borrow().placed {
-            return Reply::Ready(plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-            ));
+    let pending = match result {
+        Ok(pending) => pending,
+        Err(err) => {
+            report(py, shared, Some(err), None);
+            if !slot.borrow().placed {
+                return Reply::Ready(plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                ));
+            }
+            None
         }
-    }
+    };
     if let Some(response) = slot.borrow_mut().response.take() {
         return Reply::Ready(response);
     }
-    Reply::pending(std::future::poll_fn(move |cx| {
-        let mut slot = slot.borrow_mut();
+    Reply::pending(Awaiting {
+        slot,
+        task: pending,
+        answered: false,
+        wake: shared.wake.clone(),
+    })
+}
+
+/// The response of a request whose task had not given it when its first step ended. If
+/// this is dropped before the response came (the client went away, or the connection was
+/// cut), the request is over: its `receive` answers `http.disconnect`, and its task is
+/// cancelled (what it awaits raises `CancelledError`, its `finally` blocks run).
+struct Awaiting {
+    slot: Rc<RefCell<Slot>>,
+    task: Option<Py<PyAny>>,
+    answered: bool,
+    wake: WakeHandle,
+}
+
+impl Future for Awaiting {
+    type Output = Response<ResponseBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<ResponseBody>> {
+        let this = self.get_mut();
+        let mut slot = this.slot.borrow_mut();
         if let Some(response) = slot.response.take() {
+            this.answered = true;
             return Poll::Ready(response);
         }
         slot.waker = Some(cx.waker().clone());
         Poll::Pending
-    }))
+    }
+}
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        if self.answered || self.slot.borrow().placed {
+            return;
+        }
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        Python::attach(|py| {
+            disconnect(py, &self.slot);
+            if let Err(err) = task.bind(py).call_method0(intern!(py, "cancel")) {
+                err.write_unraisable(py, None);
+            }
+        });
+        self.wake.wake();
+    }
 }
 
 /// The loop's `_ready` and `_scheduled` (asyncio's `BaseEventLoop` has both), if they are
@@ -924,13 +1188,11 @@ fn run_caught(
     context: Option<&Bound<'_, PyAny>>,
 ) {
     let result = match context {
-        Some(context) => {
-            Entered::enter(context.clone()).and_then(|entered| {
-                let result = callback.call1(args);
-                drop(entered);
-                result
-            })
-        }
+        Some(context) => Entered::enter(context.clone()).and_then(|entered| {
+            let result = callback.call1(args);
+            drop(entered);
+            result
+        }),
         None => callback.call1(args),
     };
     if let Err(err) = result {
@@ -961,8 +1223,26 @@ impl Dispatch for PyDispatch {
     fn dispatch(&self, request: http::Request<RequestBody>, peer: &Peer) -> Reply {
         let shared = self.0.clone();
         let (parts, body) = request.into_parts();
-        if body.content_length() == Some(0) {
-            return Python::attach(|py| start(py, &shared, &parts, peer, Bytes::new()));
+        match body.content_length() {
+            Some(0) => {
+                return Python::attach(|py| {
+                    start(
+                        py,
+                        &shared,
+                        &parts,
+                        peer,
+                        RequestContent::Whole(Some(Bytes::new())),
+                    )
+                });
+            }
+            Some(length) if length <= WHOLE_BODY_MAX => {}
+            _ => {
+                let feed = Rc::new(RefCell::new(Feed::default()));
+                tachyon_server::spawn(feed_body(feed.clone(), body, shared.wake.clone()));
+                return Python::attach(|py| {
+                    start(py, &shared, &parts, peer, RequestContent::Streamed(feed))
+                });
+            }
         }
         let peer = *peer;
         Reply::pending(async move {
@@ -971,6 +1251,7 @@ impl Dispatch for PyDispatch {
                 // Too large or too slow: the server answers 413 or 408 whatever this is.
                 Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request"),
             };
+            let body = RequestContent::Whole(Some(body));
             match Python::attach(|py| start(py, &shared, &parts, &peer, body)) {
                 Reply::Ready(response) => response,
                 Reply::Pending(future) => future.await,
@@ -1090,6 +1371,9 @@ impl NativeServer {
             tasks,
             catcher: Py::new(py, StepCatcher::default())?,
             queues: loop_queues(event_loop.bind(py)),
+            task_class: py.import("asyncio")?.getattr("Task")?.unbind(),
+            task_kwnames: PyTuple::new(py, ["loop", "context"])?.unbind(),
+            hosts: RefCell::new(Vec::new()),
             report,
             event_loop,
             wake: runtime.wake_handle(),

@@ -61,7 +61,7 @@ mod server;
 
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
 pub use config::Config;
-pub use dispatch::{Dispatch, Peer, PendingResponse, Reply};
+pub use dispatch::{Dispatch, Peer, PendingResponse, Reply, spawn};
 pub use listener::{DEFAULT_BACKLOG, Listener, TcpOptions};
 pub use runtime::{Runtime, WakeHandle, Wakeup, serve};
 pub use server::{ServerHandle, ShutdownHandle};
