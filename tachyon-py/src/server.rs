@@ -51,10 +51,11 @@ struct Shared {
     /// The fused dispatcher (`fused`) or the ASGI app.
     app: Py<PyAny>,
     fused: bool,
-    /// Written to `scope["app"]` on the fused path (what `TachyonEngine.__call__` does).
-    scope_app: Option<Py<PyAny>>,
     /// The lifespan state, copied into each scope.
     state: Py<PyDict>,
+    /// What each scope starts as (`scope_template`), and its "asgi" entry (copied too).
+    scope_template: Py<PyDict>,
+    asgi: Py<PyDict>,
     /// The tasks of requests in flight (the loop keeps only weak references to tasks).
     tasks: Py<PySet>,
     /// Stands in for the loop's `call_soon` while a request's task is made, so that the
@@ -844,23 +845,24 @@ fn scope<'py>(
     parts: &Parts,
     peer: &Peer,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = PyDict::new(py);
-    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
-    let asgi = PyDict::new(py);
-    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
-    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
-    scope.set_item(intern!(py, "asgi"), asgi)?;
-    let version = match parts.version {
-        Version::HTTP_10 => intern!(py, "1.0"),
-        Version::HTTP_2 => intern!(py, "2"),
-        _ => intern!(py, "1.1"),
-    };
-    scope.set_item(intern!(py, "http_version"), version)?;
+    // A copy of the template (its keys in uvicorn's order, constants set): the values below
+    // replace the template's in place, so the dict never grows.
+    let scope = shared.scope_template.bind(py).copy()?;
+    scope.set_item(intern!(py, "asgi"), shared.asgi.bind(py).copy()?)?;
+    match parts.version {
+        Version::HTTP_11 => {}
+        Version::HTTP_10 => scope.set_item(intern!(py, "http_version"), intern!(py, "1.0"))?,
+        Version::HTTP_2 => scope.set_item(intern!(py, "http_version"), intern!(py, "2"))?,
+        _ => {}
+    }
     scope.set_item(intern!(py, "server"), address(py, shared, peer.local)?)?;
     scope.set_item(intern!(py, "client"), address(py, shared, peer.remote)?)?;
-    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
-    scope.set_item(intern!(py, "method"), parts.method.as_str())?;
-    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    let method = match parts.method.as_str() {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        other => PyString::new(py, other),
+    };
+    scope.set_item(intern!(py, "method"), method)?;
     let raw_path = parts.uri.path();
     let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy();
     scope.set_item(intern!(py, "path"), path.as_ref())?;
@@ -873,20 +875,41 @@ fn scope<'py>(
         intern!(py, "query_string"),
         PyBytes::new(py, query.as_bytes()),
     )?;
-    let headers = PyList::empty(py);
+    let mut headers = Vec::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
-        let pair = PyTuple::new(
+        headers.push(PyTuple::new(
             py,
             [
                 PyBytes::new(py, name.as_str().as_bytes()),
                 PyBytes::new(py, value.as_bytes()),
             ],
-        )?;
-        headers.append(pair)?;
+        )?);
     }
-    scope.set_item(intern!(py, "headers"), headers)?;
+    scope.set_item(intern!(py, "headers"), PyList::new(py, headers)?)?;
     scope.set_item(intern!(py, "state"), shared.state.bind(py).copy()?)?;
-    if let Some(app) = &shared.scope_app {
+    Ok(scope)
+}
+
+/// The scope every request's starts as (see `scope`): uvicorn's keys in uvicorn's order,
+/// the constants set, the others None until set; and `app` last on the fused path.
+fn scope_template<'py>(
+    py: Python<'py>,
+    scope_app: Option<&Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    let none = py.None();
+    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "asgi"), &none)?;
+    scope.set_item(intern!(py, "http_version"), intern!(py, "1.1"))?;
+    scope.set_item(intern!(py, "server"), &none)?;
+    scope.set_item(intern!(py, "client"), &none)?;
+    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "method"), &none)?;
+    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    for key in ["path", "raw_path", "query_string", "headers", "state"] {
+        scope.set_item(PyString::intern(py, key), &none)?;
+    }
+    if let Some(app) = scope_app {
         scope.set_item(intern!(py, "app"), app.bind(py))?;
     }
     Ok(scope)
@@ -1366,11 +1389,17 @@ impl NativeServer {
         let shared = Rc::new(Shared {
             app,
             fused,
-            scope_app,
             state,
             tasks,
             catcher: Py::new(py, StepCatcher::default())?,
             queues: loop_queues(event_loop.bind(py)),
+            scope_template: scope_template(py, scope_app.as_ref())?.unbind(),
+            asgi: {
+                let asgi = PyDict::new(py);
+                asgi.set_item("version", "3.0")?;
+                asgi.set_item("spec_version", "2.4")?;
+                asgi.unbind()
+            },
             task_class: py.import("asyncio")?.getattr("Task")?.unbind(),
             task_kwnames: PyTuple::new(py, ["loop", "context"])?.unbind(),
             hosts: RefCell::new(Vec::new()),
