@@ -36,7 +36,7 @@ APP_SOURCE = textwrap.dedent(
     from tachyon import JSONResponse, Middleware, PlainTextResponse, Response, Route, TachyonEngine
     from tachyon.background import BackgroundTask
     from tachyon.middleware.base import BaseHTTPMiddleware
-    from tachyon.responses import StreamingResponse
+    from tachyon.responses import FileResponse, StreamingResponse
 
     EVENTS = []
     REQUEST_ID = contextvars.ContextVar("request_id", default=None)
@@ -212,6 +212,11 @@ APP_SOURCE = textwrap.dedent(
         return PlainTextResponse("released")
 
 
+    async def file(request):
+        # 1 MiB, written beside this module by the tests.
+        return FileResponse(__file__.rsplit("/", 1)[0] + "/big.bin")
+
+
     async def upload(request):
         body = await request.body()
         return JSONResponse({"length": len(body), "sum": sum(body[::4096])})
@@ -255,6 +260,7 @@ APP_SOURCE = textwrap.dedent(
         Route("/big-stream", big_stream),
         Route("/upload", upload, methods=["POST"]),
         Route("/hang", hang),
+        Route("/file", file),
         Route("/stream-upload", stream_upload, methods=["POST"]),
         Route("/stall-upload", stall_upload, methods=["POST"]),
         Route("/release", release),
@@ -293,6 +299,7 @@ APP_SOURCE = textwrap.dedent(
 def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("native_app")
     (directory / "native_app.py").write_text(APP_SOURCE)
+    (directory / "big.bin").write_bytes(bytes(range(256)) * 4096)
     return directory
 
 
@@ -348,6 +355,9 @@ REQUESTS: list[tuple[str, str, bytes | None, dict[str, str] | None]] = [
     ("GET", "/state", None, None),
     ("GET", "/stream", None, None),
     ("GET", "/big-stream", None, None),
+    ("GET", "/file", None, None),
+    ("GET", "/file", None, {"range": "bytes=10-99"}),
+    ("HEAD", "/file", None, None),
     ("POST", "/upload", bytes(range(256)) * 8192, {"content-type": "application/octet-stream"}),
 ]
 

@@ -11,6 +11,7 @@ __all__ = [
     "FusedDispatch",
     "Immediate",
     "NativeServer",
+    "StepCatcher",
     "Compressor",
     "FormParseError",
     "MultipartParser",
