@@ -1048,7 +1048,6 @@ fn start(
 ) -> Reply {
     let slot = Rc::new(RefCell::new(Slot::default()));
     let before = queue_lengths(py, shared);
-    let mut finished = false;
     let result = (|| -> PyResult<Option<Py<PyAny>>> {
         let scope = scope(py, shared, parts, peer)?;
         let exchange = Bound::new(
@@ -1094,7 +1093,6 @@ fn start(
             );
         }
         if task.call_method0(intern!(py, "done"))?.is_truthy()? {
-            finished = true;
             exchange.borrow_mut().task_done(py, &task)?;
             Ok(None)
         } else {
@@ -1106,13 +1104,15 @@ fn start(
             Ok(Some(task.unbind()))
         }
     })();
-    // Let the loop run what the step queued on it, and take the timers it set into account
-    // (a task that suspended may have done either).
-    let quiet = finished
-        && matches!(
-            (before, queue_lengths(py, shared)),
-            (Some((_, timers)), Some((0, now))) if now == timers
-        );
+    // Let the loop run what the step queued on it (a task that yielded, or whose awaited
+    // future was already done, queued its next step there), and take the timers it set into
+    // account. A task that suspended on a pending future needs nothing from the loop now:
+    // whatever completes the future (a descriptor the loop watches, a timer, another thread
+    // through the self-pipe) wakes the loop's wait, which is this server's.
+    let quiet = matches!(
+        (before, queue_lengths(py, shared)),
+        (Some((_, timers)), Some((0, now))) if now == timers
+    );
     if !quiet {
         shared.wake.wake();
     }
