@@ -984,8 +984,9 @@ fn copy_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// Makes the request's asyncio task, running `coroutine` in `context`, with the loop's
-/// `call_soon` caught: returns the task and the first step it scheduled (if it scheduled
-/// one through `call_soon`; a task factory may start tasks otherwise).
+/// `call_soon` caught while `asyncio.Task` is made: returns the task and the first step it
+/// scheduled. With a task factory on the loop, the factory makes the task as usual, and
+/// nothing is caught (the task starts when the loop, or the factory, starts it).
 fn make_task<'py>(
     py: Python<'py>,
     shared: &Shared,
@@ -994,14 +995,25 @@ fn make_task<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Option<Caught>)> {
     let event_loop = shared.event_loop.bind(py);
     let catcher = shared.catcher.bind(py);
-    // What `loop.create_task` does, without its frame, when it would do just that: no task
-    // factory, and no debug mode (which trims the task's source traceback).
-    let plain = event_loop
+    let create_task = || {
+        let options = PyDict::new(py);
+        options.set_item(intern!(py, "context"), context)?;
+        event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
+    };
+    let no_factory = event_loop
         .getattr(intern!(py, "_task_factory"))
-        .is_ok_and(|factory| factory.is_none())
-        && event_loop
-            .getattr(intern!(py, "_debug"))
-            .is_ok_and(|debug| debug.is(&*pyo3::types::PyBool::new(py, false)));
+        .is_ok_and(|factory| factory.is_none());
+    if !no_factory {
+        // A task factory is the app's own code: it may schedule callbacks of its own, or
+        // start the task itself (`asyncio.eager_task_factory`), so `call_soon` is left alone
+        // and the task starts as the factory has it.
+        return Ok((create_task()?, None));
+    }
+    // What `loop.create_task` does, without its frame, when it would do just that: no debug
+    // mode (which trims the task's source traceback).
+    let plain = event_loop
+        .getattr(intern!(py, "_debug"))
+        .is_ok_and(|debug| debug.is(&*pyo3::types::PyBool::new(py, false)));
     event_loop.setattr(intern!(py, "call_soon"), catcher)?;
     let task = if plain {
         let kwnames = shared.task_kwnames.bind(py);
@@ -1021,12 +1033,7 @@ fn make_task<'py>(
             )
         }
     } else {
-        let options = PyDict::new(py);
-        options
-            .set_item(intern!(py, "context"), context)
-            .and_then(|()| {
-                event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
-            })
+        create_task()
     };
     let restored = event_loop.delattr(intern!(py, "call_soon"));
     let caught = catcher.borrow_mut().caught.take();

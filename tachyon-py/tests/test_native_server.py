@@ -270,6 +270,28 @@ APP_SOURCE = textwrap.dedent(
     app = TachyonEngine(routes=ROUTES, lifespan=lifespan)
 
 
+    TASKS_MADE = []
+
+
+    def counting_factory(loop, coro, **kwargs):
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        TASKS_MADE.append(task)
+        return task
+
+
+    @contextlib.asynccontextmanager
+    async def factory_lifespan(app):
+        asyncio.get_running_loop().set_task_factory(counting_factory)
+        yield
+
+
+    async def made(request):
+        return JSONResponse({"made": len(TASKS_MADE), "mine": asyncio.current_task() in TASKS_MADE})
+
+
+    factory_app = TachyonEngine(routes=[Route("/made", made), Route("/suspends", suspends)], lifespan=factory_lifespan)
+
+
     class Tag(BaseHTTPMiddleware):
         async def dispatch(self, request, call_next):
             response = await call_next(request)
@@ -313,6 +335,11 @@ def _server(app_dir: Path, target: str, server: str) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def native(app_dir: Path) -> Iterator[int]:
     yield from _server(app_dir, "app", "native")
+
+
+@pytest.fixture(scope="module")
+def native_factory(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "factory_app", "native")
 
 
 @pytest.fixture(scope="module")
@@ -641,3 +668,11 @@ def test_declared_body_over_the_limit_is_413(native: int) -> None:
         sock.sendall(b"POST /stream-upload HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % (200 * 1024 * 1024))
         head, _, _ = _read_response(sock, b"")
     assert head.startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_task_factory_makes_the_request_tasks(native_factory: int) -> None:
+    # The loop's task factory (set in lifespan) makes each request's task, as under uvicorn.
+    first = json.loads(request(native_factory, "GET", "/made")[2])
+    assert first["mine"] is True
+    assert request(native_factory, "GET", "/suspends")[2] == b"resolved later"
+    assert json.loads(request(native_factory, "GET", "/made")[2]) == {"made": first["made"] + 2, "mine": True}
