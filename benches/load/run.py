@@ -5,7 +5,8 @@
     python benches/load/run.py --json out.json --write-docs
 
 One worker per server, pinned to CPU 0 (`taskset -c 0`); the load generator
-(`wrk -t1 -c64`, Debian package `wrk`) pinned to CPU 1. All the (app, server) rows are
+(`wrk -t1 -c64`, Debian package `wrk`) pinned to CPU 1, as is the TCP echo server the
+round-trip scenario's handlers await (`echo_server.py`). All the (app, server) rows are
 started once and stay up, idle but for their turn; each scenario warms every row up, then
 runs the rounds, each round one timed run per row, the order of the rows reversed every
 other round, so that runs compared with each other are seconds apart and no framework
@@ -67,6 +68,8 @@ SCENARIOS = [
     Scenario("hello", "hello JSON", "GET", "/", 200),
     Scenario("param", "int param + query", "GET", "/users/123?q=hello", 200),
     Scenario("echo", "POST JSON echo", "POST", "/echo", 200, ECHO_BODY),
+    Scenario("big", "10 KB JSON", "GET", "/big", 200),
+    Scenario("roundtrip", "TCP round trip", "GET", "/roundtrip", 200),
     Scenario("404", "404", "GET", "/missing", 404),
 ]
 
@@ -83,6 +86,7 @@ class Target:
 
 
 TARGETS = [
+    Target("tachyon-native", "Tachyon, native server", "tachyon_app", "native", "native"),
     Target("tachyon-uvicorn", "Tachyon, uvicorn", "tachyon_app", "uvicorn", "asgi"),
     Target("tachyon-granian-asgi", "Tachyon, Granian ASGI", "tachyon_app", "granian", "asgi"),
     Target("tachyon-granian-rsgi", "Tachyon, Granian RSGI", "tachyon_app", "granian", "rsgi"),
@@ -134,6 +138,11 @@ def free_port() -> int:
 
 def server_command(target: Target, port: int) -> list[str]:
     python = sys.executable
+    if target.server == "native":
+        return [
+            python, "-m", "tachyon", f"apps:{target.app}", "--app-dir", str(HERE), "--server", "native",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
     if target.server == "uvicorn":
         return [
             python, "-m", "uvicorn", f"apps:{target.app}", "--app-dir", str(HERE),
@@ -151,13 +160,15 @@ def server_command(target: Target, port: int) -> list[str]:
 class RunningServer:
     """A server subprocess pinned to SERVER_CPU; stopped with SIGTERM (then SIGKILL)."""
 
-    def __init__(self, target: Target, log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, target: Target, log_dir: Path, echo_port: int, command: list[str] | None = None) -> None:
+        # A helper process (`command`, on LOAD_CPU) listens on the port it was given.
+        self.port = free_port() if command is None else echo_port
         self.log = log_dir / f"{target.key}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(HERE)}
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(HERE), "LOAD_ECHO_PORT": str(echo_port)}
+        cpu = SERVER_CPU if command is None else LOAD_CPU
         self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *server_command(target, self.port)],
+            ["taskset", "-c", cpu, *(command or server_command(target, self.port))],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=env,
@@ -259,8 +270,13 @@ def measure(
         tmp_dir = Path(tmp)
         servers: dict[str, RunningServer] = {}
         try:
+            # The TCP echo server the round-trip handlers await, beside wrk on LOAD_CPU.
+            echo_port = free_port()
+            echo = Target("echo-server", "TCP echo server", "", "asyncio", "tcp")
+            command = [sys.executable, str(HERE / "echo_server.py"), str(echo_port)]
+            servers[echo.key] = RunningServer(echo, tmp_dir, echo_port, command)
             for target in targets:
-                servers[target.key] = RunningServer(target, tmp_dir)
+                servers[target.key] = RunningServer(target, tmp_dir, echo_port)
             for scenario in scenarios:
                 for target in targets:
                     check_response(servers[target.key].port, scenario)
@@ -295,7 +311,11 @@ def ratio(results: dict[tuple[str, str], Measurement], top: str, bottom: str, sc
 
 
 def best_tachyon(results: dict[tuple[str, str], Measurement], scenario: str) -> str | None:
-    keys = [k for k in ("tachyon-uvicorn", "tachyon-granian-asgi", "tachyon-granian-rsgi") if (k, scenario) in results]
+    keys = [
+        k
+        for k in ("tachyon-native", "tachyon-uvicorn", "tachyon-granian-asgi", "tachyon-granian-rsgi")
+        if (k, scenario) in results
+    ]
     return max(keys, key=lambda k: results[(k, scenario)].median_rps) if keys else None
 
 
@@ -335,6 +355,9 @@ def markdown(
         "",
         "| Ratio (req/s) | " + " | ".join(s.title for s in scenarios) + " | target |",
         "|---|" + "---:|" * len(scenarios) + "---|",
+        ratio_row("Tachyon native / Starlette on uvicorn", "tachyon-native", "starlette-uvicorn",
+                  ">= 4x hello JSON, >= 2x every scenario"),
+        ratio_row("Tachyon native / bare RSGI on Granian", "tachyon-native", "bare-granian-rsgi", "> 1x hello JSON"),
         ratio_row("Tachyon on uvicorn / bare ASGI on uvicorn", "tachyon-uvicorn", "bare-uvicorn", ">= 0.9x"),
         ratio_row("Tachyon on Granian RSGI / bare RSGI on Granian", "tachyon-granian-rsgi",
                   "bare-granian-rsgi", ">= 0.9x"),
@@ -346,7 +369,8 @@ def markdown(
     for scenario in scenarios:
         best = best_tachyon(results, scenario.key)
         value = None if best is None else ratio(results, best, "starlette-uvicorn", scenario.key)
-        name = {"tachyon-uvicorn": "uvicorn", "tachyon-granian-asgi": "Granian ASGI"}.get(best or "", "Granian RSGI")
+        names = {"tachyon-native": "native", "tachyon-uvicorn": "uvicorn", "tachyon-granian-asgi": "Granian ASGI"}
+        name = names.get(best or "", "Granian RSGI")
         cells.append("-" if value is None else f"{value:.2f}x ({name})")
     lines.append(
         "| Tachyon's best deployment / Starlette on uvicorn | "

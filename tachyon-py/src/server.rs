@@ -17,6 +17,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
@@ -51,16 +52,25 @@ struct Shared {
     /// The fused dispatcher (`fused`) or the ASGI app.
     app: Py<PyAny>,
     fused: bool,
-    /// Written to `scope["app"]` on the fused path (what `TachyonEngine.__call__` does).
-    scope_app: Option<Py<PyAny>>,
     /// The lifespan state, copied into each scope.
     state: Py<PyDict>,
+    /// What each scope starts as (`scope_template`), and its "asgi" entry (copied too).
+    scope_template: Py<PyDict>,
+    asgi: Py<PyDict>,
     /// The tasks of requests in flight (the loop keeps only weak references to tasks).
     tasks: Py<PySet>,
-    /// `enter_task(loop, task)` / `leave_task(loop, task)`: make `task` the loop's current
-    /// task while the request's first step runs here (asyncio's `_enter_task` / `_leave_task`).
-    enter_task: Py<PyAny>,
-    leave_task: Py<PyAny>,
+    /// Stands in for the loop's `call_soon` while a request's task is made, so that the
+    /// task's first step runs at once, here (as an eagerly started task's does).
+    catcher: Py<StepCatcher>,
+    /// The loop's queue of callbacks ready to run and its heap of timers (`loop._ready`,
+    /// `loop._scheduled`), if it has them: after a request whose task finished at once, the
+    /// loop is woken only when something was added to either.
+    queues: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// `asyncio.Task`, and the names of the keyword arguments it is called with.
+    task_class: Py<PyAny>,
+    task_kwnames: Py<PyTuple>,
+    /// The text of the IP addresses last seen in scopes (few: usually one or two).
+    hosts: RefCell<Vec<(std::net::IpAddr, Py<PyString>)>>,
     /// `report(exc, message)`: logs a request's failure.
     report: Py<PyAny>,
     /// The asyncio loop (for futures that `receive` and `send` return when they wait).
@@ -212,6 +222,121 @@ impl Drop for StreamBody {
     }
 }
 
+/// Request bodies up to this size (declared with `Content-Length`) are read whole before the
+/// app starts; larger ones, and chunked ones, are streamed to `receive` as they arrive.
+const WHOLE_BODY_MAX: u64 = 64 * 1024;
+
+/// A request body streamed to the app: `receive` asks for the next part, and the body's
+/// reader (a task on the server's runtime) reads it from the connection only then, so an
+/// app that reads slowly makes the client wait (backpressure).
+#[derive(Default)]
+struct Feed {
+    /// The future of the `receive` call waiting for the next part.
+    waiting: Option<Py<PyAny>>,
+    /// The reader, waiting to be asked.
+    waker: Option<Waker>,
+    /// The whole body was given to the app.
+    ended: bool,
+    /// The body failed (too large, too slow, the connection broke): `receive` answers
+    /// `http.disconnect`, and the app's failure for want of its body is not logged.
+    failed: bool,
+    /// The request is over: the reader stops (dropping the body).
+    closed: bool,
+}
+
+impl Feed {
+    fn close(&mut self) {
+        self.closed = true;
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// What `receive` gives of the request body.
+enum RequestContent {
+    /// All of it, until given.
+    Whole(Option<Bytes>),
+    /// Streamed by a reader task.
+    Streamed(Rc<RefCell<Feed>>),
+}
+
+fn body_message<'py>(py: Python<'py>, body: &[u8], more: bool) -> PyResult<Bound<'py, PyDict>> {
+    let message = PyDict::new(py);
+    message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
+    message.set_item(intern!(py, "body"), PyBytes::new(py, body))?;
+    message.set_item(intern!(py, "more_body"), more)?;
+    Ok(message)
+}
+
+/// Reads `body` for the app, one part each time `receive` asks (see `Feed`).
+async fn feed_body(feed: Rc<RefCell<Feed>>, mut body: RequestBody, wake: WakeHandle) {
+    loop {
+        let asked = std::future::poll_fn(|cx| {
+            let mut feed = feed.borrow_mut();
+            if feed.closed {
+                return Poll::Ready(false);
+            }
+            if feed.waiting.is_some() {
+                return Poll::Ready(true);
+            }
+            feed.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        if !asked {
+            return;
+        }
+        let frame = std::future::poll_fn(|cx| {
+            if feed.borrow().closed {
+                return Poll::Ready(None);
+            }
+            feed.borrow_mut().waker = Some(cx.waker().clone());
+            Pin::new(&mut body).poll_frame(cx).map(Some)
+        })
+        .await;
+        let outcome = match frame {
+            // The request is over.
+            None => return,
+            Some(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => Ok((data, !body.is_end_stream())),
+                // Trailers: nothing for the app.
+                Err(_) => continue,
+            },
+            Some(None) => Ok((Bytes::new(), false)),
+            Some(Some(Err(_))) => Err(()),
+        };
+        let (waiting, done) = {
+            let mut feed = feed.borrow_mut();
+            let done = match outcome {
+                Ok((_, more)) => !more,
+                Err(()) => true,
+            };
+            feed.ended = done && outcome.is_ok();
+            feed.failed = outcome.is_err();
+            (feed.waiting.take(), done)
+        };
+        if let Some(waiting) = waiting {
+            Python::attach(|py| {
+                let message = match &outcome {
+                    Ok((data, more)) => body_message(py, data, *more),
+                    Err(()) => Ok(disconnect_message(py)),
+                };
+                match message {
+                    Ok(message) => {
+                        let _ = resolve(py, waiting.bind(py), message.as_any());
+                    }
+                    Err(err) => err.write_unraisable(py, None),
+                }
+            });
+            wake.wake();
+        }
+        if done {
+            return;
+        }
+    }
+}
+
 /// An awaitable that is already done: `await` gives its value without suspending.
 #[pyclass(module = "tachyon._tachyon", frozen)]
 #[derive(Debug)]
@@ -251,8 +376,8 @@ fn immediate(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 pub struct Exchange {
     slot: Rc<RefCell<Slot>>,
     shared: Rc<Shared>,
-    /// The request body, until `receive` gives it.
-    body: Option<Bytes>,
+    /// The request body, as `receive` gives it.
+    body: RequestContent,
     status: Option<StatusCode>,
     headers: HeaderMap,
     stream: Option<Rc<RefCell<Stream>>>,
@@ -265,6 +390,14 @@ impl std::fmt::Debug for Exchange {
             .field("status", &self.status)
             .field("complete", &self.complete)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if let RequestContent::Streamed(feed) = &self.body {
+            feed.borrow_mut().close();
+        }
     }
 }
 
@@ -317,18 +450,40 @@ fn status_code(value: &Bound<'_, PyAny>) -> PyResult<StatusCode> {
 
 #[pymethods]
 impl Exchange {
-    /// ASGI `receive()`: the whole request body in one message, then `http.disconnect`
-    /// once the response is complete or the client is gone.
+    /// ASGI `receive()`: the request body (a small one whole, in one message; a large or
+    /// chunked one in parts, each read from the client when asked for), then
+    /// `http.disconnect` once the response is complete or the client is gone.
     fn receive(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(body) = self.body.take() {
-            let message = PyDict::new(py);
-            message.set_item(intern!(py, "type"), intern!(py, "http.request"))?;
-            message.set_item(intern!(py, "body"), PyBytes::new(py, &body))?;
-            message.set_item(intern!(py, "more_body"), false)?;
-            return immediate(py, message.into_any());
-        }
+        // As uvicorn: once the client is gone or the response complete, that is all there is.
         if self.slot.borrow().disconnected {
             return immediate(py, disconnect_message(py).into_any());
+        }
+        match &mut self.body {
+            RequestContent::Whole(body) => {
+                if let Some(body) = body.take() {
+                    return immediate(py, body_message(py, &body, false)?.into_any());
+                }
+            }
+            RequestContent::Streamed(feed) => {
+                let mut feed = feed.borrow_mut();
+                if !feed.ended && !feed.failed && !feed.closed {
+                    if feed.waiting.is_some() {
+                        return Err(PyRuntimeError::new_err(
+                            "receive() called again before the previous call returned",
+                        ));
+                    }
+                    let future = self
+                        .shared
+                        .event_loop
+                        .bind(py)
+                        .call_method0(intern!(py, "create_future"))?;
+                    feed.waiting = Some(future.clone().unbind());
+                    if let Some(waker) = feed.waker.take() {
+                        waker.wake();
+                    }
+                    return Ok(future.unbind());
+                }
+            }
         }
         let future = self
             .shared
@@ -446,7 +601,11 @@ impl Exchange {
     fn task_done(&mut self, py: Python<'_>, task: &Bound<'_, PyAny>) -> PyResult<()> {
         let shared = self.shared.clone();
         shared.tasks.bind(py).discard(task)?;
-        let exc = if task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+        let body_failed =
+            matches!(&self.body, RequestContent::Streamed(feed) if feed.borrow().failed);
+        // An app that fails for want of a body that never came (too large, too slow, cut
+        // off) is not logged: the server answers 413 or 408, or nobody is listening.
+        let exc = if body_failed || task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
             None
         } else {
             let exc = task.call_method0(intern!(py, "exception"))?;
@@ -468,7 +627,13 @@ impl Exchange {
     /// The app is done with this request: a response it did not give becomes a 500 (not
     /// started) or an incomplete response. Returns what to log about that, if anything.
     fn finish(&mut self, py: Python<'_>) -> Option<&'static str> {
-        let placed = self.slot.borrow().placed;
+        if let RequestContent::Streamed(feed) = &self.body {
+            feed.borrow_mut().close();
+        }
+        let (placed, gone) = {
+            let slot = self.slot.borrow();
+            (slot.placed, slot.disconnected)
+        };
         let message = if !placed {
             match self.status {
                 None => {
@@ -487,7 +652,8 @@ impl Exchange {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         ResponseBody::from(body),
                     );
-                    Some("ASGI callable returned without starting response.")
+                    // After the client went away, nobody is waiting for the response.
+                    (!gone).then_some("ASGI callable returned without starting response.")
                 }
                 Some(status) => {
                     let stream = Rc::new(RefCell::new(Stream {
@@ -649,13 +815,32 @@ fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
     response
 }
 
-fn address<'py>(py: Python<'py>, addr: Option<SocketAddr>) -> PyResult<Bound<'py, PyAny>> {
-    match addr {
-        Some(addr) => Ok((addr.ip().to_string(), addr.port())
-            .into_pyobject(py)?
-            .into_any()),
-        None => Ok(py.None().into_bound(py)),
-    }
+/// Most distinct IP addresses whose text `address` keeps.
+const HOSTS_KEPT: usize = 8;
+
+/// `(host, port)` for a scope's "server" or "client", or None.
+fn address<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    addr: Option<SocketAddr>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(addr) = addr else {
+        return Ok(py.None().into_bound(py));
+    };
+    let ip = addr.ip();
+    let mut hosts = shared.hosts.borrow_mut();
+    let host = match hosts.iter().find(|(seen, _)| *seen == ip) {
+        Some((_, host)) => host.bind(py).clone(),
+        None => {
+            let host = PyString::new(py, &ip.to_string());
+            if hosts.len() == HOSTS_KEPT {
+                hosts.remove(0);
+            }
+            hosts.push((ip, host.clone().unbind()));
+            host
+        }
+    };
+    Ok((host, addr.port()).into_pyobject(py)?.into_any())
 }
 
 /// The ASGI http scope of a request, as uvicorn builds it.
@@ -665,28 +850,34 @@ fn scope<'py>(
     parts: &Parts,
     peer: &Peer,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = PyDict::new(py);
-    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
-    let asgi = PyDict::new(py);
-    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
-    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
-    scope.set_item(intern!(py, "asgi"), asgi)?;
-    let version = match parts.version {
-        Version::HTTP_10 => intern!(py, "1.0"),
-        Version::HTTP_2 => intern!(py, "2"),
-        _ => intern!(py, "1.1"),
-    };
-    scope.set_item(intern!(py, "http_version"), version)?;
-    scope.set_item(intern!(py, "server"), address(py, peer.local)?)?;
+    // A copy of the template (its keys in uvicorn's order, constants set): the values below
+    // replace the template's in place, so the dict never grows.
+    let scope = shared.scope_template.bind(py).copy()?;
+    scope.set_item(intern!(py, "asgi"), shared.asgi.bind(py).copy()?)?;
+    match parts.version {
+        Version::HTTP_11 => {}
+        Version::HTTP_10 => scope.set_item(intern!(py, "http_version"), intern!(py, "1.0"))?,
+        Version::HTTP_2 => scope.set_item(intern!(py, "http_version"), intern!(py, "2"))?,
+        _ => {}
+    }
+    scope.set_item(intern!(py, "server"), address(py, shared, peer.local)?)?;
     // A trusted proxy's word on the client and scheme (tachyon_server::ProxyHeaders).
     let forwarded = parts.extensions.get::<Forwarded>();
     match forwarded.and_then(|f| f.client.as_ref()) {
         Some(client) => scope.set_item(intern!(py, "client"), client)?,
-        None => scope.set_item(intern!(py, "client"), address(py, peer.remote)?)?,
+        None => scope.set_item(intern!(py, "client"), address(py, shared, peer.remote)?)?,
     }
     let scheme = forwarded.and_then(|f| f.scheme).unwrap_or(shared.scheme);
-    scope.set_item(intern!(py, "scheme"), PyString::intern(py, scheme))?;
-    scope.set_item(intern!(py, "method"), parts.method.as_str())?;
+    if scheme != "http" {
+        // The template says "http".
+        scope.set_item(intern!(py, "scheme"), PyString::intern(py, scheme))?;
+    }
+    let method = match parts.method.as_str() {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        other => PyString::new(py, other),
+    };
+    scope.set_item(intern!(py, "method"), method)?;
     let raw_path = parts.uri.path();
     let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy();
     if shared.root_path.is_empty() {
@@ -710,40 +901,88 @@ fn scope<'py>(
         intern!(py, "query_string"),
         PyBytes::new(py, query.as_bytes()),
     )?;
-    let headers = PyList::empty(py);
+    let mut headers = Vec::with_capacity(parts.headers.len());
     for (name, value) in &parts.headers {
-        let pair = PyTuple::new(
+        headers.push(PyTuple::new(
             py,
             [
                 PyBytes::new(py, name.as_str().as_bytes()),
                 PyBytes::new(py, value.as_bytes()),
             ],
-        )?;
-        headers.append(pair)?;
+        )?);
     }
-    scope.set_item(intern!(py, "headers"), headers)?;
+    scope.set_item(intern!(py, "headers"), PyList::new(py, headers)?)?;
     scope.set_item(intern!(py, "state"), shared.state.bind(py).copy()?)?;
-    if let Some(app) = &shared.scope_app {
+    Ok(scope)
+}
+
+/// The scope every request's starts as (see `scope`): uvicorn's keys in uvicorn's order,
+/// the constants set, the others None until set; and `app` last on the fused path.
+fn scope_template<'py>(
+    py: Python<'py>,
+    scope_app: Option<&Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    let none = py.None();
+    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "asgi"), &none)?;
+    scope.set_item(intern!(py, "http_version"), intern!(py, "1.1"))?;
+    scope.set_item(intern!(py, "server"), &none)?;
+    scope.set_item(intern!(py, "client"), &none)?;
+    scope.set_item(intern!(py, "scheme"), intern!(py, "http"))?;
+    scope.set_item(intern!(py, "method"), &none)?;
+    scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
+    for key in ["path", "raw_path", "query_string", "headers", "state"] {
+        scope.set_item(PyString::intern(py, key), &none)?;
+    }
+    if let Some(app) = scope_app {
         scope.set_item(intern!(py, "app"), app.bind(py))?;
     }
     Ok(scope)
 }
 
-/// A copy of the current `contextvars` context, entered until dropped.
+/// A callback a new task scheduled: the callback, its arguments and its context.
+type Caught = (Py<PyAny>, Py<PyTuple>, Option<Py<PyAny>>);
+
+/// Catches the first step a new task schedules: while it is the event loop's `call_soon`
+/// (an instance attribute set around the task's creation only), the callback and context
+/// the task asks to be run soon are kept here instead, and the server runs them at once.
+#[pyclass(module = "tachyon._tachyon", unsendable)]
+#[derive(Debug, Default)]
+pub struct StepCatcher {
+    caught: Option<Caught>,
+}
+
+#[pymethods]
+impl StepCatcher {
+    /// `loop.call_soon(callback, *args, context=None)`, kept for the server to run.
+    #[pyo3(signature = (callback, *args, context = None))]
+    fn __call__(
+        &mut self,
+        callback: Py<PyAny>,
+        args: Py<PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        if self.caught.is_some() {
+            return Err(PyRuntimeError::new_err(
+                "a second callback scheduled while a request's task was created",
+            ));
+        }
+        self.caught = Some((callback, args, context));
+        Ok(())
+    }
+}
+
+/// A `contextvars` context, entered until dropped.
 struct Entered<'py>(Bound<'py, PyAny>);
 
 impl<'py> Entered<'py> {
-    fn copy_current(py: Python<'py>) -> PyResult<Self> {
-        // SAFETY: called with the GIL held; returns a new reference or null with an error.
-        let ctx = unsafe { ffi::PyContext_CopyCurrent() };
-        if ctx.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        // SAFETY: `ctx` is a new, valid reference, owned here.
-        let ctx = unsafe { Bound::from_owned_ptr(py, ctx) };
-        // SAFETY: `ctx` is a valid context object not entered yet.
+    /// Enters `ctx` (a `contextvars.Context` not entered yet).
+    fn enter(ctx: Bound<'py, PyAny>) -> PyResult<Self> {
+        // SAFETY: the context type is checked by `PyContext_Enter`, which fails (with an
+        // error set) on anything else; `ctx` is a valid reference held for the call.
         if unsafe { ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
-            return Err(PyErr::fetch(py));
+            return Err(PyErr::fetch(ctx.py()));
         }
         Ok(Entered(ctx))
     }
@@ -751,27 +990,105 @@ impl<'py> Entered<'py> {
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        // SAFETY: the context was entered by `copy_current` on this thread, and nothing
-        // entered since is still entered (every step in between returned).
+        // SAFETY: the context was entered by `enter` on this thread, and nothing entered
+        // since is still entered (every call in between returned).
         if unsafe { ffi::PyContext_Exit(self.0.as_ptr()) } != 0 {
             PyErr::fetch(self.0.py()).write_unraisable(self.0.py(), None);
         }
     }
 }
 
-/// Starts the app on a request: steps it once, inside the asyncio task it continues in if
-/// it suspends (so `asyncio.current_task()` is that task from the first step on), and
-/// answers at once if that step gave the response, else once the task gives one.
-fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: Bytes) -> Reply {
+/// A copy of the current `contextvars` context.
+fn copy_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: called with the GIL held; returns a new reference or null with an error.
+    let ctx = unsafe { ffi::PyContext_CopyCurrent() };
+    if ctx.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `ctx` is a new, valid reference, owned here.
+    Ok(unsafe { Bound::from_owned_ptr(py, ctx) })
+}
+
+/// Makes the request's asyncio task, running `coroutine` in `context`, with the loop's
+/// `call_soon` caught while `asyncio.Task` is made: returns the task and the first step it
+/// scheduled. With a task factory on the loop, the factory makes the task as usual, and
+/// nothing is caught (the task starts when the loop, or the factory, starts it).
+fn make_task<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    coroutine: &Bound<'py, Continuation>,
+    context: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Option<Caught>)> {
+    let event_loop = shared.event_loop.bind(py);
+    let catcher = shared.catcher.bind(py);
+    let create_task = || {
+        let options = PyDict::new(py);
+        options.set_item(intern!(py, "context"), context)?;
+        event_loop.call_method(intern!(py, "create_task"), (coroutine,), Some(&options))
+    };
+    let no_factory = event_loop
+        .getattr(intern!(py, "_task_factory"))
+        .is_ok_and(|factory| factory.is_none());
+    if !no_factory {
+        // A task factory is the app's own code: it may schedule callbacks of its own, or
+        // start the task itself (`asyncio.eager_task_factory`), so `call_soon` is left alone
+        // and the task starts as the factory has it.
+        return Ok((create_task()?, None));
+    }
+    // What `loop.create_task` does, without its frame, when it would do just that: no debug
+    // mode (which trims the task's source traceback).
+    let plain = event_loop
+        .getattr(intern!(py, "_debug"))
+        .is_ok_and(|debug| debug.is(&*pyo3::types::PyBool::new(py, false)));
+    event_loop.setattr(intern!(py, "call_soon"), catcher)?;
+    let task = if plain {
+        let kwnames = shared.task_kwnames.bind(py);
+        let args = [coroutine.as_ptr(), event_loop.as_ptr(), context.as_ptr()];
+        // SAFETY: `args` holds valid references kept alive by the caller for the call, one
+        // positional argument then one per name in `kwnames` (a tuple of strings); the
+        // result is a new reference or null with an error set.
+        unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_Vectorcall(
+                    shared.task_class.as_ptr(),
+                    args.as_ptr(),
+                    1,
+                    kwnames.as_ptr(),
+                ),
+            )
+        }
+    } else {
+        create_task()
+    };
+    let restored = event_loop.delattr(intern!(py, "call_soon"));
+    let caught = catcher.borrow_mut().caught.take();
+    let task = task?;
+    restored?;
+    Ok((task, caught))
+}
+
+/// Starts the app on a request, in the request's own asyncio task (so
+/// `asyncio.current_task()` is that task from the first line on), whose first step runs at
+/// once, here: a handler that does not suspend is answered before this returns, without
+/// the loop; one that suspends continues in its task, and the response follows.
+fn start(
+    py: Python<'_>,
+    shared: &Rc<Shared>,
+    parts: &Parts,
+    peer: &Peer,
+    body: RequestContent,
+) -> Reply {
     let slot = Rc::new(RefCell::new(Slot::default()));
-    let result = (|| -> PyResult<()> {
+    let before = queue_lengths(py, shared);
+    let result = (|| -> PyResult<Option<Py<PyAny>>> {
         let scope = scope(py, shared, parts, peer)?;
         let exchange = Bound::new(
             py,
             Exchange {
                 slot: slot.clone(),
                 shared: shared.clone(),
-                body: Some(body),
+                body,
                 status: None,
                 headers: HeaderMap::new(),
                 stream: None,
@@ -779,74 +1096,173 @@ fn start(py: Python<'_>, shared: &Rc<Shared>, parts: &Parts, peer: &Peer, body: 
             },
         )?;
         let receive = exchange.getattr(intern!(py, "receive"))?;
-        let context = Entered::copy_current(py)?;
-        let continuation = Bound::new(py, Continuation::default())?;
-        let event_loop = shared.event_loop.bind(py);
-        let options = PyDict::new(py);
-        options.set_item(intern!(py, "context"), &context.0)?;
-        let task =
-            event_loop.call_method(intern!(py, "create_task"), (&continuation,), Some(&options))?;
-        shared.tasks.bind(py).add(&task)?;
-        task.call_method1(
-            intern!(py, "add_done_callback"),
-            (exchange.getattr(intern!(py, "task_done"))?,),
-        )?;
-        shared.enter_task.bind(py).call1((event_loop, &task))?;
         let app = shared.app.bind(py);
         let awaitable = if shared.fused {
             let send_response = exchange.getattr(intern!(py, "send_response"))?;
             app.call_method1(
                 intern!(py, "respond"),
                 (scope, receive, &exchange, send_response),
-            )
+            )?
         } else {
-            app.call1((scope, receive, &exchange))
+            app.call1((scope, receive, &exchange))?
         };
-        let outcome = match awaitable.and_then(iterator) {
-            Ok(call) => match coroutine::send(py, &call, &py.None().into_bound(py)) {
-                Step::Yield(yielded) => Ok(Some((call, yielded))),
-                Step::Return(_) => Ok(None),
-                Step::Error(err) => Err(err),
+        let continuation = Bound::new(
+            py,
+            Continuation {
+                call: Some(iterator(awaitable)?.unbind()),
+                started: true,
+                ..Continuation::default()
             },
-            Err(err) => Err(err),
-        };
-        let left = shared.leave_task.bind(py).call1((event_loop, &task));
-        drop(context);
-        // The task's first step takes it from here: it continues the call, or raises its
-        // error, or just ends; then it finishes the exchange.
-        let mut continuation = continuation.borrow_mut();
-        match outcome {
-            Ok(Some((call, yielded))) => {
-                continuation.call = Some(call.unbind());
-                continuation.yielded = Some(yielded.unbind());
-            }
-            Ok(None) => {}
-            Err(err) => continuation.error = Some(err),
+        )?;
+        let context = copy_context(py)?;
+        let (task, caught) = make_task(py, shared, &continuation, &context)?;
+        if let Some((callback, args, step_context)) = caught {
+            run_caught(
+                py,
+                shared,
+                callback.bind(py),
+                args.bind(py),
+                step_context.as_ref().map(|c| c.bind(py)),
+            );
         }
-        left.map(drop)
+        if task.call_method0(intern!(py, "done"))?.is_truthy()? {
+            exchange.borrow_mut().task_done(py, &task)?;
+            Ok(None)
+        } else {
+            shared.tasks.bind(py).add(&task)?;
+            task.call_method1(
+                intern!(py, "add_done_callback"),
+                (exchange.getattr(intern!(py, "task_done"))?,),
+            )?;
+            Ok(Some(task.unbind()))
+        }
     })();
-    // Whatever ran scheduled callbacks on the loop (the task's step, at least): let it run them.
-    shared.wake.wake();
-    if let Err(err) = result {
-        report(py, shared, Some(err), None);
-        if !slot.borrow().placed {
-            return Reply::Ready(plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-            ));
-        }
+    // Let the loop run what the step queued on it (a task that yielded, or whose awaited
+    // future was already done, queued its next step there), and take the timers it set into
+    // account. A task that suspended on a pending future needs nothing from the loop now:
+    // whatever completes the future (a descriptor the loop watches, a timer, another thread
+    // through the self-pipe) wakes the loop's wait, which is this server's.
+    let quiet = matches!(
+        (before, queue_lengths(py, shared)),
+        (Some((_, timers)), Some((0, now))) if now == timers
+    );
+    if !quiet {
+        shared.wake.wake();
     }
+    let pending = match result {
+        Ok(pending) => pending,
+        Err(err) => {
+            report(py, shared, Some(err), None);
+            if !slot.borrow().placed {
+                return Reply::Ready(plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                ));
+            }
+            None
+        }
+    };
     if let Some(response) = slot.borrow_mut().response.take() {
         return Reply::Ready(response);
     }
-    Reply::pending(std::future::poll_fn(move |cx| {
-        let mut slot = slot.borrow_mut();
+    Reply::pending(Awaiting {
+        slot,
+        task: pending,
+        answered: false,
+        wake: shared.wake.clone(),
+    })
+}
+
+/// The response of a request whose task had not given it when its first step ended. If
+/// this is dropped before the response came (the client went away, or the connection was
+/// cut), the request is over: its `receive` answers `http.disconnect`, and its task is
+/// cancelled (what it awaits raises `CancelledError`, its `finally` blocks run).
+struct Awaiting {
+    slot: Rc<RefCell<Slot>>,
+    task: Option<Py<PyAny>>,
+    answered: bool,
+    wake: WakeHandle,
+}
+
+impl Future for Awaiting {
+    type Output = Response<ResponseBody>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<ResponseBody>> {
+        let this = self.get_mut();
+        let mut slot = this.slot.borrow_mut();
         if let Some(response) = slot.response.take() {
+            this.answered = true;
             return Poll::Ready(response);
         }
         slot.waker = Some(cx.waker().clone());
         Poll::Pending
-    }))
+    }
+}
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        if self.answered || self.slot.borrow().placed {
+            return;
+        }
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        Python::attach(|py| {
+            disconnect(py, &self.slot);
+            if let Err(err) = task.bind(py).call_method0(intern!(py, "cancel")) {
+                err.write_unraisable(py, None);
+            }
+        });
+        self.wake.wake();
+    }
+}
+
+/// The loop's `_ready` and `_scheduled` (asyncio's `BaseEventLoop` has both), if they are
+/// there and sized.
+fn loop_queues(event_loop: &Bound<'_, PyAny>) -> Option<(Py<PyAny>, Py<PyAny>)> {
+    let py = event_loop.py();
+    let ready = event_loop.getattr(intern!(py, "_ready")).ok()?;
+    let scheduled = event_loop.getattr(intern!(py, "_scheduled")).ok()?;
+    ready.len().ok()?;
+    scheduled.len().ok()?;
+    Some((ready.unbind(), scheduled.unbind()))
+}
+
+/// The lengths of the loop's queues (see `Shared::queues`).
+fn queue_lengths(py: Python<'_>, shared: &Shared) -> Option<(usize, usize)> {
+    let (ready, scheduled) = shared.queues.as_ref()?;
+    Some((ready.bind(py).len().ok()?, scheduled.bind(py).len().ok()?))
+}
+
+/// Runs `callback(*args)` in `context` (or the current one), as the loop's handle would:
+/// an exception goes to the loop's exception handler.
+fn run_caught(
+    py: Python<'_>,
+    shared: &Shared,
+    callback: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    context: Option<&Bound<'_, PyAny>>,
+) {
+    let result = match context {
+        Some(context) => Entered::enter(context.clone()).and_then(|entered| {
+            let result = callback.call1(args);
+            drop(entered);
+            result
+        }),
+        None => callback.call1(args),
+    };
+    if let Err(err) = result {
+        let details = PyDict::new(py);
+        let _ = details.set_item(intern!(py, "message"), "Exception in callback");
+        let _ = details.set_item(intern!(py, "exception"), err.value(py));
+        if let Err(err) = shared
+            .event_loop
+            .bind(py)
+            .call_method1(intern!(py, "call_exception_handler"), (details,))
+        {
+            err.write_unraisable(py, None);
+        }
+    }
 }
 
 fn report(py: Python<'_>, shared: &Shared, err: Option<PyErr>, message: Option<&str>) {
@@ -863,8 +1279,26 @@ impl Dispatch for PyDispatch {
     fn dispatch(&self, request: http::Request<RequestBody>, peer: &Peer) -> Reply {
         let shared = self.0.clone();
         let (parts, body) = request.into_parts();
-        if body.content_length() == Some(0) {
-            return Python::attach(|py| start(py, &shared, &parts, peer, Bytes::new()));
+        match body.content_length() {
+            Some(0) => {
+                return Python::attach(|py| {
+                    start(
+                        py,
+                        &shared,
+                        &parts,
+                        peer,
+                        RequestContent::Whole(Some(Bytes::new())),
+                    )
+                });
+            }
+            Some(length) if length <= WHOLE_BODY_MAX => {}
+            _ => {
+                let feed = Rc::new(RefCell::new(Feed::default()));
+                tachyon_server::spawn(feed_body(feed.clone(), body, shared.wake.clone()));
+                return Python::attach(|py| {
+                    start(py, &shared, &parts, peer, RequestContent::Streamed(feed))
+                });
+            }
         }
         let peer = *peer;
         Reply::pending(async move {
@@ -873,6 +1307,7 @@ impl Dispatch for PyDispatch {
                 // Too large or too slow: the server answers 413 or 408 whatever this is.
                 Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request"),
             };
+            let body = RequestContent::Whole(Some(body));
             match Python::attach(|py| start(py, &shared, &parts, &peer, body)) {
                 Reply::Ready(response) => response,
                 Reply::Pending(future) => future.await,
@@ -958,7 +1393,7 @@ impl NativeServer {
     /// `ssl_keyfile` (PEM, both or neither) turn TLS on.
     #[new]
     #[pyo3(signature = (
-        app, *, fused, scope_app, state, tasks, enter_task, leave_task, report, event_loop,
+        app, *, fused, scope_app, state, tasks, report, event_loop,
         host = None, port = 0, uds = None, fd = None, reuse_port = false, backlog = 2048,
         header_timeout = 10.0, body_timeout = 30.0, write_timeout = 30.0,
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
@@ -967,13 +1402,12 @@ impl NativeServer {
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         app: Py<PyAny>,
         fused: bool,
         scope_app: Option<Py<PyAny>>,
         state: Py<PyDict>,
         tasks: Py<PySet>,
-        enter_task: Py<PyAny>,
-        leave_task: Py<PyAny>,
         report: Py<PyAny>,
         event_loop: Py<PyAny>,
         host: Option<String>,
@@ -1038,11 +1472,20 @@ impl NativeServer {
         let shared = Rc::new(Shared {
             app,
             fused,
-            scope_app,
             state,
             tasks,
-            enter_task,
-            leave_task,
+            catcher: Py::new(py, StepCatcher::default())?,
+            queues: loop_queues(event_loop.bind(py)),
+            scope_template: scope_template(py, scope_app.as_ref())?.unbind(),
+            asgi: {
+                let asgi = PyDict::new(py);
+                asgi.set_item("version", "3.0")?;
+                asgi.set_item("spec_version", "2.4")?;
+                asgi.unbind()
+            },
+            task_class: py.import("asyncio")?.getattr("Task")?.unbind(),
+            task_kwnames: PyTuple::new(py, ["loop", "context"])?.unbind(),
+            hosts: RefCell::new(Vec::new()),
             report,
             event_loop,
             wake: runtime.wake_handle(),
@@ -1118,5 +1561,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Exchange>()?;
     m.add_class::<Immediate>()?;
     m.add_class::<Continuation>()?;
+    m.add_class::<StepCatcher>()?;
     Ok(())
 }

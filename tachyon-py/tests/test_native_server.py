@@ -36,7 +36,7 @@ APP_SOURCE = textwrap.dedent(
     from tachyon import JSONResponse, Middleware, PlainTextResponse, Response, Route, TachyonEngine
     from tachyon.background import BackgroundTask
     from tachyon.middleware.base import BaseHTTPMiddleware
-    from tachyon.responses import StreamingResponse
+    from tachyon.responses import FileResponse, StreamingResponse
 
     EVENTS = []
     REQUEST_ID = contextvars.ContextVar("request_id", default=None)
@@ -168,6 +168,55 @@ APP_SOURCE = textwrap.dedent(
         return StreamingResponse(chunks(), media_type="application/octet-stream")
 
 
+    async def hang(request):
+        # Waits until its client goes away: then it is cancelled, and its `finally` runs.
+        tag = request.query_params["tag"]
+        record(f"{tag} started")
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            record(f"{tag} cancelled")
+            raise
+        finally:
+            record(f"{tag} finally, disconnected={await request.is_disconnected()}")
+        return PlainTextResponse("never")
+
+
+    async def stream_upload(request):
+        chunks = total = 0
+        async for chunk in request.stream():
+            chunks += 1
+            total += len(chunk)
+        return JSONResponse({"chunks": chunks, "total": total})
+
+
+    RELEASE = asyncio.Event()
+
+
+    async def stall_upload(request):
+        # Reads one part of the body, waits for /release, then reads the rest.
+        stream = request.stream()
+        first = await stream.__anext__()
+        record(f"stall got {len(first) > 0}")
+        try:
+            await RELEASE.wait()
+            async for _ in stream:
+                pass
+        finally:
+            record("stall finally")
+        return PlainTextResponse("read it all")
+
+
+    async def release(request):
+        RELEASE.set()
+        return PlainTextResponse("released")
+
+
+    async def file(request):
+        # 1 MiB, written beside this module by the tests.
+        return FileResponse(__file__.rsplit("/", 1)[0] + "/big.bin")
+
+
     async def upload(request):
         body = await request.body()
         return JSONResponse({"length": len(body), "sum": sum(body[::4096])})
@@ -210,10 +259,37 @@ APP_SOURCE = textwrap.dedent(
         Route("/stream", stream),
         Route("/big-stream", big_stream),
         Route("/upload", upload, methods=["POST"]),
+        Route("/hang", hang),
+        Route("/file", file),
+        Route("/stream-upload", stream_upload, methods=["POST"]),
+        Route("/stall-upload", stall_upload, methods=["POST"]),
+        Route("/release", release),
         Route("/scope/{rest:path}", scope),
     ]
 
     app = TachyonEngine(routes=ROUTES, lifespan=lifespan)
+
+
+    TASKS_MADE = []
+
+
+    def counting_factory(loop, coro, **kwargs):
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        TASKS_MADE.append(task)
+        return task
+
+
+    @contextlib.asynccontextmanager
+    async def factory_lifespan(app):
+        asyncio.get_running_loop().set_task_factory(counting_factory)
+        yield
+
+
+    async def made(request):
+        return JSONResponse({"made": len(TASKS_MADE), "mine": asyncio.current_task() in TASKS_MADE})
+
+
+    factory_app = TachyonEngine(routes=[Route("/made", made), Route("/suspends", suspends)], lifespan=factory_lifespan)
 
 
     class Tag(BaseHTTPMiddleware):
@@ -245,6 +321,7 @@ APP_SOURCE = textwrap.dedent(
 def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("native_app")
     (directory / "native_app.py").write_text(APP_SOURCE)
+    (directory / "big.bin").write_bytes(bytes(range(256)) * 4096)
     return directory
 
 
@@ -258,6 +335,11 @@ def _server(app_dir: Path, target: str, server: str) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def native(app_dir: Path) -> Iterator[int]:
     yield from _server(app_dir, "app", "native")
+
+
+@pytest.fixture(scope="module")
+def native_factory(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "factory_app", "native")
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +382,9 @@ REQUESTS: list[tuple[str, str, bytes | None, dict[str, str] | None]] = [
     ("GET", "/state", None, None),
     ("GET", "/stream", None, None),
     ("GET", "/big-stream", None, None),
+    ("GET", "/file", None, None),
+    ("GET", "/file", None, {"range": "bytes=10-99"}),
+    ("HEAD", "/file", None, None),
     ("POST", "/upload", bytes(range(256)) * 8192, {"content-type": "application/octet-stream"}),
 ]
 
@@ -454,3 +539,140 @@ def test_port_in_use_is_one_line_and_exit_2(app_dir: Path) -> None:
         )
     assert result.returncode == 2
     assert "address already in use" in result.stderr
+
+
+def _events(port: int) -> list[str]:
+    return json.loads(request(port, "GET", "/events")[2])
+
+
+def _wait_for_event(port: int, event: str) -> list[str]:
+    """The app's recorded events once `event` is among them (within 10 s)."""
+    deadline = time.monotonic() + 10
+    events = _events(port)
+    while event not in events and time.monotonic() < deadline:
+        time.sleep(0.01)
+        events = _events(port)
+    return events
+
+
+def _read_response(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes, bytes]:
+    """(head, body, rest) of the next response in `buffer` + what `sock` sends (bodies
+    with content-length only)."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, f"connection closed mid-response: {buffer!r}"
+        buffer += data
+    head, _, buffer = buffer.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
+    while len(buffer) < length:
+        data = sock.recv(65536)
+        assert data, "connection closed mid-body"
+        buffer += data
+    return head, buffer[:length], buffer[length:]
+
+
+def test_handler_is_cancelled_when_its_client_goes_away(native: int) -> None:
+    with socket.create_connection(("127.0.0.1", native), timeout=10) as sock:
+        sock.sendall(b"GET /hang?tag=gone HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert "gone started" in _wait_for_event(native, "gone started")
+    events = _wait_for_event(native, "gone finally, disconnected=True")
+    assert "gone cancelled" in events
+    assert events.index("gone cancelled") < events.index("gone finally, disconnected=True")
+    # The server goes on serving.
+    assert request(native, "GET", "/")[0] == 200
+
+
+def test_pipelined_requests_are_answered_in_order(native: int) -> None:
+    paths = ["/suspends", "/", "/users/1?q=a", "/suspends", "/users/2?q=b", "/"]
+    with socket.create_connection(("127.0.0.1", native), timeout=10) as sock:
+        sock.sendall(b"".join(f"GET {path} HTTP/1.1\r\nhost: x\r\n\r\n".encode() for path in paths))
+        rest = b""
+        bodies = []
+        for _ in paths:
+            head, body, rest = _read_response(sock, rest)
+            assert head.startswith(b"HTTP/1.1 200 ")
+            bodies.append(body)
+    assert bodies == [
+        b"resolved later",
+        b'{"message":"Hello, World!"}',
+        b'{"id":1,"q":"a"}',
+        b"resolved later",
+        b'{"id":2,"q":"b"}',
+        b'{"message":"Hello, World!"}',
+    ]
+
+
+def test_expect_100_continue(native: int) -> None:
+    body = b'{"expect": "continue"}'
+    with socket.create_connection(("127.0.0.1", native), timeout=10) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"expect: 100-continue\r\ncontent-length: %d\r\n\r\n" % len(body)
+        )
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            data = sock.recv(4096)
+            assert data
+            interim += data
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+        interim, _, rest = interim.partition(b"\r\n\r\n")
+        sock.sendall(body)
+        head, answer, _ = _read_response(sock, rest)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(answer) == {"expect": "continue"}
+
+
+def test_large_uploads_are_streamed_to_the_app(native: int) -> None:
+    part = bytes(range(256)) * 256  # 64 KiB
+    conn = http.client.HTTPConnection("127.0.0.1", native, timeout=30)
+    try:
+        # Chunked, 8 MiB.
+        conn.request("POST", "/stream-upload", body=iter([part] * 128), encode_chunked=True)
+        chunked = json.loads(conn.getresponse().read())
+        # With a content-length, 8 MiB.
+        conn.request("POST", "/stream-upload", body=part * 128)
+        sized = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    assert chunked["total"] == sized["total"] == 128 * len(part)
+    # Given in parts as they came, not in one piece.
+    assert chunked["chunks"] > 1
+    assert sized["chunks"] > 1
+
+
+def test_upload_has_backpressure(native: int) -> None:
+    # The app reads one part and no more: the server reads no further either, so the client's
+    # sends stop once the socket buffers are full, far short of the declared length.
+    declared = 96 * 1024 * 1024  # under the default limit (100 MB)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", native), timeout=10) as sock:
+        sock.sendall(b"POST /stall-upload HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % declared)
+        sock.settimeout(2)
+        block = b"x" * (1024 * 1024)
+        try:
+            while sent < declared:
+                sent += sock.send(block)
+        except TimeoutError:
+            pass
+        assert "stall got True" in _wait_for_event(native, "stall got True")
+    assert sent < 64 * 1024 * 1024
+    # The client went away: once the app reads again, it learns so (ClientDisconnect).
+    assert request(native, "GET", "/release")[2] == b"released"
+    assert "stall finally" in _wait_for_event(native, "stall finally")
+
+
+def test_declared_body_over_the_limit_is_413(native: int) -> None:
+    with socket.create_connection(("127.0.0.1", native), timeout=10) as sock:
+        sock.sendall(b"POST /stream-upload HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % (200 * 1024 * 1024))
+        head, _, _ = _read_response(sock, b"")
+    assert head.startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_task_factory_makes_the_request_tasks(native_factory: int) -> None:
+    # The loop's task factory (set in lifespan) makes each request's task, as under uvicorn.
+    first = json.loads(request(native_factory, "GET", "/made")[2])
+    assert first["mine"] is True
+    assert request(native_factory, "GET", "/suspends")[2] == b"resolved later"
+    assert json.loads(request(native_factory, "GET", "/made")[2]) == {"made": first["made"] + 2, "mine": True}

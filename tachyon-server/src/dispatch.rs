@@ -73,3 +73,14 @@ where
         self(request, peer)
     }
 }
+
+/// Runs `future` on the server's thread, beside the connections, until it completes (a
+/// dispatcher's helper, such as the reader of a request body it streams to somewhere else).
+///
+/// # Panics
+///
+/// When called outside the server's runtime: call it from a dispatcher, or from a future the
+/// server polls.
+pub fn spawn(future: impl Future<Output = ()> + 'static) {
+    drop(tokio::task::spawn_local(future));
+}

@@ -67,7 +67,7 @@ mod tls;
 pub use access::{AccessLog, AccessRecord, AccessSink};
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
 pub use config::{Config, DEFAULT_MAX_HEADER_SIZE};
-pub use dispatch::{Dispatch, Peer, PendingResponse, Reply};
+pub use dispatch::{Dispatch, Peer, PendingResponse, Reply, spawn};
 pub use listener::{DEFAULT_BACKLOG, Listener, TcpOptions};
 pub use proxy::{DEFAULT_FORWARDED_ALLOW_IPS, Forwarded, ProxyHeaders, TrustedHosts};
 pub use runtime::{Runtime, WakeHandle, Wakeup, serve};

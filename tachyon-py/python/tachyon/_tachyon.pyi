@@ -11,6 +11,7 @@ __all__ = [
     "FusedDispatch",
     "Immediate",
     "NativeServer",
+    "StepCatcher",
     "Compressor",
     "FormParseError",
     "MultipartParser",
@@ -358,8 +359,6 @@ class NativeServer:
         scope_app: Any,
         state: dict[str, Any],
         tasks: set[Any],
-        enter_task: Callable[[Any, Any], Any],
-        leave_task: Callable[[Any, Any], Any],
         report: Callable[[BaseException | None, str | None], Any],
         event_loop: Any,
         host: str | None = None,
@@ -412,6 +411,12 @@ class Continuation:
     def send(self, value: Any) -> Any: ...
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any: ...
     def close(self) -> None: ...
+
+@final
+class StepCatcher:
+    """Stands in for the event loop's `call_soon` while a request's task is made."""
+
+    def __call__(self, callback: Any, *args: Any, context: Any = None) -> None: ...
 
 @final
 class Immediate:

@@ -97,8 +97,6 @@ async def _main(app: Any, selector: TurnSelector, listen: dict[str, Any], config
         scope_app=scope_app,
         state=lifespan.state,
         tasks=_tasks,
-        enter_task=asyncio.tasks._enter_task,
-        leave_task=asyncio.tasks._leave_task,
         report=_report,
         event_loop=loop,
         **listen,
