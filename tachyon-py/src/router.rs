@@ -318,6 +318,52 @@ fn str_or_empty<'a>(value: &'a Option<Bound<'_, PyString>>) -> PyResult<&'a str>
     }
 }
 
+/// The strings of a scope that a route lookup reads (`RouteTable.lookup` and `.resolve`):
+/// `type`, `path`, `root_path` and, for HTTP, `method`. They are kept here while the
+/// lookup's [`Scope`] view borrows their text.
+struct ScopeStrings<'py> {
+    websocket: bool,
+    path: Bound<'py, PyString>,
+    root_path: Option<Bound<'py, PyString>>,
+    method: Option<Bound<'py, PyString>>,
+}
+
+impl<'py> ScopeStrings<'py> {
+    /// Reads them; a missing `type` or `path` is an AssertionError naming it.
+    fn read(scope: &Bound<'py, PyDict>) -> PyResult<Self> {
+        let py = scope.py();
+        let kind = get_str(scope, intern!(py, "type"))?
+            .ok_or_else(|| PyAssertionError::new_err("type"))?;
+        let path = get_str(scope, intern!(py, "path"))?
+            .ok_or_else(|| PyAssertionError::new_err("path"))?;
+        let root_path = get_str(scope, intern!(py, "root_path"))?;
+        let websocket = kind.to_str()? == "websocket";
+        let method = if websocket {
+            None
+        } else {
+            get_str(scope, intern!(py, "method"))?
+        };
+        Ok(Self {
+            websocket,
+            path,
+            root_path,
+            method,
+        })
+    }
+
+    /// The router's view: the path below `root_path`, the method, and `host` (the
+    /// request's host without port, lowercased; `""` when the table has no Host routes).
+    fn view<'a>(&'a self, host: Option<&'a str>) -> PyResult<Scope<'a>> {
+        let route_path = route_path(self.path.to_str()?, str_or_empty(&self.root_path)?);
+        let view = if self.websocket {
+            Scope::websocket(route_path)
+        } else {
+            Scope::http(str_or_empty(&self.method)?, route_path)
+        };
+        Ok(view.with_host(host.unwrap_or("")))
+    }
+}
+
 /// `scope["path"]` (a KeyError when missing, as Starlette's `scope["path"]`) and
 /// `scope.get("root_path")`: what [`route_path`] cuts the route's path from.
 fn path_and_root<'py>(
@@ -413,23 +459,8 @@ impl RouteTable {
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
     ) -> PyResult<Option<Found>> {
-        let kind = get_str(scope, intern!(py, "type"))?
-            .ok_or_else(|| PyAssertionError::new_err("type"))?;
-        let path = get_str(scope, intern!(py, "path"))?
-            .ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_path = get_str(scope, intern!(py, "root_path"))?;
-        let path = path.to_str()?;
-        let root = str_or_empty(&root_path)?;
-        let route_path = route_path(path, root);
-        let method_obj;
-        let scope_view = if kind.to_str()? == "websocket" {
-            Scope::websocket(route_path)
-        } else {
-            method_obj = get_str(scope, intern!(py, "method"))?;
-            let method = str_or_empty(&method_obj)?;
-            Scope::http(method, route_path)
-        };
-        let scope_view = scope_view.with_host(host.unwrap_or(""));
+        let strings = ScopeStrings::read(scope)?;
+        let scope_view = strings.view(host)?;
         let winner = self
             .router
             .resolve_with(&scope_view, |index| self.ask_opaque(py, index, scope))?;
@@ -469,22 +500,8 @@ impl RouteTable {
         scope: &Bound<'py, PyDict>,
         host: Option<&str>,
     ) -> PyResult<Option<Resolved>> {
-        let kind = get_str(scope, intern!(scope.py(), "type"))?
-            .ok_or_else(|| PyAssertionError::new_err("type"))?;
-        let path_obj = get_str(scope, intern!(scope.py(), "path"))?
-            .ok_or_else(|| PyAssertionError::new_err("path"))?;
-        let root_obj = get_str(scope, intern!(scope.py(), "root_path"))?;
-        let method_obj = get_str(scope, intern!(scope.py(), "method"))?;
-        let path = path_obj.to_str()?;
-        let root = str_or_empty(&root_obj)?;
-        let route_path = route_path(path, root);
-        let view = if kind.to_str()? == "websocket" {
-            Scope::websocket(route_path)
-        } else {
-            let method = str_or_empty(&method_obj)?;
-            Scope::http(method, route_path)
-        };
-        let view = view.with_host(host.unwrap_or(""));
+        let strings = ScopeStrings::read(scope)?;
+        let view = strings.view(host)?;
         let (found, full) = match self.router.lookup(&view) {
             Lookup::NotFound => return Ok(None),
             // PARTIAL: the child scope Route.matches gives (endpoint and path params, for
@@ -531,11 +548,12 @@ impl RouteTable {
                 // Set once, at the outermost mount (rewriting it would change nothing).
                 let app_root_path = match scope.get_item(intern!(py, "app_root_path"))? {
                     Some(_) => None,
-                    None => Some(match &root_obj {
+                    None => Some(match &strings.root_path {
                         Some(r) => r.clone().into_any(),
                         None => PyString::new(py, "").into_any(),
                     }),
                 };
+                let root = str_or_empty(&strings.root_path)?;
                 let root_path = PyString::new(py, &format!("{root}{}", mount.matched)).into_any();
                 ChildScope::Mount {
                     path_params,

@@ -159,6 +159,8 @@ impl Stream {
 /// The server's end of a [`Stream`].
 struct StreamBody(Rc<RefCell<Stream>>);
 
+// `poll_frame`'s signature is http_body's `Body` trait, written out by each body type here
+// and in tachyon-server (`RequestBody`, `ServerBody`, `ResponseBody`); the bodies differ.
 impl Body for StreamBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -344,6 +346,9 @@ pub struct Immediate {
     value: Py<PyAny>,
 }
 
+// The awaitable protocol (`__await__` and `__iter__` give the object itself) is written out
+// here and in `Continuation`, as in dispatch.rs's `DispatchCall`: pyo3 has no shared
+// implementation of it, and each `__next__` differs.
 #[pymethods]
 impl Immediate {
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -751,7 +756,8 @@ impl Continuation {
         }
     }
 
-    /// `coroutine.throw(exc)`: raises `exc` where the call is suspended.
+    /// `coroutine.throw(exc)`: raises `exc` where the call is suspended. (The signature is
+    /// the coroutine protocol's, as `DispatchCall.throw`'s in dispatch.rs; the bodies differ.)
     #[pyo3(signature = (typ, val = None, tb = None))]
     fn throw(
         &mut self,

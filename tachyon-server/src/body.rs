@@ -144,6 +144,8 @@ impl RequestBody {
     }
 }
 
+// `poll_frame`'s signature is http_body's `Body` trait, written out by each body type
+// (this crate's and the binding's); the bodies differ.
 impl Body for RequestBody {
     type Data = Bytes;
     type Error = BodyError;
@@ -306,6 +308,7 @@ impl From<Vec<u8>> for ResponseBody {
     }
 }
 
+// http_body's `Body` trait again (see `RequestBody`'s impl above).
 impl Body for ResponseBody {
     type Data = Bytes;
     type Error = BoxError;

@@ -308,6 +308,8 @@ pub(crate) struct ServerBody {
     _in_flight: InFlight,
 }
 
+// `poll_frame`'s signature is http_body's `Body` trait, written out by each body type
+// (this crate's and the binding's); the bodies differ.
 impl Body for ServerBody {
     type Data = Bytes;
     type Error = BoxError;
