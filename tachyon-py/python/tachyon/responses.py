@@ -378,9 +378,20 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 
 
 async def _run_until_disconnect(
-    send_body: Callable[[], Awaitable[None]], wait_for_disconnect: Callable[[], Awaitable[None]]
+    send_body: Callable[[], Coroutine[Any, Any, None]],
+    receive: Receive,
+    wait_for_disconnect: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Run `send_body` and `wait_for_disconnect` together; whichever ends first stops the other."""
+    """Run `send_body` while waiting for the client to go away; whichever ends first stops the
+    other. The wait reads `receive` until `http.disconnect`, or is `wait_for_disconnect` (an
+    override's). With the plain wait on a plain asyncio task, no task group is built
+    (`_send_until_disconnect`); otherwise Starlette's task group runs both."""
+    if wait_for_disconnect is None:
+        host = _plain_asyncio_task()
+        if host is not None:
+            await _send_until_disconnect(host, send_body(), receive)
+            return
+        wait_for_disconnect = functools.partial(_wait_for_disconnect, receive)
     async with create_collapsing_task_group() as task_group:
 
         async def then_stop(func: Callable[[], Awaitable[None]]) -> None:
@@ -540,19 +551,17 @@ class StreamingResponse(Response):
                 raise ClientDisconnect()  # noqa: B904 (chained implicitly, as Starlette does)
         else:
             cls = type(self)
-            host = (
-                _plain_asyncio_task()
-                if cls.stream_response is StreamingResponse.stream_response
-                and cls.listen_for_disconnect is StreamingResponse.listen_for_disconnect
-                else None
+            overridden = (
+                cls.stream_response is not StreamingResponse.stream_response
+                or cls.listen_for_disconnect is not StreamingResponse.listen_for_disconnect
             )
-            if host is not None:
-                await _send_until_disconnect(host, self.stream_response(send), receive)
-            else:
-                await _run_until_disconnect(
-                    functools.partial(self.stream_response, send),
-                    functools.partial(self.listen_for_disconnect, receive),
-                )
+            # A subclass that overrides either method gets Starlette's task group, with its own
+            # listen_for_disconnect.
+            await _run_until_disconnect(
+                functools.partial(self.stream_response, send),
+                receive,
+                functools.partial(self.listen_for_disconnect, receive) if overridden else None,
+            )
         if self.background is not None:
             await self.background()
 
@@ -678,11 +687,7 @@ class FileResponse(Response):
         if not is_http or header_only or use_pathsend or _asgi_spec_version(scope) >= (2, 4):
             await send_file()
         else:
-            host = _plain_asyncio_task()
-            if host is not None:
-                await _send_until_disconnect(host, send_file(), receive)
-            else:
-                await _run_until_disconnect(send_file, functools.partial(_wait_for_disconnect, receive))
+            await _run_until_disconnect(send_file, receive)
 
         if self.background is not None:
             await self.background()
