@@ -610,11 +610,13 @@ impl Exchange {
             matches!(&self.body, RequestContent::Streamed(feed) if feed.borrow().failed);
         // An app that fails for want of a body that never came (too large, too slow, cut
         // off) is not logged: the server answers 413 or 408, or nobody is listening.
-        let exc = if body_failed || task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+        // The exception is retrieved even when it is not logged, so asyncio does not report
+        // it as never retrieved.
+        let exc = if task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
             None
         } else {
             let exc = task.call_method0(intern!(py, "exception"))?;
-            (!exc.is_none()).then_some(exc)
+            (!exc.is_none() && !body_failed).then_some(exc)
         };
         let message = self.finish(py);
         if exc.is_some() || message.is_some() {

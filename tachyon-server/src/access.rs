@@ -37,7 +37,8 @@ impl<F: Fn(&AccessRecord) + 'static> AccessSink for F {
 /// A [`Dispatch`] that hands an [`AccessRecord`] to a sink for every response the inner
 /// dispatcher gives, when it gives it (a pending response when it completes; one whose
 /// client went away first is not recorded). Responses the server makes itself (400, 408,
-/// 413, 431) are not recorded, as under uvicorn. With no sink it costs one branch.
+/// 413, 431), including those that replace the dispatcher's when reading the body failed, are
+/// not recorded, as under uvicorn. With no sink it costs one branch.
 #[derive(Debug)]
 pub struct AccessLog<D, S> {
     inner: D,
@@ -81,10 +82,14 @@ impl<D: Dispatch, S: AccessSink> Dispatch for AccessLog<D, S> {
             version: request.version(),
             status: StatusCode::OK,
         };
+        // A request whose body fails is answered by the server, not by this response.
+        let faulted = request.body().watch_fault();
         match self.inner.dispatch(request, peer) {
             Reply::Ready(response) => {
                 record.status = response.status();
-                sink.log(&record);
+                if !faulted() {
+                    sink.log(&record);
+                }
                 Reply::Ready(response)
             }
             Reply::Pending(pending) => {
@@ -92,7 +97,9 @@ impl<D: Dispatch, S: AccessSink> Dispatch for AccessLog<D, S> {
                 Reply::pending(async move {
                     let response = pending.await;
                     record.status = response.status();
-                    sink.log(&record);
+                    if !faulted() {
+                        sink.log(&record);
+                    }
                     response
                 })
             }

@@ -28,7 +28,9 @@ pub enum BodyError {
     /// No part of the body arrived for [`Config::body_read_timeout`](crate::Config::body_read_timeout).
     /// The server answers `408` whatever the dispatcher returns.
     TimedOut,
-    /// The connection failed or the client sent a malformed body (hyper's error).
+    /// The connection failed or the client sent a malformed body (hyper's error). For a
+    /// malformed body (a bad chunk size or chunk framing) the server answers `400` whatever
+    /// the dispatcher returns; a connection that broke gets no answer.
     Hyper(hyper::Error),
 }
 
@@ -100,6 +102,16 @@ impl RequestBody {
         }
     }
 
+    /// Whether the server will answer this body's request itself (`400`, `408`, `413`)
+    /// because reading the body failed, whatever the dispatcher returns.
+    pub(crate) fn watch_fault(&self) -> impl Fn() -> bool + 'static {
+        let conn = self.conn.clone();
+        move || {
+            conn.as_ref()
+                .is_some_and(|(conn, request)| conn.faulted(*request))
+        }
+    }
+
     /// An empty body (for building requests outside the server, as in tests).
     pub fn empty() -> Self {
         RequestBody {
@@ -144,6 +156,19 @@ impl RequestBody {
     }
 }
 
+/// Whether hyper's body error is the client's malformed framing (hyper's decoder reports it as
+/// an `InvalidInput` or `InvalidData` I/O error), rather than a connection that ended or broke.
+fn malformed(error: &hyper::Error) -> bool {
+    StdError::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+        })
+}
+
 // `poll_frame`'s signature is http_body's `Body` trait, written out by each body type
 // (this crate's and the binding's); the bodies differ.
 impl Body for RequestBody {
@@ -168,6 +193,9 @@ impl Body for RequestBody {
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) if malformed(&e) => {
+                this.fail(Fault::Malformed, BodyError::Hyper(e))
             }
             Poll::Ready(Some(Err(e))) => {
                 this.incoming = None;

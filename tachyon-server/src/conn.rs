@@ -37,6 +37,8 @@ pub(crate) enum Fault {
     None,
     TooLarge,
     TimedOut,
+    /// The client's body framing was malformed (a bad chunk size): `400`.
+    Malformed,
 }
 
 /// State shared by a connection's socket wrapper, service and bodies (one thread).
@@ -73,6 +75,12 @@ impl ConnState {
         if self.request.get() == request {
             self.fault.set(fault);
         }
+    }
+
+    /// Whether the body of request number `request`, still in flight, failed: the server
+    /// answers it with the fault's own response.
+    pub(crate) fn faulted(&self, request: u64) -> bool {
+        self.request.get() == request && self.fault.get() != Fault::None
     }
 
     /// The number of the request in flight.
@@ -359,6 +367,7 @@ fn finish(state: &Rc<ConnState>, response: Response<ResponseBody>) -> Response<S
         Fault::None => response,
         Fault::TooLarge => error_response(StatusCode::PAYLOAD_TOO_LARGE),
         Fault::TimedOut => error_response(StatusCode::REQUEST_TIMEOUT),
+        Fault::Malformed => error_response(StatusCode::BAD_REQUEST),
     };
     response.map(|body| ServerBody {
         body,

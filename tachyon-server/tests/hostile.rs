@@ -198,3 +198,25 @@ fn an_invalid_request_line_is_answered_400() {
     assert!(server.shared.paths().is_empty());
     still_serving(&server);
 }
+
+#[test]
+fn a_malformed_chunked_body_is_answered_400() {
+    let server = TestServer::start(short());
+    for body in [
+        // Not a hexadecimal size.
+        &b"zz\r\nhello\r\n0\r\n\r\n"[..],
+        // A chunk longer than its declared size.
+        &b"3\r\nhello\r\n0\r\n\r\n"[..],
+    ] {
+        let mut client = server.client();
+        let mut request =
+            b"POST /collect HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        request.extend_from_slice(body);
+        client.send(&request);
+        let resp = client.read_response(false).unwrap();
+        assert_eq!(resp.status, 400, "{:?}", String::from_utf8_lossy(body));
+        assert_eq!(resp.header("connection"), Some("close"));
+        assert!(client.closed_within(MARGIN));
+    }
+    still_serving(&server);
+}
