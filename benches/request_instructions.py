@@ -9,6 +9,13 @@ the cost of one request, with interpreter start-up and warm-up cancelled out.
 
     python benches/request_instructions.py                 # every scenario, both frameworks
     python benches/request_instructions.py --only hello    # one scenario
+    python benches/request_instructions.py --native        # the native server, over HTTP
+
+With `--native`, the child is the native server (`tachyon.native_server.serve`) serving
+the load harness's Tachyon app (benches/load/apps.py) under callgrind, and the parent is
+its client: one keep-alive connection, one request at a time (HTTP parsing, the scope,
+the dispatcher, the loop's turn and the response's writing are all counted; the client,
+in its own process, is not).
 
 Measure a release build (`make develop-release`); needs valgrind on PATH.
 """
@@ -66,6 +73,86 @@ def child(framework: str, scenario: str, count: int) -> None:
     asyncio.run(run())
 
 
+# name -> (method, path, body) for --native: the load harness's scenarios (benches/load).
+NATIVE_SCENARIOS: dict[str, tuple[str, str, bytes | None]] = {
+    "hello": ("GET", "/", None),
+    "param+query": ("GET", "/users/123?q=hello", None),
+    "POST echo": ("POST", "/echo", json.dumps({"name": "tachyon", "values": [1, 2, 3]}).encode()),
+    "404": ("GET", "/missing", None),
+    # The handler awaits a line through benches/load/echo_server.py (started by the parent,
+    # outside callgrind): the asyncio loop's own I/O beside the server's.
+    "roundtrip": ("GET", "/roundtrip", None),
+}
+
+
+def native_child(port: int) -> None:
+    """Serve the load harness's Tachyon app natively on `port` until SIGINT (run under valgrind)."""
+    sys.path.insert(0, str(HERE / "load"))
+    from apps import tachyon_app
+
+    from tachyon.native_server import serve
+
+    serve(tachyon_app, "127.0.0.1", port, access_log=None)
+
+
+def count_native(scenario: str, count: int) -> int:
+    """Total instructions callgrind counts for a native server that answers `count` requests."""
+    import http.client
+    import signal
+    import socket
+    import time
+
+    method, path, body = NATIVE_SCENARIOS[scenario]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    port, echo_port = ports
+    echo = subprocess.Popen([sys.executable, str(HERE / "load" / "echo_server.py"), str(echo_port)])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        child = subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--native-child",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONHASHSEED": "0", "LOAD_ECHO_PORT": str(echo_port)},
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn.connect()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or child.poll() is not None:
+                        raise
+                    time.sleep(0.5)
+            headers = {"content-type": "application/json"} if body else {}
+            for _ in range(50 + count):  # the first 50: warm-up, as in-process
+                conn.request(method, path, body=body, headers=headers)
+                conn.getresponse().read()
+            conn.close()
+        finally:
+            child.send_signal(signal.SIGINT)
+            child.wait(timeout=300)
+            echo.terminate()
+            echo.wait()
+        text = Path(out).read_text()
+    found = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+    assert found is not None, "no total in callgrind's output"
+    return int(found[1])
+
+
 def count_instructions(framework: str, scenario: str, count: int) -> int:
     """Total instructions callgrind counts for one child run."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,12 +186,35 @@ def per_request(framework: str, scenario: str) -> float:
     return (many - few) / (MANY - FEW)
 
 
+def per_native_request(scenario: str) -> float:
+    """Instructions for one request over HTTP to the native server (see `count_native`)."""
+    few = count_native(scenario, FEW)
+    many = count_native(scenario, MANY)
+    return (many - few) / (MANY - FEW)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
+    parser.add_argument(
+        "--only", action="append", choices=sorted({*SCENARIOS, *NATIVE_SCENARIOS}), help="run only these scenarios"
+    )
     parser.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "SCENARIO", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--json", metavar="PATH", help="also write the counts as JSON")
+    parser.add_argument("--native", action="store_true", help="the native server over HTTP (Tachyon only)")
+    parser.add_argument("--native-child", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.native_child:
+        native_child(args.native_child)
+        return
+    if args.native:
+        results = {}
+        print(f"{'scenario':<16}{'native':>12}")
+        for scenario in args.only or list(NATIVE_SCENARIOS):
+            results[scenario] = {"tachyon-native": per_native_request(scenario)}
+            print(f"{scenario:<16}{results[scenario]['tachyon-native']:>12,.0f}", flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        return
     if args.child:
         framework, scenario, count = args.child
         child(framework, scenario, int(count))

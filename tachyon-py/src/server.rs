@@ -69,6 +69,10 @@ struct Shared {
     /// `asyncio.Task`, and the names of the keyword arguments it is called with.
     task_class: Py<PyAny>,
     task_kwnames: Py<PyTuple>,
+    /// Python 3.12+: `asyncio.Task` takes `eager_start` (the first step runs in the
+    /// constructor, and a task that finishes there is never scheduled nor added to the
+    /// weak set of all tasks), which replaces catching `call_soon`.
+    eager_start: bool,
     /// The text of the IP addresses last seen in scopes (few: usually one or two).
     hosts: RefCell<Vec<(std::net::IpAddr, Py<PyString>)>>,
     /// `report(exc, message)`: logs a request's failure.
@@ -435,17 +439,52 @@ impl Exchange {
 }
 
 fn header_map(headers: &Bound<'_, PyAny>) -> PyResult<HeaderMap> {
+    // A list of 2-tuples of bytes (what every Response's `raw_headers` is): read in place,
+    // with no iterator and no copies of the names and values into vectors.
+    if let Ok(list) = headers.cast_exact::<PyList>() {
+        let mut map = HeaderMap::with_capacity(list.len());
+        let mut exact = true;
+        for item in list.iter() {
+            let pair = match item.cast_exact::<PyTuple>() {
+                Ok(pair) if pair.len() == 2 => pair,
+                _ => {
+                    exact = false;
+                    break;
+                }
+            };
+            let (name, value) = (pair.get_borrowed_item(0)?, pair.get_borrowed_item(1)?);
+            let (Ok(name), Ok(value)) =
+                (name.cast_exact::<PyBytes>(), value.cast_exact::<PyBytes>())
+            else {
+                exact = false;
+                break;
+            };
+            map.append(
+                header_name(name.as_bytes())?,
+                header_value(value.as_bytes())?,
+            );
+        }
+        if exact {
+            return Ok(map);
+        }
+    }
     let mut map = HeaderMap::new();
     for item in headers.try_iter()? {
         let item = item?;
         let (name, value): (Vec<u8>, Vec<u8>) = item.extract()?;
-        let name = HeaderName::from_bytes(&name)
-            .map_err(|e| PyValueError::new_err(format!("invalid header name: {e}")))?;
-        let value = HeaderValue::from_bytes(&value)
-            .map_err(|e| PyValueError::new_err(format!("invalid header value: {e}")))?;
-        map.append(name, value);
+        map.append(header_name(&name)?, header_value(&value)?);
     }
     Ok(map)
+}
+
+fn header_name(name: &[u8]) -> PyResult<HeaderName> {
+    HeaderName::from_bytes(name)
+        .map_err(|e| PyValueError::new_err(format!("invalid header name: {e}")))
+}
+
+fn header_value(value: &[u8]) -> PyResult<HeaderValue> {
+    HeaderValue::from_bytes(value)
+        .map_err(|e| PyValueError::new_err(format!("invalid header value: {e}")))
 }
 
 fn status_code(value: &Bound<'_, PyAny>) -> PyResult<StatusCode> {
@@ -1048,6 +1087,32 @@ fn make_task<'py>(
     let plain = event_loop
         .getattr(intern!(py, "_debug"))
         .is_ok_and(|debug| debug.is(&*pyo3::types::PyBool::new(py, false)));
+    if plain && shared.eager_start {
+        // `asyncio.Task(coroutine, loop=, context=, eager_start=True)`: the loop is running
+        // (this is its selector's wait), so the first step runs in the constructor, with
+        // the task current, as the caught step would.
+        let kwnames = shared.task_kwnames.bind(py);
+        let eager = pyo3::types::PyBool::new(py, true);
+        let args = [
+            coroutine.as_ptr(),
+            event_loop.as_ptr(),
+            context.as_ptr(),
+            eager.as_ptr(),
+        ];
+        // SAFETY: as below, with three names in `kwnames` and three keyword values.
+        let task = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_Vectorcall(
+                    shared.task_class.as_ptr(),
+                    args.as_ptr(),
+                    1,
+                    kwnames.as_ptr(),
+                ),
+            )
+        }?;
+        return Ok((task, None));
+    }
     event_loop.setattr(intern!(py, "call_soon"), catcher)?;
     let task = if plain {
         let kwnames = shared.task_kwnames.bind(py);
@@ -1477,6 +1542,7 @@ impl NativeServer {
             }
         };
         let runtime = Runtime::new()?;
+        let eager_start = py.version_info() >= (3, 12);
         let shared = Rc::new(Shared {
             app,
             fused,
@@ -1492,7 +1558,12 @@ impl NativeServer {
                 asgi.unbind()
             },
             task_class: py.import("asyncio")?.getattr("Task")?.unbind(),
-            task_kwnames: PyTuple::new(py, ["loop", "context"])?.unbind(),
+            task_kwnames: if eager_start {
+                PyTuple::new(py, ["loop", "context", "eager_start"])?.unbind()
+            } else {
+                PyTuple::new(py, ["loop", "context"])?.unbind()
+            },
+            eager_start,
             hosts: RefCell::new(Vec::new()),
             report,
             event_loop,

@@ -217,6 +217,11 @@ APP_SOURCE = textwrap.dedent(
         return FileResponse(__file__.rsplit("/", 1)[0] + "/big.bin")
 
 
+    async def huge_file(request):
+        # 16 MiB, written beside this module by the tests: more than the sockets can buffer.
+        return FileResponse(__file__.rsplit("/", 1)[0] + "/huge.bin")
+
+
     async def upload(request):
         body = await request.body()
         return JSONResponse({"length": len(body), "sum": sum(body[::4096])})
@@ -261,6 +266,7 @@ APP_SOURCE = textwrap.dedent(
         Route("/upload", upload, methods=["POST"]),
         Route("/hang", hang),
         Route("/file", file),
+        Route("/huge-file", huge_file),
         Route("/stream-upload", stream_upload, methods=["POST"]),
         Route("/stall-upload", stall_upload, methods=["POST"]),
         Route("/release", release),
@@ -317,11 +323,16 @@ APP_SOURCE = textwrap.dedent(
 )
 
 
+# The file /huge-file sends: 16 MiB, no two neighbouring 64 KiB blocks alike.
+HUGE = b"".join(bytes([block % 251]) * 65536 for block in range(256))
+
+
 @pytest.fixture(scope="module")
 def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("native_app")
     (directory / "native_app.py").write_text(APP_SOURCE)
     (directory / "big.bin").write_bytes(bytes(range(256)) * 4096)
+    (directory / "huge.bin").write_bytes(HUGE)
     return directory
 
 
@@ -385,6 +396,10 @@ REQUESTS: list[tuple[str, str, bytes | None, dict[str, str] | None]] = [
     ("GET", "/file", None, None),
     ("GET", "/file", None, {"range": "bytes=10-99"}),
     ("HEAD", "/file", None, None),
+    ("HEAD", "/file", None, {"range": "bytes=10-99"}),
+    ("GET", "/file", None, {"range": "bytes=-100"}),
+    ("GET", "/file", None, {"range": "bytes=2000000-"}),
+    ("GET", "/file", None, {"range": "bytes=abc"}),
     ("POST", "/upload", bytes(range(256)) * 8192, {"content-type": "application/octet-stream"}),
 ]
 
@@ -676,3 +691,33 @@ def test_a_task_factory_makes_the_request_tasks(native_factory: int) -> None:
     assert first["mine"] is True
     assert request(native_factory, "GET", "/suspends")[2] == b"resolved later"
     assert json.loads(request(native_factory, "GET", "/made")[2]) == {"made": first["made"] + 2, "mine": True}
+
+
+def test_a_file_streams_without_blocking_other_requests(native: int) -> None:
+    # A client that takes a 16 MiB FileResponse slowly (a small receive buffer, reading
+    # nothing for now) holds the transfer mid-file: the app's reads run in worker threads
+    # and its sends wait for room, so the loop goes on answering other clients meanwhile.
+    with socket.socket() as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(10)
+        slow.connect(("127.0.0.1", native))
+        slow.sendall(b"GET /huge-file HTTP/1.1\r\nhost: x\r\n\r\n")
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            data = slow.recv(4096)
+            assert data, "connection closed before the head"
+            buffer += data
+        head, _, received = buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert f"content-length: {len(HUGE)}".encode() in head.lower()
+        assert len(received) < len(HUGE)
+        # Answered while the file is still being sent.
+        for _ in range(3):
+            status, _, body = request(native, "GET", "/")
+            assert (status, body) == (200, b'{"message":"Hello, World!"}')
+            assert request(native, "GET", "/suspends")[2] == b"resolved later"
+        while len(received) < len(HUGE):
+            data = slow.recv(1 << 20)
+            assert data, f"connection closed after {len(received)} bytes"
+            received += data
+    assert received == HUGE
