@@ -83,6 +83,7 @@ class Target:
     app: str
     server: str
     interface: str
+    workers: int = 1
 
 
 TARGETS = [
@@ -141,32 +142,44 @@ def server_command(target: Target, port: int) -> list[str]:
     if target.server == "native":
         return [
             python, "-m", "tachyon", f"apps:{target.app}", "--app-dir", str(HERE), "--server", "native",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(target.workers), "--no-access-log",
+            "--log-level", "warning",
         ]  # fmt: skip
     if target.server == "uvicorn":
         return [
             python, "-m", "uvicorn", f"apps:{target.app}", "--app-dir", str(HERE),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(target.workers),
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
             "--lifespan", "auto",
         ]  # fmt: skip
     return [
         python, "-m", "granian", f"apps:{target.app}", "--working-dir", str(HERE),
         "--interface", target.interface, "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop", "--log-level", "warning", "--no-ws",
+        "--workers", str(target.workers), "--runtime-threads", "1", "--loop", "uvloop", "--log-level", "warning",
+        "--no-ws",
     ]  # fmt: skip
 
 
 class RunningServer:
-    """A server subprocess pinned to SERVER_CPU; stopped with SIGTERM (then SIGKILL)."""
+    """A server subprocess pinned to `cpus` (SERVER_CPU by default; a helper `command` to
+    LOAD_CPU); stopped with SIGTERM (then SIGKILL)."""
 
-    def __init__(self, target: Target, log_dir: Path, echo_port: int, command: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        log_dir: Path,
+        echo_port: int,
+        command: list[str] | None = None,
+        cpus: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         # A helper process (`command`, on LOAD_CPU) listens on the port it was given.
         self.port = free_port() if command is None else echo_port
         self.log = log_dir / f"{target.key}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(HERE), "LOAD_ECHO_PORT": str(echo_port)}
-        cpu = SERVER_CPU if command is None else LOAD_CPU
+        env.update(extra_env or {})
+        cpu = cpus or (SERVER_CPU if command is None else LOAD_CPU)
         self.proc = subprocess.Popen(
             ["taskset", "-c", cpu, *(command or server_command(target, self.port))],
             stdout=self._log_file,
@@ -224,9 +237,20 @@ def _ms(text: str) -> float:
     return float(number) * _DURATION_UNITS[unit]
 
 
-def run_wrk(port: int, scenario: Scenario, seconds: float, script_dir: Path) -> tuple[float, float, int]:
-    """(req/s, p99 ms, requests) of one wrk run; LoadError on any unexpected response."""
-    args = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c64", f"-d{max(1, round(seconds))}s", "--latency"]
+def run_wrk(
+    port: int,
+    scenario: Scenario,
+    seconds: float,
+    script_dir: Path,
+    *,
+    cpus: str = LOAD_CPU,
+    threads: int = 1,
+    connections: int = 64,
+) -> tuple[float, float, int]:
+    """(req/s, p99 ms, requests) of one wrk run (`wrk -t<threads> -c<connections>`, pinned to
+    `cpus`); LoadError on any unexpected response."""
+    args = ["taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+    args.append("--latency")
     if scenario.body is not None:
         script = script_dir / f"{scenario.key}.lua"
         script.write_text(

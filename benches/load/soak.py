@@ -1,7 +1,8 @@
 """Soak: long runs through real servers, counting errors and watching memory, tasks and files.
 
-Serves `soak_app:app` with `python -m tachyon` under uvicorn (`--server uvicorn`) and under the
-default server (Granian over RSGI), one worker each, on 127.0.0.1 only, and runs three phases
+Serves `soak_app:app` with `python -m tachyon` under uvicorn (`--server uvicorn`), under the
+default server (on Linux the native one) and under Granian over RSGI (`--server granian`), one
+worker each, on 127.0.0.1 only, and runs three phases
 against each, in order:
 
 1. keep-alive: `--requests` requests over `--connections` keep-alive connections, cycling
@@ -75,6 +76,7 @@ UPLOAD_SIZE = 96 * 1024  # larger than soak_app.SPOOL_MAX_SIZE (64 KiB)
 SERVERS = {
     "uvicorn": ("--server", "uvicorn"),
     "default": (),
+    "granian": ("--server", "granian"),
 }
 
 
@@ -441,7 +443,11 @@ def fmt(n: int) -> str:
 
 
 def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    names = {"uvicorn": "uvicorn (`--server uvicorn`)", "default": "default (Granian, RSGI)"}
+    names = {
+        "uvicorn": "uvicorn (`--server uvicorn`)",
+        "default": "default (native)",
+        "granian": "Granian, RSGI (`--server granian`)",
+    }
     servers = ", ".join(f"{k} {v}" for k, v in meta["servers"].items())
     lines = [
         f"Measured {meta['date']} by `benches/load/soak.py` on {meta['cpu']} ({meta['cpus']} CPUs, shared; "

@@ -156,17 +156,15 @@ def test_nothing_refers_to_the_renamed_migration_page() -> None:
 
 # Figures copied from performance.md ----------------------------------------------------------
 
+sys.path.insert(0, str(ROOT / "benches" / "load"))
+
+import docs_block  # noqa: E402
+import run as load_run  # noqa: E402
+
 
 def load_table() -> dict[str, list[str]]:
     """performance.md's HTTP table (benches/load/run.py writes it): row -> its req/s cells."""
-    text = (doc_examples.DOCS / "performance.md").read_text()
-    section = text.split("<!-- load: begin -->", 1)[1].split("<!-- load: end -->", 1)[0]
-    rows = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and re.fullmatch(r"[\d,]+", cells[1]):
-            rows[cells[0]] = cells[1::2]  # req/s columns; the others are p99 latencies
-    return rows
+    return docs_block.load_table((doc_examples.DOCS / "performance.md").read_text())[2]
 
 
 def markdown_rows(page: str) -> dict[str, list[str]]:
@@ -178,13 +176,57 @@ def markdown_rows(page: str) -> dict[str, list[str]]:
     return rows
 
 
+def test_the_load_table_is_read_whatever_its_scenarios_and_rows() -> None:
+    # The table run.py writes today: every target, every scenario (6, so 13 cells a row).
+    targets, scenarios = load_run.TARGETS, load_run.SCENARIOS
+    results = {}
+    for i, target in enumerate(targets):
+        for j, scenario in enumerate(scenarios):
+            results[(target.key, scenario.key)] = load_run.Measurement(
+                rps=[1000.0 * (i + 1) + j, 0.0, 2000.0 * (i + 1) + j], p99_ms=[1.0, 2.0, 3.0], requests=[1, 1, 1]
+            )
+    meta = {
+        "date": "2026-12-31",
+        "machine": "x86_64 Linux",
+        "cpus": 2,
+        "python": "3.11.7",
+        "warmup_s": 1,
+        "rounds": 3,
+        "duration_s": 2,
+        "load_average_before": 1.0,
+        "load_average_after": 1.0,
+    }
+    text = f"<!-- load: begin -->\n{load_run.markdown(results, targets, scenarios, meta)}<!-- load: end -->\n"
+    date, titles, rows = docs_block.load_table(text)
+    assert date == "2026-12-31"
+    assert titles == [s.title for s in scenarios]
+    assert list(rows) == [t.label for t in targets]
+    assert rows["Tachyon, native server"] == [f"{1000 + j:,}" for j in range(len(scenarios))]
+    # And the copies follow it: every scenario in deployment.md, the first in index.md.
+    deployment = docs_block.throughput_copy(text)
+    assert "| app, server | " + " | ".join(titles) + " |" in deployment
+    assert "| Tachyon, native server | " + " | ".join(rows["Tachyon, native server"]) + " |" in deployment
+    assert "(2026-12-31;" in deployment
+    assert "| native | `python -m tachyon app:app` (the default on Linux) | 1,000 |" in docs_block.servers_copy(text)
+
+
+def test_deployment_and_index_figures_are_performance_mds() -> None:
+    # If this fails after benches/load/run.py --write-docs: python benches/load/docs_block.py
+    performance = (doc_examples.DOCS / "performance.md").read_text()
+    deployment = (doc_examples.DOCS / "deployment.md").read_text()
+    index = (doc_examples.DOCS / "index.md").read_text()
+    assert docs_block._block(deployment, "throughput") == "\n" + docs_block.throughput_copy(performance)
+    assert docs_block._block(index, "servers") == "\n" + docs_block.servers_copy(performance)
+
+
 def test_deployment_throughput_is_performance_mds() -> None:
-    # If this fails after benches/load/run.py --write-docs, copy the new figures (and date).
     measured = load_table()
     assert "Tachyon, Granian RSGI" in measured
     rows = markdown_rows("deployment.md")
     copied = {name: cells for name, cells in rows.items() if name in measured}
-    assert len(copied) == 5
+    assert len(copied) >= 5
+    if "Tachyon, native server" in measured:
+        assert "Tachyon, native server" in copied
     for name, cells in copied.items():
         assert cells == measured[name], name
     date = re.search(r"Measured (\d{4}-\d\d-\d\d)", (doc_examples.DOCS / "performance.md").read_text())
@@ -195,7 +237,59 @@ def test_index_server_table_is_performance_mds() -> None:
     measured = load_table()
     rows = markdown_rows("index.md")
     hello = {name: cells[0] for name, cells in measured.items()}  # the hello-JSON column
+    assert rows["native"][1] == hello.get("Tachyon, native server", "not measured")
     assert rows["Granian, RSGI"][1] == hello["Tachyon, Granian RSGI"]
     assert rows["Granian, ASGI"][1:3] == [hello["Tachyon, Granian ASGI"], hello["Starlette 1.10, Granian ASGI"]]
     uvicorn = rows["uvicorn (httptools, uvloop)"]
     assert uvicorn[1:3] == [hello["Tachyon, uvicorn"], hello["Starlette 1.10, uvicorn"]]
+
+
+def test_idle_and_workers_tables_render_the_scripts_json() -> None:
+    idle = {
+        "meta": {
+            "date": "2026-12-31",
+            "machine": "x86_64 Linux",
+            "cpus": 2,
+            "python": "3.11.7",
+            "rounds": 1,
+            "seconds": 5.0,
+            "connections": 10000,
+            "keep_alive_s": 600,
+            "load_average_before": 1.0,
+            "load_average_after": 2.0,
+        },
+        "summary": [
+            {
+                "target": "tachyon-native",
+                "label": "Tachyon, native server",
+                "connections": 10000,
+                "idle_cpu_percent": 0.0,
+                "rss_idle_bytes": 32 * 2**20,
+                "rss_with_connections_bytes": 182 * 2**20,
+                "rss_per_connection_bytes": 150 * 2**20 / 10000,
+                "cpu_percent_with_connections": 0.2,
+            }
+        ],
+    }
+    assert "| Tachyon, native server | 0.00% | 32.0 | 182.0 | 15.4 | 0.20% |" in docs_block.idle_table(idle)
+    workers = {
+        "meta": {
+            "date": "2026-12-31",
+            "machine": "x86_64 Linux",
+            "cpus": 2,
+            "python": "3.11.7",
+            "wrk": "-t2 -c128",
+            "warmup_s": 1.0,
+            "rounds": 1,
+            "duration_s": 2.0,
+            "load_average_before": 1.0,
+            "load_average_after": 2.0,
+        },
+        "results": [
+            {"target": "tachyon-native-2w", "label": "native, 2", "median_rps": 30000.0, "median_p99_ms": 5.0},
+            {"target": "starlette-uvicorn-2w", "label": "uvicorn, 2", "median_rps": 7500.0, "median_p99_ms": 9.0},
+        ],
+    }
+    table = docs_block.workers_table(workers)
+    assert "| native, 2 | 30,000 | 5.00 |" in table
+    assert "| Tachyon native / Starlette on uvicorn, 2 workers each | 4.00x |" in table

@@ -1,7 +1,8 @@
 """Hostile requests against real servers: each ends in a 4xx, a correct answer or a clean close.
 
 The cases of the hardening issue, sent as raw bytes over loopback to `python -m tachyon` under
-the default server (Granian over RSGI) and under uvicorn (`--server uvicorn`): malformed and
+the default server (on Linux the native one), under Granian over RSGI (`--server granian`) and
+under uvicorn (`--server uvicorn`): malformed and
 non-UTF-8 paths, 10,000 query parameters, huge and numerous headers, duplicate Host, CL+TE
 smuggling, bodies over `max_body_size`, slow and silent clients, bad JSON, multipart bombs,
 StaticFiles traversal, Range abuse, CR/LF from user input in a response header and bad hosts
@@ -121,7 +122,7 @@ APP = textwrap.dedent(
 )
 
 # (label used in ids and the table, extra CLI arguments)
-DEPLOYMENTS = [("default", ()), ("uvicorn", ("--server", "uvicorn"))]
+DEPLOYMENTS = [("default", ()), ("granian", ("--server", "granian")), ("uvicorn", ("--server", "uvicorn"))]
 DEADLINE = 1.0
 CLOSED_WITHIN = 15.0  # generous: only "closed within" is checked, never how fast
 STATIC_BODY = b"0123456789" * 100  # static/data.bin: 1000 bytes
@@ -660,7 +661,11 @@ def test_trusted_host_bad_hosts(server: Server, record: Record) -> None:
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- hostile: begin -->", "<!-- hostile: end -->"
-SERVER_NAMES = {"default": "default (Granian, RSGI)", "uvicorn": "uvicorn (`--server uvicorn`)"}
+SERVER_NAMES = {
+    "default": "default (native)",
+    "granian": "Granian, RSGI (`--server granian`)",
+    "uvicorn": "uvicorn (`--server uvicorn`)",
+}
 
 
 def write_security_table() -> None:

@@ -538,3 +538,25 @@ def test_tls_mistakes_are_one_line_and_exit_2(app_dir: Path, certificate: tuple[
         run_cli(*base, "--ssl-certfile", str(cert), "--ssl-keyfile", str(app_dir / "missing.pem")), "missing.pem"
     )
     assert_one_line_error(run_cli(*base, "--ssl-certfile", str(key), "--ssl-keyfile", str(key)), "cannot load TLS")
+
+
+# --- the default server ----------------------------------------------------------------------------
+
+
+def test_without_server_the_native_server_serves_with_its_options(app_dir: Path) -> None:
+    # Options Granian refuses (--root-path, --uds, --fd) are the default server's on Linux.
+    port = free_port()
+    args = tachyon_cli("ops_app:app", app_dir, port, "--root-path", "/api", "--workers", "2", "--no-access-log")
+    with serving(args, app_dir / "default.log", port) as running:
+        answer = get(port, "/where/x")
+        assert running.stop() == 0, running.output()
+    assert (answer["root_path"], answer["path"]) == ("/api", "/api/where/x")
+    assert f"on http://127.0.0.1:{port} (native, ASGI, 2 workers)" in running.output()
+
+
+def test_help_names_the_default_server() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Default server: on Linux, Tachyon's own (native)" in text
+    assert "--server {native,granian,uvicorn,hypercorn}" in text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import json
+import re
 import signal
 import socket
 import subprocess
@@ -110,22 +112,50 @@ def test_sigint_shuts_down_cleanly(app_dir: Path, server: str) -> None:
     assert "Traceback" not in running.output()
 
 
-def test_default_server_is_granian_rsgi_when_installed(app_dir: Path) -> None:
-    pytest.importorskip("granian")
+def test_default_server_is_native_on_linux(app_dir: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the native server is the default on Linux only")
     port = free_port()
     with serving(tachyon_cli("hello:app", app_dir, port), app_dir / "s.log", port) as running:
         assert request(port, "GET", "/")[0] == 200
-    assert "(granian, RSGI, 1 worker)" in running.output()
+        assert running.stop() == 0
+    assert "(native, ASGI, 1 worker)" in running.output()
 
 
-def test_two_workers(app_dir: Path) -> None:
-    pytest.importorskip("granian")
+def test_make_run_serves_the_example_on_the_native_server(tmp_path: Path) -> None:
+    # `make run`'s command line (the Makefile's `run` target), on a free port.
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the native server is the default on Linux only")
+    root = Path(__file__).resolve().parents[2]
+    make_run = re.search(r"^run:.*\n\t\$\(PY\) (-m tachyon .*)$", (root / "Makefile").read_text(), re.M)
+    assert make_run is not None
+    args = make_run.group(1).replace("$(HOST)", "127.0.0.1").split()
     port = free_port()
-    args = tachyon_cli("hello:app", app_dir, port, "--workers", "2")
+    args[args.index("$(PORT)")] = str(port)
+    with serving(args, tmp_path / "s.log", port, cwd=root) as running:
+        status, headers, body = request(port, "GET", "/")
+        assert status == 200
+        assert json.loads(body) == {"message": "Hello, World!"}
+        assert ("content-type", "application/json") in [(k.lower(), v) for k, v in headers]
+        assert request(port, "GET", "/users/7?q=x")[2] == b'{"id":7,"q":"x"}'
+        assert running.stop(signal.SIGINT) == 0
+    output = running.output()
+    assert f"Tachyon serving hello:app on http://127.0.0.1:{port} (native, ASGI, 1 worker)" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("server", [None, "granian"])
+def test_two_workers(app_dir: Path, server: str | None) -> None:
+    if server is None and not sys.platform.startswith("linux"):
+        pytest.skip("the native server is the default on Linux only")
+    if server is not None:
+        pytest.importorskip(server)
+    port = free_port()
+    args = tachyon_cli("hello:app", app_dir, port, "--workers", "2", *(("--server", server) if server else ()))
     with serving(args, app_dir / "s.log", port) as running:
         assert all(request(port, "GET", "/")[0] == 200 for _ in range(10))
         assert running.stop() == 0
-    assert "2 workers" in running.output()
+    assert f"({server or 'native'}, {'RSGI' if server else 'ASGI'}, 2 workers)" in running.output()
 
 
 def test_app_run_from_a_script(app_dir: Path) -> None:
@@ -134,6 +164,8 @@ def test_app_run_from_a_script(app_dir: Path) -> None:
         assert request(port, "GET", "/")[0] == 200
         assert running.stop(signal.SIGINT) == 0
     assert f"http://127.0.0.1:{port}" in running.output()
+    if sys.platform.startswith("linux"):  # app.run()'s default server
+        assert "(native, ASGI, 1 worker)" in running.output()
 
 
 @pytest.mark.parametrize(("server", "interface"), [("granian", "rsgi"), ("uvicorn", "asgi")])
@@ -201,6 +233,18 @@ def test_a_broken_module_keeps_its_traceback(tmp_path: Path) -> None:
 
 def test_choose_server_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn", "hypercorn"])
+    # On Linux the native server is the default, over ASGI (its only interface).
+    monkeypatch.setattr(tachyon_server, "native_is_default", lambda: True)
+    assert tachyon_server.choose_server() == ("native", "asgi")
+    assert tachyon_server.choose_server(interface="asgi") == ("native", "asgi")
+    # --interface rsgi without --server means Granian.
+    assert tachyon_server.choose_server(interface="rsgi") == ("granian", "rsgi")
+    assert tachyon_server.choose_server("granian") == ("granian", "rsgi")
+    assert tachyon_server.choose_server("uvicorn") == ("uvicorn", "asgi")
+    with pytest.raises(tachyon_server.ServeError, match="leave --interface out"):
+        tachyon_server.choose_server("native", "rsgi")
+    # Elsewhere: the first installed of SERVERS, Granian over RSGI.
+    monkeypatch.setattr(tachyon_server, "native_is_default", lambda: False)
     assert tachyon_server.choose_server() == ("granian", "rsgi")
     assert tachyon_server.choose_server(interface="asgi") == ("granian", "asgi")
     assert tachyon_server.choose_server("uvicorn") == ("uvicorn", "asgi")
@@ -208,16 +252,24 @@ def test_choose_server_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tachyon_server.choose_server() == ("uvicorn", "asgi")
     with pytest.raises(tachyon_server.ServeError, match="not installed"):
         tachyon_server.choose_server("granian")
+    with pytest.raises(tachyon_server.ServeError, match="'granian' is not installed"):
+        tachyon_server.choose_server(interface="rsgi")
     monkeypatch.setattr(tachyon_server, "installed_servers", lambda: [])
     with pytest.raises(tachyon_server.ServeError, match="no server installed"):
         tachyon_server.choose_server()
     with pytest.raises(tachyon_server.ServeError, match="unknown server"):
         tachyon_server.choose_server("gunicorn")
+    # On Linux the native server needs none of them.
+    monkeypatch.setattr(tachyon_server, "native_is_default", lambda: True)
+    assert tachyon_server.choose_server() == ("native", "asgi")
 
 
-def test_apps_with_websocket_routes_default_to_asgi_on_granian(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Granian's RSGI websocket close() sends a close frame without a code (1005): ASGI delivers it.
-    from tachyon import Mount, Route, Router, TachyonEngine, WebSocketRoute
+def test_the_native_server_is_the_default_on_linux_only() -> None:
+    assert tachyon_server.native_is_default() == sys.platform.startswith("linux")
+
+
+def _websocket_apps() -> tuple[TachyonEngine, TachyonEngine]:
+    from tachyon import Mount, Route, Router, WebSocketRoute
     from tachyon.responses import Response
 
     async def endpoint(scope: object) -> Response:  # pragma: no cover - never called
@@ -225,12 +277,73 @@ def test_apps_with_websocket_routes_default_to_asgi_on_granian(monkeypatch: pyte
 
     plain = TachyonEngine(routes=[Route("/", endpoint)])
     nested = TachyonEngine(routes=[Mount("/api", app=Router([WebSocketRoute("/ws", endpoint)]))])
+    return plain, nested
+
+
+def test_apps_with_websocket_routes_default_to_asgi_on_granian(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Granian's RSGI websocket close() sends a close frame without a code (1005): ASGI delivers it.
+    plain, nested = _websocket_apps()
     assert not tachyon_server.serves_websockets(plain)
     assert tachyon_server.serves_websockets(nested)
     monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
+    monkeypatch.setattr(tachyon_server, "native_is_default", lambda: False)
     assert tachyon_server.choose_server(websockets=True) == ("granian", "asgi")
     assert tachyon_server.choose_server(interface="rsgi", websockets=True) == ("granian", "rsgi")
     assert tachyon_server.choose_server("uvicorn", websockets=True) == ("uvicorn", "asgi")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is the default on Linux only")
+@pytest.mark.parametrize("native_websockets", [False, True])
+def test_websocket_apps_leave_the_native_default_only_while_it_cannot_serve_them(
+    monkeypatch: pytest.MonkeyPatch, native_websockets: bool
+) -> None:
+    from tachyon import native_server
+
+    monkeypatch.setattr(native_server, "SERVES_WEBSOCKETS", native_websockets, raising=False)
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
+    assert tachyon_server.native_serves_websockets() is native_websockets
+    assert tachyon_server.choose_server(websockets=False) == ("native", "asgi")
+    fallback = ("native", "asgi") if native_websockets else ("granian", "asgi")
+    assert tachyon_server.choose_server(websockets=True) == fallback
+    assert tachyon_server.choose_server(interface="asgi", websockets=True) == fallback
+    # Asked for by name, the native server is what runs either way.
+    assert tachyon_server.choose_server("native", websockets=True) == ("native", "asgi")
+    # With no other server installed, the native server it is (run() warns).
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: [])
+    assert tachyon_server.choose_server(websockets=True) == ("native", "asgi")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is the default on Linux only")
+@pytest.mark.parametrize("native_websockets", [False, True])
+@pytest.mark.parametrize("asked", [None, "native"])
+def test_run_says_in_one_line_why_a_websocket_app_is_not_on_the_native_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], native_websockets: bool, asked: str | None
+) -> None:
+    from tachyon import native_server
+
+    started: list[str] = []
+    monkeypatch.setattr(native_server, "SERVES_WEBSOCKETS", native_websockets, raising=False)
+    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
+    monkeypatch.setattr(tachyon_server, "_run_native", lambda app, options: started.append("native"))
+    monkeypatch.setattr(tachyon_server, "_run_granian", lambda *args: started.append("granian"))
+    monkeypatch.setattr(tachyon_server, "_set_body_timeout", lambda seconds: None)
+    plain, nested = _websocket_apps()
+    tachyon_server.run(plain, port=free_port(), server=asked)
+    assert started == ["native"]
+    assert "WebSockets" not in capsys.readouterr().err
+    tachyon_server.run(nested, port=free_port(), server=asked)
+    err = [line for line in capsys.readouterr().err.splitlines() if "WebSockets" in line]
+    if native_websockets:
+        assert started == ["native", "native"]
+        assert err == []
+    elif asked is None:
+        # The default falls back to the previous one, and says so in one line.
+        assert started == ["native", "granian"]
+        assert err == ["tachyon: note: the native server does not serve WebSockets yet: serving this app on granian"]
+    else:
+        # Asked for by name: served natively, with the warning that its WebSockets are not.
+        assert started == ["native", "native"]
+        assert len(err) == 1 and err[0].startswith("tachyon: warning: the native server does not serve WebSockets")
 
 
 def test_find_import_string() -> None:

@@ -1,9 +1,9 @@
-"""`python -m tachyon module:app`: serve an app on the fastest installed server.
+"""`python -m tachyon module:app`: serve an app, on Linux on Tachyon's own (native) server.
 
 python -m tachyon hello:app --app-dir examples --port 8000
+python -m tachyon hello:app --workers 2 --proxy-headers --forwarded-allow-ips 10.0.0.0/8
 python -m tachyon hello:app --server uvicorn --workers 4
 python -m tachyon main:app --as-starlette     # a FastAPI or Starlette app, unmodified
-python -m tachyon hello:app --server native --workers 2 --proxy-headers --forwarded-allow-ips 10.0.0.0/8
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     cli = argparse.ArgumentParser(
         prog="python -m tachyon",
-        description="Serve an ASGI/RSGI app. Default server: Granian over RSGI if installed, else uvicorn.",
+        description="Serve an ASGI/RSGI app. Default server: on Linux, Tachyon's own (native);"
+        " elsewhere, Granian over RSGI if installed, else uvicorn, else hypercorn.",
     )
     cli.add_argument("app", help='the app to serve, as "module:attribute" (e.g. hello:app)')
     cli.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
@@ -47,13 +48,15 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
     cli.add_argument(
         "--server",
-        choices=(*SERVERS, NATIVE),
-        help="server to use (default: the fastest installed; native: Tachyon's own, experimental, Linux)",
+        choices=(NATIVE, *SERVERS),
+        help="server to use (default: native, Tachyon's own, on Linux; elsewhere, or for an app with"
+        " WebSocket routes the native server does not serve, the first installed of granian, uvicorn,"
+        " hypercorn; --interface rsgi alone means granian)",
     )
     cli.add_argument(
         "--interface",
         choices=INTERFACES,
-        help="rsgi (granian only) or asgi (default: rsgi on granian, asgi if the app has WebSocket routes)",
+        help="rsgi (granian only) or asgi (default: asgi; rsgi on granian unless the app has WebSocket routes)",
     )
     cli.add_argument("--reload", action="store_true", help="restart when source files change")
     cli.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="(default: %(default)s)")

@@ -169,8 +169,10 @@ class TachyonEngine:
         header_timeout: float = 10.0,
         body_timeout: float | None = 60.0,
     ) -> None:
-        """Serve the app on the first installed of `tachyon.server.SERVERS` (Granian, over RSGI
-        unless the app has WebSocket routes, then uvicorn, then hypercorn), or on `server`.
+        """Serve the app on `server` ("native", "granian", "uvicorn" or "hypercorn"); by
+        default on the native server on Linux, elsewhere on the first installed of
+        `tachyon.server.SERVERS` (Granian, over RSGI unless the app has WebSocket routes, then
+        uvicorn, then hypercorn), as `tachyon.server.choose_server` says.
 
         A client gets `header_timeout` seconds to send its headers and `body_timeout` to send
         its body (None: no deadline). See `tachyon.server.run`; `python -m tachyon module:app`

@@ -1,11 +1,13 @@
 """Serving an app with one command: `app.run()` and `python -m tachyon module:app`.
 
-The server is an existing one (Tachyon has no HTTP protocol code of its own): Granian over RSGI
-when it is installed, else uvicorn, else hypercorn; `server=` / `--server` picks one. Granian
-carries more than uvicorn over either interface; RSGI and Granian's ASGI are close, each ahead
-in two of the four load scenarios of docs/performance.md.
-An app with WebSocket routes is served over Granian's ASGI interface instead: RSGI has no way
-to put a close code in a close frame (every close reaches the client as 1005).
+On Linux the default server is Tachyon's own (`tachyon.native_server`: hyper on the asyncio
+loop's thread, through the ASGI interface). Elsewhere it is an existing one: Granian over RSGI
+when it is installed, else uvicorn, else hypercorn. `server=` / `--server` picks any of them;
+`--interface rsgi` without a server means Granian.
+An app with WebSocket routes is served, by default, by a server that delivers its close codes:
+the native server once it serves WebSockets (`native_server.SERVES_WEBSOCKETS`), else the
+first installed of the others, with Granian over its ASGI interface (RSGI has no way to put a
+close code in a close frame: every close reaches the client as 1005).
 
 Slow clients are cut off: a client gets `header_timeout` seconds to send its request line and
 headers, and `body_timeout` seconds to send its body, on every server `run` starts (see
@@ -52,14 +54,18 @@ __all__ = [
     "guarded_app",
     "import_app",
     "installed_servers",
+    "native_is_default",
+    "native_serves_websockets",
     "run",
     "serves_websockets",
 ]
 
 SERVERS = ("granian", "uvicorn", "hypercorn")
-"""Servers `run` knows, in order of preference: the default is the first one installed."""
+"""The other servers `run` knows, in order of preference: where the native server is not the
+default (off Linux, or for an app with WebSocket routes it cannot serve yet), the default is
+the first one installed."""
 NATIVE = "native"
-"""Tachyon's own server (experimental, Linux only): chosen only when asked for."""
+"""Tachyon's own server (Linux only): the default there."""
 INTERFACES = ("rsgi", "asgi")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -100,27 +106,50 @@ def serves_websockets(app: Any) -> bool:
     return False
 
 
+def native_is_default() -> bool:
+    """Whether the native server is the default here (on Linux)."""
+    return sys.platform.startswith("linux")
+
+
+def native_serves_websockets() -> bool:
+    """Whether the native server serves WebSocket routes (`native_server.SERVES_WEBSOCKETS`)."""
+    if not native_is_default():
+        return False
+    from tachyon import native_server
+
+    return bool(getattr(native_server, "SERVES_WEBSOCKETS", False))
+
+
 def choose_server(
     server: str | None = None, interface: str | None = None, *, websockets: bool = False
 ) -> tuple[str, str]:
-    """The (server, interface) to use: Granian over RSGI if installed, else uvicorn, else hypercorn.
+    """The (server, interface) to use.
 
-    With `websockets`, Granian's default interface is ASGI, which delivers close codes.
+    The default, on Linux, is the native server (over ASGI, the only interface it serves).
+    Elsewhere, and on Linux for an app with WebSocket routes (`websockets`) while the native
+    server does not serve them, it is the first installed of SERVERS: Granian over RSGI (over
+    ASGI with `websockets`, which delivers close codes), else uvicorn, else hypercorn.
+    `interface="rsgi"` without a server means Granian.
     """
+    installed = installed_servers()
+    if server is None:
+        if interface == "rsgi":
+            server = "granian"
+        elif native_is_default() and (not websockets or native_serves_websockets() or not installed):
+            server = NATIVE
+        elif not installed:
+            raise ServeError("no server installed: pip install granian (or uvicorn, or hypercorn)")
+        else:
+            server = installed[0]
     if server == NATIVE:
         if not sys.platform.startswith("linux"):
             raise ServeError("the native server runs on Linux only")
         if interface not in (None, "asgi"):
             raise ServeError("the native server serves the app through its ASGI interface: leave --interface out")
         return NATIVE, "asgi"
-    installed = installed_servers()
-    if server is None:
-        if not installed:
-            raise ServeError("no server installed: pip install granian (or uvicorn, or hypercorn)")
-        server = installed[0]
-    elif server not in SERVERS:
-        raise ServeError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
-    elif server not in installed:
+    if server not in SERVERS:
+        raise ServeError(f"unknown server {server!r}: choose one of {', '.join((*SERVERS, NATIVE))}")
+    if server not in installed:
         raise ServeError(f"server {server!r} is not installed: pip install {server}")
     if interface is None:
         interface = "rsgi" if server == "granian" and not websockets else "asgi"
@@ -264,7 +293,8 @@ def run(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
 ) -> None:
-    """Serve `app` until SIGINT or SIGTERM, on `server` (default: the first of SERVERS installed).
+    """Serve `app` until SIGINT or SIGTERM, on `server` (default: see `choose_server`: the
+    native server on Linux, else the first of SERVERS installed).
 
     `uds` (a Unix socket path) or `fd` (a listening socket's descriptor) replace host and
     port; `root_path`, `proxy_headers` with `forwarded_allow_ips` (default: the environment's
@@ -287,8 +317,14 @@ def run(
                 " leave --interface out to serve this app over ASGI",
                 file=sys.stderr,
             )
+        asked = server
         server, interface = choose_server(server, interface, websockets=websockets)
-        if websockets and server == NATIVE:
+        if websockets and asked is None and interface != "rsgi" and server != NATIVE and native_is_default():
+            print(
+                f"tachyon: note: the native server does not serve WebSockets yet: serving this app on {server}",
+                file=sys.stderr,
+            )
+        if websockets and server == NATIVE and not native_serves_websockets():
             print(
                 "tachyon: warning: the native server does not serve WebSockets yet; choose another --server",
                 file=sys.stderr,
