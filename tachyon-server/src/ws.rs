@@ -33,7 +33,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -590,12 +590,23 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let session = &*upgrade.session;
-    let config = &session.config;
     let limits = tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size));
+        .max_message_size(Some(session.config.max_message_size))
+        .max_frame_size(Some(session.config.max_message_size));
     let mut ws =
         WebSocketStream::from_partially_read(io, read.to_vec(), Role::Server, Some(limits)).await;
+    drive(session, &mut ws, stop).await;
+    // The server closes the TCP connection first (RFC 6455), with a lingering close: what the
+    // client still sends (the rest of an oversized message) is read and discarded for a
+    // while, so the kernel does not reset the connection before the client reads the close.
+    let _ = ws.get_mut().shutdown().await;
+}
+
+async fn drive<S>(session: &Session, ws: &mut WebSocketStream<S>, stop: impl Future<Output = ()>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let config = &session.config;
     tokio::pin!(stop);
     let mut ping_at = config.ping_interval.map(|every| Instant::now() + every);
     let mut ping_payload: Option<Bytes> = None;

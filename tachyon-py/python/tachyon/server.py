@@ -288,11 +288,6 @@ def run(
                 file=sys.stderr,
             )
         server, interface = choose_server(server, interface, websockets=websockets)
-        if websockets and server == NATIVE:
-            print(
-                "tachyon: warning: the native server does not serve WebSockets yet; choose another --server",
-                file=sys.stderr,
-            )
         if not header_timeout > 0:
             raise ServeError(f"header timeout must be a positive number of seconds, not {header_timeout}")
         if server == "granian" and header_timeout > _GRANIAN_MAX_HEADER_TIMEOUT:
