@@ -580,7 +580,8 @@ impl WebSocketExchange {
         let Some(socket) = self.socket.take() else {
             return Ok(());
         };
-        let answered = socket.is_accepted() || socket.is_disconnected();
+        let gone = socket.is_disconnected();
+        let answered = socket.is_accepted() || gone;
         socket.finish();
         drop(socket);
         self.pump.waiters.borrow_mut().done = true;
@@ -592,8 +593,8 @@ impl WebSocketExchange {
             (!exc.is_none()).then_some(exc)
         };
         // A send that failed because the client left is not the app's fault (uvicorn's
-        // ClientDisconnected).
-        let exc = exc.filter(|exc| !exc.is_instance_of::<PyOSError>());
+        // ClientDisconnected is not logged either).
+        let exc = exc.filter(|exc| !(gone && exc.is_instance_of::<PyOSError>()));
         let message = (exc.is_none() && !answered)
             .then_some("ASGI callable returned without completing handshake.");
         if exc.is_some() || message.is_some() {

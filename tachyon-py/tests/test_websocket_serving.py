@@ -287,7 +287,7 @@ def test_an_app_that_returns_without_closing(server: Server) -> None:
 
 def test_an_oversized_message_closes_with_1009(server: Server) -> None:
     if server.label in GRANIAN:
-        pytest.skip("Granian has no WebSocket message size limit of uvicorn's kind")
+        pytest.skip("Granian 2.8.7 closes a 16 MiB + 1 message with 1005, not 1009")
     # uvicorn's ws_max_size and the native server's default: 16 MiB.
     with connect(server, "/echo") as ws:
         ws.send(b"x" * (16 * 1024 * 1024 + 1))

@@ -381,7 +381,7 @@ impl<D: Dispatch> hyper::service::Service<Request<Incoming>> for Service<D> {
 
     fn call(&self, request: Request<Incoming>) -> ServiceFuture {
         self.state.begin_request();
-        if ws::is_upgrade(&request) && self.dispatch.accepts_websockets() {
+        if self.dispatch.accepts_websockets() && ws::is_upgrade(&request) {
             return self.websocket(request);
         }
         let (parts, incoming) = request.into_parts();
