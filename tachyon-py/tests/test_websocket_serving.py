@@ -333,3 +333,34 @@ def test_idle_websockets_do_not_stop_http_requests(server: Server) -> None:
             assert status == 200
         idle[-1].send("still served")
         assert idle[-1].recv(timeout=TIMEOUT) == "still served"
+
+
+FAILING_APP = textwrap.dedent(
+    """
+    async def app(scope, receive, send):
+        if scope["type"] != "websocket":
+            return
+        assert (await receive())["type"] == "websocket.connect"
+        if scope["path"] == "/boom":
+            raise RuntimeError("boom before accept")
+        # /silent: returns without answering the handshake.
+    """
+)
+
+
+@pytest.mark.parametrize("label", ["uvicorn", "native"])
+def test_an_app_that_fails_or_returns_before_accepting_is_a_500(
+    label: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app_dir = tmp_path_factory.mktemp(f"ws-failing-{label}")
+    (app_dir / "failing.py").write_text(FAILING_APP)
+    port = free_port()
+    with serving(tachyon_cli("failing:app", app_dir, port, "--server", label), app_dir / "server.log", port) as running:
+        for path in ("/boom", "/silent"):
+            with pytest.raises(InvalidStatus) as info:
+                websockets_sync.connect(f"ws://127.0.0.1:{port}{path}", open_timeout=TIMEOUT)
+            assert info.value.response.status_code == 500
+        output = running.output()
+    # Each logged as uvicorn logs it.
+    assert "RuntimeError: boom before accept" in output
+    assert "ASGI callable returned without completing handshake." in output
