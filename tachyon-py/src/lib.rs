@@ -14,6 +14,7 @@ mod responses;
 mod router;
 mod rsgi;
 mod server;
+mod server_ws;
 
 /// The native module imported as `tachyon._tachyon`.
 #[pymodule]
@@ -48,6 +49,7 @@ fn _tachyon(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "test-hooks")]
     test_hooks::register(m)?;
     server::register(m)?;
+    server_ws::register(m)?;
     // The default bound on a request head, in bytes: the native server's, and the one
     // tachyon.uvicorn_deadlines applies under uvicorn.
     m.add(

@@ -1543,6 +1543,22 @@ impl NativeServer {
         };
         let runtime = Runtime::new()?;
         let eager_start = py.version_info() >= (3, 12);
+        // WebSockets go to the ASGI app itself (the fused dispatcher answers http only).
+        let websockets = crate::server_ws::WsShared::new(
+            py,
+            if fused {
+                scope_app.as_ref().unwrap_or(&app)
+            } else {
+                &app
+            },
+            &state,
+            &tasks,
+            &report,
+            &event_loop,
+            runtime.wake_handle(),
+            root_path.as_deref(),
+            scheme == "https",
+        );
         let shared = Rc::new(Shared {
             app,
             fused,
@@ -1572,7 +1588,10 @@ impl NativeServer {
             scheme,
         });
         let dispatch = ProxyHeaders::new(
-            AccessLog::new(PyDispatch(shared), access_log.map(PyAccessLog)),
+            AccessLog::new(
+                crate::server_ws::WithWebSockets::new(PyDispatch(shared), websockets),
+                access_log.map(PyAccessLog),
+            ),
             forwarded_allow_ips.as_deref().map(TrustedHosts::parse),
         );
         let handle = runtime.serve(listener, dispatch, config)?;

@@ -5,6 +5,7 @@ use http::{Method, Request, StatusCode, Uri, Version};
 use crate::body::RequestBody;
 use crate::dispatch::{Dispatch, Peer, Reply};
 use crate::proxy::Forwarded;
+use crate::ws::WebSocket;
 
 /// What an access log line says about one request: uvicorn's fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +72,15 @@ fn client(request: &Request<RequestBody>, peer: &Peer) -> String {
 }
 
 impl<D: Dispatch, S: AccessSink> Dispatch for AccessLog<D, S> {
+    fn accepts_websockets(&self) -> bool {
+        self.inner.accepts_websockets()
+    }
+
+    /// WebSocket handshakes are not logged (uvicorn logs them through its error logger).
+    fn dispatch_websocket(&self, request: Request<()>, peer: &Peer, socket: WebSocket) {
+        self.inner.dispatch_websocket(request, peer, socket)
+    }
+
     fn dispatch(&self, request: Request<RequestBody>, peer: &Peer) -> Reply {
         let Some(sink) = &self.sink else {
             return self.inner.dispatch(request, peer);

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::tls::Tls;
+use crate::ws::WebSocketConfig;
 
 /// The limits and deadlines a server applies to every connection.
 ///
@@ -71,6 +72,10 @@ pub struct Config {
     /// TLS on every connection (`None`: plain HTTP). The handshake must finish within
     /// `header_read_timeout`.
     pub tls: Option<Tls>,
+    /// The limits of WebSocket connections (see [`WebSocketConfig`]). An upgraded connection
+    /// has no read deadline of its own (its pings find a dead client); `write_timeout` still
+    /// applies to its writes.
+    pub websocket: WebSocketConfig,
 }
 
 /// The default bound on a request head (request line and headers), in bytes: 417,792, hyper's
@@ -82,7 +87,8 @@ pub const DEFAULT_MAX_HEADER_SIZE: usize = 8192 + 4096 * 100;
 impl Default for Config {
     /// The defaults: header read 10 s, body stall 30 s, write stall 30 s, keep-alive idle
     /// 5 s (uvicorn's), request head [`DEFAULT_MAX_HEADER_SIZE`] bytes, 100 headers, body 100 MiB,
-    /// 16,384 connections, pipeline flush off, linger 1 s, shutdown 30 s, no TLS.
+    /// 16,384 connections, pipeline flush off, linger 1 s, shutdown 30 s, no TLS, and
+    /// [`WebSocketConfig::default`].
     fn default() -> Self {
         Config {
             header_read_timeout: Duration::from_secs(10),
@@ -97,6 +103,7 @@ impl Default for Config {
             linger_timeout: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(30),
             tls: None,
+            websocket: WebSocketConfig::default(),
         }
     }
 }

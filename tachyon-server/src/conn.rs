@@ -19,6 +19,7 @@ use tokio::time::{Instant, Sleep};
 use crate::body::{BoxError, RequestBody, ResponseBody};
 use crate::config::Config;
 use crate::dispatch::{Dispatch, Peer, PendingResponse, Reply};
+use crate::ws;
 
 /// What the connection is doing, which decides the read deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ enum Phase {
     Head,
     /// A request is being answered: no read deadline here (the body has its own).
     Busy,
+    /// Upgraded to a WebSocket: no read deadline (its pings find a dead client).
+    Upgraded,
 }
 
 /// Why a request's body failed, as seen by the service when the dispatcher answers.
@@ -143,7 +146,9 @@ impl<S> Guarded<S> {
     }
 
     fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.state.phase.get() == Phase::Busy || self.write_deadline.is_some() {
+        if matches!(self.state.phase.get(), Phase::Busy | Phase::Upgraded)
+            || self.write_deadline.is_some()
+        {
             // No read deadline while a request is in flight, nor while a write is stalled (the
             // write timeout watches the connection then); the reader is woken when either
             // ends, so the deadline starts to count.
@@ -345,6 +350,9 @@ pub(crate) struct Service<D> {
     peer: Peer,
     max_body: u64,
     body_timeout: std::time::Duration,
+    /// WebSocket handshakes: the limits, and where an accepted one waits for the upgrade.
+    websocket: ws::WebSocketConfig,
+    upgrade: ws::UpgradeSlot,
 }
 
 fn error_response(status: StatusCode) -> Response<ResponseBody> {
@@ -382,6 +390,9 @@ impl<D: Dispatch> hyper::service::Service<Request<Incoming>> for Service<D> {
 
     fn call(&self, request: Request<Incoming>) -> ServiceFuture {
         self.state.begin_request();
+        if self.dispatch.accepts_websockets() && ws::is_upgrade(&request) {
+            return self.websocket(request);
+        }
         let (parts, incoming) = request.into_parts();
         if incoming
             .size_hint()
@@ -405,6 +416,25 @@ impl<D: Dispatch> hyper::service::Service<Request<Incoming>> for Service<D> {
         {
             Reply::Ready(response) => ServiceFuture::Ready(Some(finish(&self.state, response))),
             Reply::Pending(future) => ServiceFuture::Pending(future, self.state.clone()),
+        }
+    }
+}
+
+impl<D: Dispatch> Service<D> {
+    /// A WebSocket handshake, to the dispatcher's `dispatch_websocket` (see `ws`).
+    fn websocket(&self, request: Request<Incoming>) -> ServiceFuture {
+        let handshake = ws::handshake(
+            request,
+            &self.websocket,
+            self.upgrade.clone(),
+            |request, socket| {
+                self.dispatch
+                    .dispatch_websocket(request, &self.peer, socket)
+            },
+        );
+        match handshake {
+            Reply::Ready(response) => ServiceFuture::Ready(Some(finish(&self.state, response))),
+            Reply::Pending(pending) => ServiceFuture::Pending(pending, self.state.clone()),
         }
     }
 }
@@ -462,21 +492,33 @@ impl<D: Dispatch> ConnShared<D> {
     {
         let state = Rc::new(ConnState::new(&self.config));
         let io = hyper_util::rt::TokioIo::new(Guarded::new(io, state.clone(), &self.config));
+        let upgrade = ws::UpgradeSlot::default();
         let service = Service {
             dispatch: self.dispatch.clone(),
-            state,
+            state: state.clone(),
             peer,
             max_body: self.config.max_body_size,
             body_timeout: self.config.body_read_timeout,
+            websocket: self.config.websocket.clone(),
+            upgrade: upgrade.clone(),
         };
-        let conn = self.http1.serve_connection(io, service);
-        tokio::pin!(conn);
+        let mut conn = self.http1.serve_connection(io, service);
         tokio::pin!(stop);
         tokio::select! {
-            _ = conn.as_mut() => return,
-            () = &mut stop => {}
+            _ = &mut conn => {}
+            () = &mut stop => {
+                Pin::new(&mut conn).graceful_shutdown();
+                let _ = (&mut conn).await;
+            }
         }
-        conn.as_mut().graceful_shutdown();
-        let _ = conn.await;
+        // An accepted WebSocket handshake: hyper has written the 101 and stopped (without
+        // shutting the socket down); the WebSocket runs on the socket until it is over or
+        // shutdown (`stop`) closes it.
+        let accepted = upgrade.borrow_mut().take();
+        if let Some(accepted) = accepted {
+            state.phase.set(Phase::Upgraded);
+            let parts = conn.into_parts();
+            ws::run(accepted, parts.io.into_inner(), parts.read_buf, stop).await;
+        }
     }
 }

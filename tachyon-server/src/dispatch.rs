@@ -8,6 +8,7 @@ use std::pin::Pin;
 use http::{Request, Response};
 
 use crate::body::{RequestBody, ResponseBody};
+use crate::ws::WebSocket;
 
 /// A response future that need not be `Send`: the server runs on one thread.
 pub type PendingResponse = Pin<Box<dyn Future<Output = Response<ResponseBody>>>>;
@@ -63,6 +64,22 @@ pub struct Peer {
 pub trait Dispatch: 'static {
     /// Answers one request.
     fn dispatch(&self, request: Request<RequestBody>, peer: &Peer) -> Reply;
+
+    /// Whether this dispatcher answers WebSocket handshakes with
+    /// [`dispatch_websocket`](Dispatch::dispatch_websocket). The default, `false`, sends a
+    /// handshake request to [`dispatch`](Dispatch::dispatch) like any other.
+    fn accepts_websockets(&self) -> bool {
+        false
+    }
+
+    /// Takes a WebSocket handshake request (its head; it has no body) when
+    /// [`accepts_websockets`](Dispatch::accepts_websockets) is `true`: `socket` accepts or
+    /// rejects it, then carries the messages (see [`WebSocket`]). The default lets go of the
+    /// socket at once, which answers `500`.
+    fn dispatch_websocket(&self, request: Request<()>, peer: &Peer, socket: WebSocket) {
+        let _ = (request, peer);
+        socket.finish();
+    }
 }
 
 impl<F> Dispatch for F

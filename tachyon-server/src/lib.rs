@@ -5,7 +5,8 @@
 //! listeners ([`Listener`]), the limits and deadlines ([`Config`]), the wiring to a
 //! [`Dispatch`] implementation that answers each request, graceful shutdown
 //! ([`ShutdownHandle`]), dispatcher layers for proxy headers ([`ProxyHeaders`]) and access
-//! logging ([`AccessLog`]), TLS through rustls ([`Tls`]), and the way the runtime is driven
+//! logging ([`AccessLog`]), TLS through rustls ([`Tls`]), WebSockets through tokio-tungstenite
+//! ([`WebSocket`], [`WebSocketConfig`]), and the way the runtime is driven
 //! ([`Runtime`]):
 //!
 //! - [`Runtime::turn`] runs every server of the runtime for one wait of a host event loop
@@ -63,6 +64,7 @@ mod proxy;
 mod runtime;
 mod server;
 mod tls;
+mod ws;
 
 pub use access::{AccessLog, AccessRecord, AccessSink};
 pub use body::{BodyClosed, BodyError, BodySender, BoxError, RequestBody, ResponseBody};
@@ -73,3 +75,4 @@ pub use proxy::{DEFAULT_FORWARDED_ALLOW_IPS, Forwarded, ProxyHeaders, TrustedHos
 pub use runtime::{Runtime, WakeHandle, Wakeup, serve};
 pub use server::{ServerHandle, ShutdownHandle};
 pub use tls::Tls;
+pub use ws::{WebSocket, WebSocketConfig, WsError, WsEvent, WsMessage};

@@ -8,6 +8,7 @@ use http::{HeaderMap, Request};
 
 use crate::body::RequestBody;
 use crate::dispatch::{Dispatch, Peer, Reply};
+use crate::ws::WebSocket;
 
 /// The addresses whose proxy headers are believed: uvicorn's `--forwarded-allow-ips`.
 ///
@@ -177,6 +178,19 @@ impl<D: Dispatch> Dispatch for ProxyHeaders<D> {
             request.extensions_mut().insert(forwarded);
         }
         self.inner.dispatch(request, peer)
+    }
+
+    fn accepts_websockets(&self) -> bool {
+        self.inner.accepts_websockets()
+    }
+
+    fn dispatch_websocket(&self, mut request: Request<()>, peer: &Peer, socket: WebSocket) {
+        if let Some(trusted) = &self.trusted
+            && let Some(forwarded) = trusted.forwarded(peer, request.headers())
+        {
+            request.extensions_mut().insert(forwarded);
+        }
+        self.inner.dispatch_websocket(request, peer, socket)
     }
 }
 

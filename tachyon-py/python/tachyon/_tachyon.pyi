@@ -12,6 +12,7 @@ __all__ = [
     "Immediate",
     "NativeServer",
     "StepCatcher",
+    "WebSocketExchange",
     "Compressor",
     "FormParseError",
     "MultipartParser",
@@ -400,6 +401,15 @@ class Exchange:
     @property
     def started(self) -> bool: ...
     def finish(self) -> str | None: ...
+
+@final
+class WebSocketExchange:
+    """One WebSocket's ASGI channel under the native server: `receive` and `send` (the
+    object itself)."""
+
+    def receive(self) -> Any: ...
+    def __call__(self, message: dict[str, Any]) -> Any: ...
+    def task_done(self, task: Any) -> None: ...
 
 @final
 class Continuation:

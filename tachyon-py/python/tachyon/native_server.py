@@ -1,4 +1,4 @@
-"""The native server (experimental, Linux): Tachyon's own HTTP/1.1 server on the asyncio loop's thread.
+"""The native server (the default on Linux): Tachyon's own HTTP/1.1 server on the asyncio loop's thread.
 
 `python -m tachyon module:app --server native` or `app.run(server="native")`.
 
@@ -16,6 +16,10 @@ right away, in its own copy of the context, with its own asyncio task (made nati
 coroutine a `Continuation`) as the current task: a handler that finishes without suspending
 is answered at once, before the loop runs again. The task's first step continues the handler
 where it suspended (or, if it finished, just ends).
+
+WebSockets are served too (`SERVES_WEBSOCKETS`): the app's `app(scope, receive, send)` runs as
+an asyncio task with the ASGI websocket messages, as under uvicorn; the framing and limits
+are the native server's (tokio-tungstenite).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from typing import Any
 from tachyon._tachyon import Continuation, FusedDispatch, NativeServer
 from tachyon.rsgi import Lifespan
 
-__all__ = ["TurnSelector", "serve"]
+__all__ = ["SERVES_WEBSOCKETS", "TurnSelector", "serve"]
+
+#: Whether this server serves WebSocket routes (the default-server choice reads it).
+SERVES_WEBSOCKETS = True
 
 logger = logging.getLogger("tachyon.native_server")
 
