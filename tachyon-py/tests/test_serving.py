@@ -293,57 +293,20 @@ def test_apps_with_websocket_routes_default_to_asgi_on_granian(monkeypatch: pyte
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is the default on Linux only")
-@pytest.mark.parametrize("native_websockets", [False, True])
-def test_websocket_apps_leave_the_native_default_only_while_it_cannot_serve_them(
-    monkeypatch: pytest.MonkeyPatch, native_websockets: bool
+def test_websocket_apps_are_served_natively_by_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tachyon import native_server
-
-    monkeypatch.setattr(native_server, "SERVES_WEBSOCKETS", native_websockets, raising=False)
-    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
-    assert tachyon_server.native_serves_websockets() is native_websockets
-    assert tachyon_server.choose_server(websockets=False) == ("native", "asgi")
-    fallback = ("native", "asgi") if native_websockets else ("granian", "asgi")
-    assert tachyon_server.choose_server(websockets=True) == fallback
-    assert tachyon_server.choose_server(interface="asgi", websockets=True) == fallback
-    # Asked for by name, the native server is what runs either way.
-    assert tachyon_server.choose_server("native", websockets=True) == ("native", "asgi")
-    # With no other server installed, the native server it is (run() warns).
-    monkeypatch.setattr(tachyon_server, "installed_servers", lambda: [])
-    assert tachyon_server.choose_server(websockets=True) == ("native", "asgi")
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the native server is the default on Linux only")
-@pytest.mark.parametrize("native_websockets", [False, True])
-@pytest.mark.parametrize("asked", [None, "native"])
-def test_run_says_in_one_line_why_a_websocket_app_is_not_on_the_native_server(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], native_websockets: bool, asked: str | None
-) -> None:
-    from tachyon import native_server
-
     started: list[str] = []
-    monkeypatch.setattr(native_server, "SERVES_WEBSOCKETS", native_websockets, raising=False)
     monkeypatch.setattr(tachyon_server, "installed_servers", lambda: ["granian", "uvicorn"])
+    assert tachyon_server.choose_server(websockets=True) == ("native", "asgi")
+    assert tachyon_server.choose_server(interface="asgi", websockets=True) == ("native", "asgi")
     monkeypatch.setattr(tachyon_server, "_run_native", lambda app, options: started.append("native"))
-    monkeypatch.setattr(tachyon_server, "_run_granian", lambda *args: started.append("granian"))
     monkeypatch.setattr(tachyon_server, "_set_body_timeout", lambda seconds: None)
     plain, nested = _websocket_apps()
-    tachyon_server.run(plain, port=free_port(), server=asked)
-    assert started == ["native"]
-    assert "WebSockets" not in capsys.readouterr().err
-    tachyon_server.run(nested, port=free_port(), server=asked)
-    err = [line for line in capsys.readouterr().err.splitlines() if "WebSockets" in line]
-    if native_websockets:
-        assert started == ["native", "native"]
-        assert err == []
-    elif asked is None:
-        # The default falls back to the previous one, and says so in one line.
-        assert started == ["native", "granian"]
-        assert err == ["tachyon: note: the native server does not serve WebSockets yet: serving this app on granian"]
-    else:
-        # Asked for by name: served natively, with the warning that its WebSockets are not.
-        assert started == ["native", "native"]
-        assert len(err) == 1 and err[0].startswith("tachyon: warning: the native server does not serve WebSockets")
+    tachyon_server.run(plain, port=free_port())
+    tachyon_server.run(nested, port=free_port())
+    assert started == ["native", "native"]
+    assert "WebSocket" not in capsys.readouterr().err
 
 
 def test_find_import_string() -> None:

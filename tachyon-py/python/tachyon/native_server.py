@@ -17,7 +17,7 @@ coroutine a `Continuation`) as the current task: a handler that finishes without
 is answered at once, before the loop runs again. The task's first step continues the handler
 where it suspended (or, if it finished, just ends).
 
-WebSockets are served too (`SERVES_WEBSOCKETS`): the app's `app(scope, receive, send)` runs as
+WebSockets are served too: the app's `app(scope, receive, send)` runs as
 an asyncio task with the ASGI websocket messages, as under uvicorn; the framing and limits
 are the native server's (tokio-tungstenite).
 """
@@ -34,10 +34,7 @@ from typing import Any
 from tachyon._tachyon import Continuation, FusedDispatch, NativeServer
 from tachyon.rsgi import Lifespan
 
-__all__ = ["SERVES_WEBSOCKETS", "TurnSelector", "serve"]
-
-#: Whether this server serves WebSocket routes (the default-server choice reads it).
-SERVES_WEBSOCKETS = True
+__all__ = ["TurnSelector", "serve"]
 
 logger = logging.getLogger("tachyon.native_server")
 

@@ -5,9 +5,9 @@ loop's thread, through the ASGI interface). Elsewhere it is an existing one: Gra
 when it is installed, else uvicorn, else hypercorn. `server=` / `--server` picks any of them;
 `--interface rsgi` without a server means Granian.
 An app with WebSocket routes is served, by default, by a server that delivers its close codes:
-the native server once it serves WebSockets (`native_server.SERVES_WEBSOCKETS`), else the
-first installed of the others, with Granian over its ASGI interface (RSGI has no way to put a
-close code in a close frame: every close reaches the client as 1005).
+the native server on Linux; elsewhere the first installed of the others, with Granian over its
+ASGI interface (RSGI has no way to put a close code in a close frame: every close reaches the
+client as 1005).
 
 Slow clients are cut off: a client gets `header_timeout` seconds to send its request line and
 headers, and `body_timeout` seconds to send its body, on every server `run` starts (see
@@ -55,7 +55,6 @@ __all__ = [
     "import_app",
     "installed_servers",
     "native_is_default",
-    "native_serves_websockets",
     "run",
     "serves_websockets",
 ]
@@ -111,31 +110,22 @@ def native_is_default() -> bool:
     return sys.platform.startswith("linux")
 
 
-def native_serves_websockets() -> bool:
-    """Whether the native server serves WebSocket routes (`native_server.SERVES_WEBSOCKETS`)."""
-    if not native_is_default():
-        return False
-    from tachyon import native_server
-
-    return bool(getattr(native_server, "SERVES_WEBSOCKETS", False))
-
-
 def choose_server(
     server: str | None = None, interface: str | None = None, *, websockets: bool = False
 ) -> tuple[str, str]:
     """The (server, interface) to use.
 
     The default, on Linux, is the native server (over ASGI, the only interface it serves).
-    Elsewhere, and on Linux for an app with WebSocket routes (`websockets`) while the native
-    server does not serve them, it is the first installed of SERVERS: Granian over RSGI (over
-    ASGI with `websockets`, which delivers close codes), else uvicorn, else hypercorn.
+    Elsewhere it is the first installed of SERVERS: Granian over RSGI (over ASGI for an app
+    with WebSocket routes, `websockets`: ASGI delivers close codes), else uvicorn, else
+    hypercorn.
     `interface="rsgi"` without a server means Granian.
     """
     installed = installed_servers()
     if server is None:
         if interface == "rsgi":
             server = "granian"
-        elif native_is_default() and (not websockets or native_serves_websockets() or not installed):
+        elif native_is_default():
             server = NATIVE
         elif not installed:
             raise ServeError("no server installed: pip install granian (or uvicorn, or hypercorn)")
@@ -317,18 +307,7 @@ def run(
                 " leave --interface out to serve this app over ASGI",
                 file=sys.stderr,
             )
-        asked = server
         server, interface = choose_server(server, interface, websockets=websockets)
-        if websockets and asked is None and interface != "rsgi" and server != NATIVE and native_is_default():
-            print(
-                f"tachyon: note: the native server does not serve WebSockets yet: serving this app on {server}",
-                file=sys.stderr,
-            )
-        if websockets and server == NATIVE and not native_serves_websockets():
-            print(
-                "tachyon: warning: the native server does not serve WebSockets yet; choose another --server",
-                file=sys.stderr,
-            )
         if not header_timeout > 0:
             raise ServeError(f"header timeout must be a positive number of seconds, not {header_timeout}")
         if server == "granian" and header_timeout > _GRANIAN_MAX_HEADER_TIMEOUT:
