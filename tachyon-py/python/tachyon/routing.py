@@ -986,7 +986,7 @@ class Router:
         # `self.app`. Stored on the instance they would make each router a reference cycle,
         # which only the cycle collector frees (with every route the router holds): while
         # they are the class's own methods, the class attributes below bind them on read.
-        if default is not None or klass.default is not klass.not_found:
+        if default is not None or (klass is not Router and klass.default is not klass.not_found):
             self.default = self.not_found if default is None else default
 
         if lifespan is None:
@@ -1009,7 +1009,7 @@ class Router:
         else:
             self.lifespan_context = lifespan
 
-        if klass.middleware_stack is not klass.app:
+        if klass is not Router and klass.middleware_stack is not klass.app:
             self.middleware_stack = self.app
             if not middleware and max_body_size is None:
                 self._plain_stack = self.middleware_stack
