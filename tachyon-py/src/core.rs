@@ -644,9 +644,25 @@ impl UrlencodedParser {
         let items = parser.finish().map_err(PyFormError)?;
         let out = PyList::empty(py);
         for (k, v) in items {
-            out.append((k, v))?;
+            out.append((form_str(py, &k)?, form_str(py, &v)?))?;
         }
         Ok(out)
+    }
+}
+
+/// A parsed field's name or value as a str, built once: an ASCII one (what a form usually
+/// holds, megabytes long at times) is copied into its str without a decoding pass.
+fn form_str<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyString>> {
+    if !text.is_ascii() {
+        return Ok(PyString::new(py, text));
+    }
+    // SAFETY: the GIL is held (`py`) and `text` is ASCII, what `ascii_str` requires; it
+    // returns a new reference, or null with an exception set (turned into the error).
+    unsafe {
+        Ok(
+            Bound::from_owned_ptr_or_err(py, crate::json::strings::ascii_str(text.as_bytes()))?
+                .cast_into_unchecked::<PyString>(),
+        )
     }
 }
 

@@ -453,3 +453,18 @@ def test_large_pieces_of_a_chunk_are_views_and_the_file_is_exact() -> None:
     # An override's uploads are handed bytes, as before views existed.
     assert anyio.run(run, Overriding) == data
     assert written == [bytes, bytes]
+
+
+@pytest.mark.parametrize("cuts", [[], [70_000, 140_000, 300_000]])
+def test_large_ascii_and_non_ascii_urlencoded_values_are_exact_strs(cuts: list[int]) -> None:
+    """ASCII values are copied into their str without a decoding pass: the strs are the
+    same as Starlette's, compare and hash as strs built any other way, and a non-ASCII or
+    escaped value next to them is still decoded."""
+    big = "x" * 200_000
+    body = f"big={big}&small=ok&euro=%E2%82%AC&plus=a+b&empty=&{'n' * 100_000}=v".encode()
+    theirs, ours = parse_both("application/x-www-form-urlencoded", body, cuts)
+    assert ours == theirs
+    fields = dict(ours)
+    assert fields["big"] == big and hash(fields["big"]) == hash(big) and fields["big"].isascii()
+    assert fields["euro"] == "€" and fields["plus"] == "a b" and fields["empty"] == ""
+    assert fields["n" * 100_000] == "v"

@@ -329,3 +329,66 @@ def test_assigning_or_deleting_an_attribute_behaves_as_on_starlette() -> None:
             route.path_regex  # noqa: B018
         with pytest.raises(AttributeError):
             del route.path_regex
+
+
+def test_routers_and_apps_are_freed_without_the_cycle_collector() -> None:
+    """A router's `default` and `middleware_stack` are its own bound methods, as on Starlette,
+    yet a router (with the routes it holds) and an app are freed as soon as they are dropped."""
+    import gc
+    import weakref
+
+    from tachyon.applications import TachyonEngine
+
+    gc.collect()
+    gc.disable()
+    try:
+        router = Router(routes=[Route("/a", endpoint)])
+        app = TachyonEngine(routes=[Route("/b", endpoint)])
+        app.add_route("/c/{id:int}", endpoint)
+        refs = [weakref.ref(router), weakref.ref(router.routes[0]), weakref.ref(app), weakref.ref(app.router)]
+        refs.append(weakref.ref(app.routes[-1]))
+        del router, app
+        assert [ref() for ref in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
+
+
+def test_router_default_and_middleware_stack_read_as_on_starlette() -> None:
+    from tachyon.middleware import Middleware
+
+    for fw in (STARLETTE, TACHYON):
+        router = fw.routing.Router()
+        assert router.default == router.not_found
+        assert router.middleware_stack == router.app
+        other = fw.routing.Router(default=endpoint)
+        assert other.default is endpoint
+
+        class Wrap:
+            def __init__(self, app: Any) -> None:
+                self.app = app
+
+        wrapped = fw.routing.Router(middleware=[Middleware(Wrap)])
+        assert isinstance(wrapped.middleware_stack, Wrap)
+        assert wrapped.middleware_stack.app == wrapped.app
+
+        class Custom(fw.routing.Router):
+            async def not_found(self, scope: Any, receive: Any, send: Any) -> None:
+                pass
+
+            async def app(self, scope: Any, receive: Any, send: Any) -> None:
+                pass
+
+        custom = Custom()
+        assert custom.default == custom.not_found
+        assert custom.default.__func__ is Custom.not_found
+        assert custom.middleware_stack.__func__ is Custom.app
+        # Assigned later, as Starlette allows: the instance's own value wins.
+        router.default = endpoint
+        router.middleware_stack = endpoint
+        assert router.default is endpoint
+        assert router.middleware_stack is endpoint
+    assert TACHYON.routing.Router().can_serve_directly()
+    assert not Custom().can_serve_directly()
+    replaced = TACHYON.routing.Router()
+    replaced.middleware_stack = endpoint
+    assert not replaced.can_serve_directly()

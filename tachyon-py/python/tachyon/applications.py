@@ -23,6 +23,7 @@ _new_object = object.__new__
 _object_setattr = object.__setattr__
 _STATE = State
 _STATE_INIT = State.__init__
+_ROUTER = Router
 P = ParamSpec("P")
 
 
@@ -67,7 +68,8 @@ class TachyonEngine:
             self.state = state
         else:
             self.state = State()
-        self.router = Router(routes, lifespan=lifespan)
+        # Positional (Router's own parameter order): a keyword call to a class costs a dict.
+        self.router = Router(routes, True, None, lifespan) if Router is _ROUTER else Router(routes, lifespan=lifespan)
         self.max_body_size = max_body_size
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)

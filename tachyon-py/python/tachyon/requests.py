@@ -232,6 +232,9 @@ class Request(HTTPConnection[StateT]):
             return
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
+        # Read once per chunk below: as an instance attribute (it is the class default until
+        # now) that read is the interpreter's fast path, as on Starlette, which sets it in __init__.
+        self._stream_consumed = False
         while not self._stream_consumed:
             message = await self._receive()
             if message["type"] == "http.request":

@@ -976,12 +976,18 @@ class Router:
         max_body_size: int | None = None,
     ) -> None:
         # The native table's cache starts from the class-level defaults.
-        if type(self) is Router:
+        klass = type(self)
+        if klass is Router:
             self._routes = RouteList() if routes is None else RouteList(routes)
         else:  # a subclass may define its own `routes` setter
             self.routes = [] if routes is None else list(routes)
         self.redirect_slashes = redirect_slashes
-        self.default = self.not_found if default is None else default
+        # `default` and `middleware_stack` are Starlette's bound methods `self.not_found` and
+        # `self.app`. Stored on the instance they would make each router a reference cycle,
+        # which only the cycle collector frees (with every route the router holds): while
+        # they are the class's own methods, the class attributes below bind them on read.
+        if default is not None or (klass is not Router and klass.default is not klass.not_found):
+            self.default = self.not_found if default is None else default
 
         if lifespan is None:
             # Stateless: one shared instance (building one per router showed in app creation).
@@ -1003,9 +1009,11 @@ class Router:
         else:
             self.lifespan_context = lifespan
 
-        self.middleware_stack: ASGIApp = self.app
+        if klass is not Router and klass.middleware_stack is not klass.app:
+            self.middleware_stack = self.app
+            if not middleware and max_body_size is None:
+                self._plain_stack = self.middleware_stack
         if not middleware and max_body_size is None:
-            self._plain_stack = self.middleware_stack
             return
         if middleware:
             for cls, args, kwargs in reversed(middleware):
@@ -1069,6 +1077,13 @@ class Router:
             return
 
         await self.handle_routes(scope, receive, send)
+
+    # What `__init__` would otherwise store per instance (`self.middleware_stack = self.app`,
+    # `self.default = self.not_found`): read through the instance, each is that bound method.
+    # A router given middleware, a default, or a subclass overriding either method, stores
+    # its own (see __init__).
+    middleware_stack: ASGIApp = app  # type: ignore[assignment]
+    default: ASGIApp = not_found  # type: ignore[assignment]
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -1227,7 +1242,14 @@ class Router:
         True while nothing sits between `__call__` and `app` (no router middleware) and
         no subclass changed how dispatching works.
         """
-        return self.middleware_stack is self._plain_stack and _standard_dispatch(type(self))
+        stack = self.__dict__.get("middleware_stack")
+        if stack is None:
+            # Not stored: the class's attribute, Router.app bound to us unless a subclass
+            # replaced it.
+            plain = type(self).middleware_stack is Router.app
+        else:
+            plain = stack is self._plain_stack
+        return plain and _standard_dispatch(type(self))
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Router) and self.routes == other.routes

@@ -41,7 +41,7 @@ mod key_cache;
 mod loads;
 mod messages;
 mod sink;
-mod strings;
+pub(crate) mod strings;
 
 pub(crate) use dumps::dumps_raw;
 

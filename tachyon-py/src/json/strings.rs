@@ -10,7 +10,7 @@ use pyo3::ffi::{self, Py_ssize_t, PyObject};
 /// # Safety
 /// The GIL is held and `b` is ASCII.
 #[inline(always)]
-pub(super) unsafe fn ascii_str(b: &[u8]) -> *mut PyObject {
+pub(crate) unsafe fn ascii_str(b: &[u8]) -> *mut PyObject {
     // SAFETY: GIL held; a fresh compact ASCII str has room for `len` bytes.
     unsafe {
         let s = ffi::PyUnicode_New(b.len() as Py_ssize_t, 127);
