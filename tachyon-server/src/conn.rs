@@ -355,7 +355,9 @@ pub(crate) struct Service<D> {
     upgrade: ws::UpgradeSlot,
 }
 
-fn error_response(status: StatusCode) -> Response<ResponseBody> {
+/// A response the server makes itself: the status's reason phrase as plain text, and
+/// `connection: close`.
+pub(crate) fn error_response(status: StatusCode) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(Bytes::from_static(
         status.canonical_reason().unwrap_or("").as_bytes(),
     )));

@@ -42,6 +42,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::body::ResponseBody;
+use crate::conn::error_response;
 use crate::dispatch::Reply;
 
 /// The limits and deadlines of WebSocket connections (the `websocket` field of
@@ -162,6 +163,21 @@ struct State {
     finished: bool,
     /// The connection is over.
     gone: bool,
+}
+
+impl State {
+    /// Whether the app may still send (a message or its close frame).
+    fn can_send(&self) -> Result<(), WsError> {
+        if !self.accepted {
+            Err(WsError::NotAccepted)
+        } else if self.gone {
+            Err(WsError::Disconnected)
+        } else if self.close_sent {
+            Err(WsError::CloseSent)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// One WebSocket, shared by the app's handle and the server.
@@ -305,15 +321,7 @@ impl WebSocket {
     /// Queues `message` for the client (see [`WebSocket::writable`] for backpressure).
     pub fn send(&self, message: WsMessage) -> Result<(), WsError> {
         let mut state = self.session.state.borrow_mut();
-        if !state.accepted {
-            return Err(WsError::NotAccepted);
-        }
-        if state.gone {
-            return Err(WsError::Disconnected);
-        }
-        if state.close_sent {
-            return Err(WsError::CloseSent);
-        }
+        state.can_send()?;
         let message = match message {
             WsMessage::Text(text) => {
                 state.unsent += text.len();
@@ -336,15 +344,7 @@ impl WebSocket {
     pub fn close(&self, code: u16, reason: &str) -> Result<(), WsError> {
         {
             let mut state = self.session.state.borrow_mut();
-            if !state.accepted {
-                return Err(WsError::NotAccepted);
-            }
-            if state.gone {
-                return Err(WsError::Disconnected);
-            }
-            if state.close_sent {
-                return Err(WsError::CloseSent);
-            }
+            state.can_send()?;
             state.close_sent = true;
             let mut end = reason.len().min(123);
             while !reason.is_char_boundary(end) {
@@ -433,18 +433,6 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
     })
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::from(text));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
 /// What the server keeps of an accepted handshake, to run the connection once hyper has
 /// written the `101` and handed the socket over.
 pub(crate) struct Upgrade {
@@ -480,13 +468,13 @@ pub(crate) fn handshake(
         || request.version() != Version::HTTP_11
         || !has_token(headers, header::CONNECTION, "upgrade")
     {
-        return Reply::Ready(plain(StatusCode::BAD_REQUEST, "Bad Request"));
+        return Reply::Ready(error_response(StatusCode::BAD_REQUEST));
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_none_or(|v| v.as_bytes() != b"13")
     {
-        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "Upgrade Required");
+        let mut response = error_response(StatusCode::UPGRADE_REQUIRED);
         response.headers_mut().insert(
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
@@ -494,7 +482,7 @@ pub(crate) fn handshake(
         return Reply::Ready(response);
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).cloned() else {
-        return Reply::Ready(plain(StatusCode::BAD_REQUEST, "Bad Request"));
+        return Reply::Ready(error_response(StatusCode::BAD_REQUEST));
     };
     let subprotocols = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
@@ -554,7 +542,7 @@ pub(crate) fn handshake(
             }
             _ => {
                 session.gone(1006, "");
-                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                error_response(StatusCode::INTERNAL_SERVER_ERROR)
             }
         }
     })
