@@ -1091,7 +1091,6 @@ fn make_task<'py>(
         // `asyncio.Task(coroutine, loop=, context=, eager_start=True)`: the loop is running
         // (this is its selector's wait), so the first step runs in the constructor, with
         // the task current, as the caught step would.
-        let kwnames = shared.task_kwnames.bind(py);
         let eager = pyo3::types::PyBool::new(py, true);
         let args = [
             coroutine.as_ptr(),
@@ -1099,38 +1098,12 @@ fn make_task<'py>(
             context.as_ptr(),
             eager.as_ptr(),
         ];
-        // SAFETY: as below, with three names in `kwnames` and three keyword values.
-        let task = unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyObject_Vectorcall(
-                    shared.task_class.as_ptr(),
-                    args.as_ptr(),
-                    1,
-                    kwnames.as_ptr(),
-                ),
-            )
-        }?;
-        return Ok((task, None));
+        return Ok((new_task(py, shared, &args)?, None));
     }
     event_loop.setattr(intern!(py, "call_soon"), catcher)?;
     let task = if plain {
-        let kwnames = shared.task_kwnames.bind(py);
         let args = [coroutine.as_ptr(), event_loop.as_ptr(), context.as_ptr()];
-        // SAFETY: `args` holds valid references kept alive by the caller for the call, one
-        // positional argument then one per name in `kwnames` (a tuple of strings); the
-        // result is a new reference or null with an error set.
-        unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyObject_Vectorcall(
-                    shared.task_class.as_ptr(),
-                    args.as_ptr(),
-                    1,
-                    kwnames.as_ptr(),
-                ),
-            )
-        }
+        new_task(py, shared, &args)
     } else {
         create_task()
     };
@@ -1139,6 +1112,31 @@ fn make_task<'py>(
     let task = task?;
     restored?;
     Ok((task, caught))
+}
+
+/// `asyncio.Task(coroutine, **dict(zip(shared.task_kwnames, rest)))`, called without a
+/// frame: `args` is the coroutine then one value per name in `task_kwnames`.
+fn new_task<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    args: &[*mut ffi::PyObject],
+) -> PyResult<Bound<'py, PyAny>> {
+    let kwnames = shared.task_kwnames.bind(py);
+    debug_assert_eq!(kwnames.len(), args.len() - 1);
+    // SAFETY: `args` holds valid references the caller keeps alive for the call, one
+    // positional argument then one per name in `kwnames` (a tuple of strings); the result is
+    // a new reference or null with an error set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_Vectorcall(
+                shared.task_class.as_ptr(),
+                args.as_ptr(),
+                1,
+                kwnames.as_ptr(),
+            ),
+        )
+    }
 }
 
 /// Starts the app on a request, in the request's own asyncio task (so
