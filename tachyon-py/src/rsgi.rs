@@ -171,14 +171,42 @@ impl ScopeConverter {
             return Ok(None);
         }
         let (dict, path) = slf.get().begin(scope, false)?;
-        Ok(Some(LazyScope {
+        let fill = RsgiFill {
             converter: slf.clone().unbind(),
             rsgi: scope.clone().unbind(),
             state: state.map(|s| s.clone().unbind()),
-            dict: dict.unbind(),
             path: path.unbind(),
-            done: AtomicBool::new(false),
-        }))
+        };
+        Ok(Some(LazyScope::new(dict, Box::new(fill))))
+    }
+}
+
+/// What fills in an RSGI request's `LazyScope`: Granian's scope, converted.
+#[derive(Debug)]
+struct RsgiFill {
+    converter: Py<ScopeConverter>,
+    rsgi: Py<PyAny>,
+    state: Option<Py<PyDict>>,
+    path: Py<PyAny>,
+}
+
+impl ScopeFill for RsgiFill {
+    fn fill(&self, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = dict.py();
+        self.converter.get().fill_rest(
+            dict,
+            self.rsgi.bind(py),
+            self.path.bind(py),
+            false,
+            self.state.as_ref().map(|s| s.bind(py)),
+        )
+    }
+
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.converter)?;
+        visit.call(&self.rsgi)?;
+        visit.call(&self.state)?;
+        visit.call(&self.path)
     }
 }
 
@@ -279,27 +307,45 @@ impl ScopeConverter {
     }
 }
 
-/// One RSGI http request's ASGI scope, converted only when something reads it.
+/// What completes a `LazyScope`'s dict: each server's own (RSGI's converts Granian's
+/// scope; the native server's builds from the request it parsed).
+pub(crate) trait ScopeFill: Send + Sync + std::fmt::Debug {
+    /// Sets, in `dict`, the values of every key that was left out (in place: the dict's
+    /// key order stays as it is).
+    fn fill(&self, dict: &Bound<'_, PyDict>) -> PyResult<()>;
+
+    /// Visits the Python objects held (for the garbage collector).
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError>;
+}
+
+/// One http request's ASGI scope, built only when something reads it.
 ///
-/// Converting Granian's scope costs more than the rest of a small request (its attribute
-/// getters build new objects on every read, and the headers become a list of byte
-/// pairs), and a handler that never reads its request does not need it. The dict is the
-/// one `convert` would give, every key in place, but until `complete()` only what
-/// routing reads has its value (`type`, `method`, `root_path`, `path`); it must not reach
-/// anyone else before then. `complete()` fills in the rest, in place, once: so keys the
-/// router added stay after the server's, as they would be.
+/// Building a whole scope costs more than the rest of a small request (under RSGI,
+/// Granian's attribute getters build new objects on every read; on any server the headers
+/// become a list of byte pairs), and a handler that never reads its request does not need
+/// it. The dict is the one the eager conversion would give, every key in place, but until
+/// `complete()` only what routing reads has its value (at least `type`, `method`,
+/// `root_path`, `path`); it must not reach anyone else before then. `complete()` fills in
+/// the rest, in place, once: so keys the router added stay after the server's, as they
+/// would be.
 #[pyclass(module = "tachyon._tachyon", frozen)]
 #[derive(Debug)]
 pub struct LazyScope {
-    converter: Py<ScopeConverter>,
-    rsgi: Py<PyAny>,
-    state: Option<Py<PyDict>>,
     dict: Py<PyDict>,
-    path: Py<PyAny>,
+    fill: Box<dyn ScopeFill>,
     done: AtomicBool,
 }
 
 impl LazyScope {
+    /// A scope whose `dict` is complete once `fill` has filled it in.
+    pub(crate) fn new(dict: Bound<'_, PyDict>, fill: Box<dyn ScopeFill>) -> Self {
+        Self {
+            dict: dict.unbind(),
+            fill,
+            done: AtomicBool::new(false),
+        }
+    }
+
     /// The dict (complete or not: see the type's documentation).
     pub(crate) fn dict<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
         self.dict.bind(py).clone()
@@ -318,13 +364,7 @@ impl LazyScope {
     pub(crate) fn complete<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = self.dict(py);
         if !self.done.load(Ordering::Relaxed) {
-            self.converter.get().fill_rest(
-                &dict,
-                self.rsgi.bind(py),
-                self.path.bind(py),
-                false,
-                self.state.as_ref().map(|s| s.bind(py)),
-            )?;
+            self.fill.fill(&dict)?;
             self.done.store(true, Ordering::Relaxed);
         }
         Ok(dict)
@@ -337,12 +377,8 @@ impl LazyScope {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.converter)?;
-        visit.call(&self.rsgi)?;
-        visit.call(&self.state)?;
         visit.call(&self.dict)?;
-        visit.call(&self.path)?;
-        Ok(())
+        self.fill.traverse(&visit)
     }
 }
 

@@ -6,9 +6,11 @@
 //! GIL is released while tokio waits on the sockets, its timers and the loop's own epoll
 //! descriptor, all at once.
 //!
-//! Each request becomes an ASGI scope built here from hyper's request, and an `Exchange`:
-//! the request's `receive`, its `send` (the object itself) and its `send_response`. The
-//! app's awaitable (the fused dispatcher's `respond(...)`, or `app(scope, receive, send)`)
+//! Each request becomes an ASGI scope built here from hyper's request (for the fused
+//! dispatcher a `LazyScope`, whose headers, addresses and raw path are filled in only when
+//! something past routing reads the scope), and an `Exchange`: the request's `receive`, its
+//! `send` (the object itself) and its `send_response`. The app's awaitable (the fused
+//! dispatcher's `respond_lazy(...)`, or `app(scope, receive, send)`)
 //! is stepped once, right away, in a fresh copy of the current `contextvars` context and
 //! with the request's own asyncio task (made by Python's `begin`) as the current task: a
 //! handler that does not suspend is answered at once, without waiting for the loop. The
@@ -34,8 +36,10 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyStopIteration, PyValueError}
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::coroutine::{self, Step};
+use crate::rsgi::{LazyScope, ScopeFill};
 use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use tachyon_server::{
     AccessLog, AccessRecord, AccessSink, BoxError, Config, Dispatch, Forwarded, Listener, Peer,
@@ -865,55 +869,77 @@ fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
 /// Most distinct IP addresses whose text `address` keeps.
 const HOSTS_KEPT: usize = 8;
 
-/// `(host, port)` for a scope's "server" or "client", or None.
-fn address<'py>(
-    py: Python<'py>,
+/// The host text and port of a scope's "server" or "client", or None.
+fn address(
+    py: Python<'_>,
     shared: &Shared,
     addr: Option<SocketAddr>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let Some(addr) = addr else {
-        return Ok(py.None().into_bound(py));
-    };
+) -> Option<(Py<PyString>, u16)> {
+    let addr = addr?;
     let ip = addr.ip();
     let mut hosts = shared.hosts.borrow_mut();
     let host = match hosts.iter().find(|(seen, _)| *seen == ip) {
-        Some((_, host)) => host.bind(py).clone(),
+        Some((_, host)) => host.clone_ref(py),
         None => {
-            let host = PyString::new(py, &ip.to_string());
+            let host = PyString::new(py, &ip.to_string()).unbind();
             if hosts.len() == HOSTS_KEPT {
                 hosts.remove(0);
             }
-            hosts.push((ip, host.clone().unbind()));
+            hosts.push((ip, host.clone_ref(py)));
             host
         }
     };
-    Ok((host, addr.port()).into_pyobject(py)?.into_any())
+    Some((host, addr.port()))
 }
 
 /// The ASGI http scope of a request, as uvicorn builds it.
 fn scope<'py>(
     py: Python<'py>,
     shared: &Shared,
-    parts: &Parts,
+    parts: Parts,
     peer: &Peer,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let (scope, fill) = partial_scope(py, shared, parts, peer)?;
+    fill.fill(&scope)?;
+    Ok(scope)
+}
+
+/// A request's scope, built only when read (for the fused dispatcher, which routes on
+/// what `partial_scope` fills in).
+fn lazy_scope<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    parts: Parts,
+    peer: &Peer,
+) -> PyResult<Bound<'py, LazyScope>> {
+    let (scope, fill) = partial_scope(py, shared, parts, peer)?;
+    Bound::new(py, LazyScope::new(scope, Box::new(fill)))
+}
+
+/// A request's scope with what routing reads filled in (`type`, `http_version`, `scheme`,
+/// `method`, `root_path`, `path`, and `state`, copied now as uvicorn does when the request
+/// arrives), every other key in place valued None; and what fills in the rest.
+fn partial_scope<'py>(
+    py: Python<'py>,
+    shared: &Shared,
+    parts: Parts,
+    peer: &Peer,
+) -> PyResult<(Bound<'py, PyDict>, NativeFill)> {
     // A copy of the template (its keys in uvicorn's order, constants set): the values below
     // replace the template's in place, so the dict never grows.
     let scope = shared.scope_template.bind(py).copy()?;
-    scope.set_item(intern!(py, "asgi"), shared.asgi.bind(py).copy()?)?;
     match parts.version {
         Version::HTTP_11 => {}
         Version::HTTP_10 => scope.set_item(intern!(py, "http_version"), intern!(py, "1.0"))?,
         Version::HTTP_2 => scope.set_item(intern!(py, "http_version"), intern!(py, "2"))?,
         _ => {}
     }
-    scope.set_item(intern!(py, "server"), address(py, shared, peer.local)?)?;
     // A trusted proxy's word on the client and scheme (tachyon_server::ProxyHeaders).
     let forwarded = parts.extensions.get::<Forwarded>();
-    match forwarded.and_then(|f| f.client.as_ref()) {
-        Some(client) => scope.set_item(intern!(py, "client"), client)?,
-        None => scope.set_item(intern!(py, "client"), address(py, shared, peer.remote)?)?,
-    }
+    let client = match forwarded.and_then(|f| f.client.as_ref()) {
+        Some(client) => Client::Forwarded(client.clone()),
+        None => Client::Peer(address(py, shared, peer.remote)),
+    };
     let scheme = forwarded.and_then(|f| f.scheme).unwrap_or(shared.scheme);
     if scheme != "http" {
         // The template says "http".
@@ -930,37 +956,93 @@ fn scope<'py>(
     if shared.root_path.is_empty() {
         scope.set_item(intern!(py, "root_path"), intern!(py, ""))?;
         scope.set_item(intern!(py, "path"), path.as_ref())?;
-        scope.set_item(
-            intern!(py, "raw_path"),
-            PyBytes::new(py, raw_path.as_bytes()),
-        )?;
     } else {
         let root = shared.root_path.as_str();
         scope.set_item(intern!(py, "root_path"), root)?;
         scope.set_item(intern!(py, "path"), format!("{root}{path}"))?;
-        scope.set_item(
-            intern!(py, "raw_path"),
-            PyBytes::new(py, format!("{root}{raw_path}").as_bytes()),
-        )?;
     }
-    let query = parts.uri.query().unwrap_or("");
-    scope.set_item(
-        intern!(py, "query_string"),
-        PyBytes::new(py, query.as_bytes()),
-    )?;
-    let mut headers = Vec::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
-        headers.push(PyTuple::new(
-            py,
-            [
-                PyBytes::new(py, name.as_str().as_bytes()),
-                PyBytes::new(py, value.as_bytes()),
-            ],
-        )?);
-    }
-    scope.set_item(intern!(py, "headers"), PyList::new(py, headers)?)?;
     scope.set_item(intern!(py, "state"), shared.state.bind(py).copy()?)?;
-    Ok(scope)
+    let fill = NativeFill {
+        asgi: shared.asgi.clone_ref(py),
+        server: address(py, shared, peer.local),
+        client,
+        root_path: shared.root_path.clone(),
+        uri: parts.uri,
+        headers: parts.headers,
+    };
+    Ok((scope, fill))
+}
+
+/// A scope's "client": a trusted proxy's word, or the peer's address.
+#[derive(Debug)]
+enum Client {
+    Forwarded((String, u16)),
+    Peer(Option<(Py<PyString>, u16)>),
+}
+
+/// What a native request's scope is completed with (see `partial_scope`): `asgi`, `server`,
+/// `client`, `raw_path`, `query_string` and `headers`.
+#[derive(Debug)]
+struct NativeFill {
+    asgi: Py<PyDict>,
+    server: Option<(Py<PyString>, u16)>,
+    client: Client,
+    root_path: String,
+    uri: http::Uri,
+    headers: HeaderMap,
+}
+
+impl ScopeFill for NativeFill {
+    fn fill(&self, scope: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = scope.py();
+        let address = |addr: &Option<(Py<PyString>, u16)>| -> PyResult<Bound<'_, PyAny>> {
+            Ok(match addr {
+                Some((host, port)) => (host.bind(py), *port).into_pyobject(py)?.into_any(),
+                None => py.None().into_bound(py),
+            })
+        };
+        scope.set_item(intern!(py, "asgi"), self.asgi.bind(py).copy()?)?;
+        scope.set_item(intern!(py, "server"), address(&self.server)?)?;
+        match &self.client {
+            Client::Forwarded(client) => scope.set_item(intern!(py, "client"), client)?,
+            Client::Peer(client) => scope.set_item(intern!(py, "client"), address(client)?)?,
+        }
+        let raw_path = self.uri.path();
+        let raw_path = if self.root_path.is_empty() {
+            PyBytes::new(py, raw_path.as_bytes())
+        } else {
+            PyBytes::new(py, format!("{}{raw_path}", self.root_path).as_bytes())
+        };
+        scope.set_item(intern!(py, "raw_path"), raw_path)?;
+        let query = self.uri.query().unwrap_or("");
+        scope.set_item(
+            intern!(py, "query_string"),
+            PyBytes::new(py, query.as_bytes()),
+        )?;
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            headers.push(PyTuple::new(
+                py,
+                [
+                    PyBytes::new(py, name.as_str().as_bytes()),
+                    PyBytes::new(py, value.as_bytes()),
+                ],
+            )?);
+        }
+        scope.set_item(intern!(py, "headers"), PyList::new(py, headers)?)?;
+        Ok(())
+    }
+
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.asgi)?;
+        if let Some((host, _)) = &self.server {
+            visit.call(host)?;
+        }
+        if let Client::Peer(Some((host, _))) = &self.client {
+            visit.call(host)?;
+        }
+        Ok(())
+    }
 }
 
 /// The scope every request's starts as (see `scope`): uvicorn's keys in uvicorn's order,
@@ -1146,14 +1228,13 @@ fn new_task<'py>(
 fn start(
     py: Python<'_>,
     shared: &Rc<Shared>,
-    parts: &Parts,
+    parts: Parts,
     peer: &Peer,
     body: RequestContent,
 ) -> Reply {
     let slot = Rc::new(RefCell::new(Slot::default()));
     let before = queue_lengths(py, shared);
     let result = (|| -> PyResult<Option<Py<PyAny>>> {
-        let scope = scope(py, shared, parts, peer)?;
         let exchange = Bound::new(
             py,
             Exchange {
@@ -1169,12 +1250,14 @@ fn start(
         let receive = exchange.getattr(intern!(py, "receive"))?;
         let app = shared.app.bind(py);
         let awaitable = if shared.fused {
+            let scope = lazy_scope(py, shared, parts, peer)?;
             let send_response = exchange.getattr(intern!(py, "send_response"))?;
             app.call_method1(
-                intern!(py, "respond"),
+                intern!(py, "respond_lazy"),
                 (scope, receive, &exchange, send_response),
             )?
         } else {
+            let scope = scope(py, shared, parts, peer)?;
             app.call1((scope, receive, &exchange))?
         };
         let continuation = Bound::new(
@@ -1356,7 +1439,7 @@ impl Dispatch for PyDispatch {
                     start(
                         py,
                         &shared,
-                        &parts,
+                        parts,
                         peer,
                         RequestContent::Whole(Some(Bytes::new())),
                     )
@@ -1367,7 +1450,7 @@ impl Dispatch for PyDispatch {
                 let feed = Rc::new(RefCell::new(Feed::default()));
                 tachyon_server::spawn(feed_body(feed.clone(), body, shared.wake.clone()));
                 return Python::attach(|py| {
-                    start(py, &shared, &parts, peer, RequestContent::Streamed(feed))
+                    start(py, &shared, parts, peer, RequestContent::Streamed(feed))
                 });
             }
         }
@@ -1379,7 +1462,7 @@ impl Dispatch for PyDispatch {
                 Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request"),
             };
             let body = RequestContent::Whole(Some(body));
-            match Python::attach(|py| start(py, &shared, &parts, &peer, body)) {
+            match Python::attach(|py| start(py, &shared, parts, &peer, body)) {
                 Reply::Ready(response) => response,
                 Reply::Pending(future) => future.await,
             }

@@ -308,6 +308,96 @@ APP_SOURCE = textwrap.dedent(
     mw_app = TachyonEngine(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(Tag)])
 
 
+    def describe(value):
+        # A JSON form of a scope value that keeps its type (objects by their type name).
+        if isinstance(value, bytes):
+            return ["bytes", value.decode("latin-1")]
+        if value is None or isinstance(value, (str, int, float)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [type(value).__name__, [describe(item) for item in value]]
+        if isinstance(value, dict):
+            return ["dict", [[describe(key), describe(item)] for key, item in value.items()]]
+        return type(value).__name__
+
+
+    def dump(scope):
+        return [[key, describe(value)] for key, value in scope.items()]
+
+
+    async def dump_now(request):
+        return JSONResponse(dump(request.scope))
+
+
+    async def dump_later(request):
+        await asyncio.sleep(0.01)
+        return JSONResponse(dump(request.scope))
+
+
+    async def dump_after_headers(request):
+        # Something else than `scope` read first.
+        first = [request.headers.get("x-one"), list(request.client)[0], request.url.path]
+        return JSONResponse({"first": first, "scope": dump(request.scope)})
+
+
+    async def dump_ways(request):
+        s = request.scope
+        s["added"] = b"mine"
+        copied = dict(s)
+        copied["only-in-copy"] = 1
+        del s["added"]
+        return JSONResponse({
+            "len": len(s),
+            "keys": list(s),
+            "has": ["headers" in s, "added" in s, "client" in s],
+            "get": [describe(s.get("client")), s.get("missing", "default")],
+            "copy": dump(copied),
+            "shallow": dump(s.copy()),
+            "items": [[k, describe(v)] for k, v in s.items()] == dump(s),
+            "same": s is request.scope,
+        })
+
+
+    async def dump_untouched(request):
+        return JSONResponse(sorted(vars(request)))
+
+
+    async def dump_raises(request):
+        raise ValueError("dumped by the handler")
+
+
+    async def dump_missing(request, exc):
+        return JSONResponse({"status": exc.status_code, "scope": dump(request.scope)}, status_code=exc.status_code)
+
+
+    async def dump_error(request, exc):
+        return JSONResponse({"error": str(exc), "scope": dump(request.scope)}, status_code=500)
+
+
+    async def dump_lifespan(app):
+        yield {"greeting": "hello from lifespan"}
+
+
+    dump_app = TachyonEngine(
+        routes=[
+            Route("/now/{rest:path}", dump_now),
+            Route("/later", dump_later),
+            Route("/after-headers", dump_after_headers),
+            Route("/ways", dump_ways),
+            Route("/untouched", dump_untouched),
+            Route("/raises", dump_raises),
+            Route("/post-only", dump_now, methods=["POST"]),
+        ],
+        exception_handlers={404: dump_missing, 405: dump_missing, ValueError: dump_error},
+        lifespan=contextlib.asynccontextmanager(dump_lifespan),
+    )
+
+
+    async def eager_dump_app(scope, receive, send):
+        # A plain ASGI callable around dump_app: the native server builds its scope whole.
+        await dump_app(scope, receive, send)
+
+
     async def raw_fail(scope, receive, send):
         if scope["type"] == "lifespan":
             message = await receive()
@@ -366,6 +456,21 @@ def native_mw(app_dir: Path) -> Iterator[int]:
 @pytest.fixture(scope="module")
 def uvicorn_mw(app_dir: Path) -> Iterator[int]:
     yield from _server(app_dir, "mw_app", "uvicorn")
+
+
+@pytest.fixture(scope="module")
+def native_dump(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "dump_app", "native")
+
+
+@pytest.fixture(scope="module")
+def native_eager_dump(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "eager_dump_app", "native")
+
+
+@pytest.fixture(scope="module")
+def uvicorn_dump(app_dir: Path) -> Iterator[int]:
+    yield from _server(app_dir, "dump_app", "uvicorn")
 
 
 def comparable(response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -473,6 +578,84 @@ def test_scope_matches_uvicorn(native: int, uvicorn: int) -> None:
     assert ours.pop("server") == ["127.0.0.1", native]
     assert theirs.pop("server") == ["127.0.0.1", uvicorn]
     assert ours == theirs
+
+
+def _ports_out(dumped: Any, port: int) -> Any:
+    """A scope dump (see `dump` in the app) with the ports of "127.0.0.1" addresses taken out
+    (the server's is checked)."""
+    if isinstance(dumped, dict):
+        return {key: _ports_out(value, port) for key, value in dumped.items()}
+    if not isinstance(dumped, list):
+        return dumped
+    if len(dumped) == 2 and dumped[0] == "server":
+        assert dumped[1] == ["tuple", ["127.0.0.1", port]]
+    if len(dumped) == 2 and dumped[0] == "tuple" and isinstance(dumped[1], list) and len(dumped[1]) == 2:
+        host, number = dumped[1]
+        if host == "127.0.0.1" and isinstance(number, int):
+            return ["tuple", [host, "port"]]
+    return [_ports_out(item, port) for item in dumped]
+
+
+def _by_key(dumped: list[list[Any]]) -> dict[str, Any]:
+    """A scope dump as a dict, without what the native server says otherwise than uvicorn by
+    design: ASGI spec_version 2.4 (uvicorn: 2.3) and the pathsend extension."""
+    out = dict(dumped)
+    asgi = out.pop("asgi")
+    assert asgi[0] == "dict"
+    out["asgi"] = [pair for pair in asgi[1] if pair[0] != "spec_version"]
+    if out.get("extensions") == ["dict", [["http.response.pathsend", ["dict", []]]]]:
+        del out["extensions"]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/now/a%20b/caf%C3%A9?q=1&r=%20"),
+        ("GET", "/later"),
+        ("GET", "/after-headers"),
+        ("GET", "/ways?x=1"),
+        ("GET", "/raises"),
+        ("GET", "/missing?y=2"),
+        ("GET", "/post-only"),
+        ("POST", "/now/posted"),
+    ],
+)
+def test_the_scope_an_app_reads_is_the_whole_scope(
+    native_dump: int, native_eager_dump: int, uvicorn_dump: int, method: str, path: str
+) -> None:
+    """However the scope is read (at once, after suspending, after other attributes, copied,
+    iterated, mutated; by the handler or by a 404/405/exception handler), it is the dict the
+    native server builds whole for a plain ASGI app (same keys, same order, same values and
+    types), and key for key the one uvicorn gives."""
+    headers = {"X-One": "1", "x-two": "deux", "Cookie": "a=b"}
+    body = b"{}" if method == "POST" else None
+    results = {}
+    for name, port in [("lazy", native_dump), ("eager", native_eager_dump), ("uvicorn", uvicorn_dump)]:
+        status, _, content = request(port, method, path, body=body, headers=headers)
+        results[name] = (status, _ports_out(json.loads(content), port))
+    assert results["lazy"] == results["eager"]
+    lazy, uvicorn = results["lazy"][1], results["uvicorn"][1]
+    assert results["lazy"][0] == results["uvicorn"][0]
+    if isinstance(lazy, dict):
+        assert lazy.keys() == uvicorn.keys()
+        for key in ("scope", "copy", "shallow"):
+            if key in lazy:
+                assert _by_key(lazy[key]) == _by_key(uvicorn[key])
+        assert lazy.get("first") == uvicorn.get("first")
+        assert lazy.get("has") == uvicorn.get("has")
+        assert lazy.get("get") == uvicorn.get("get")
+        scope = lazy.get("scope") or lazy["copy"]
+    else:
+        assert _by_key(lazy) == _by_key(uvicorn)
+        scope = lazy
+    headers_seen = dict(scope)["headers"]
+    assert ["tuple", [["bytes", "x-two"], ["bytes", "deux"]]] in headers_seen[1]
+
+
+def test_a_handler_that_reads_nothing_gets_no_scope_built(native_dump: int) -> None:
+    # Under the fused path the handler's request has no scope until something reads it.
+    assert json.loads(request(native_dump, "GET", "/untouched")[2]) == ["_lazy_scope", "_receive", "_send"]
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(native: int) -> None:

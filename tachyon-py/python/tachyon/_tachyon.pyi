@@ -241,7 +241,7 @@ class ScopeConverter:
 
 @final
 class LazyScope:
-    """One RSGI http request's ASGI scope, converted only when something reads it."""
+    """One http request's ASGI scope (RSGI or the native server), built only when something reads it."""
 
     @property
     def partial(self) -> dict[str, Any]:
