@@ -598,13 +598,11 @@ def _ports_out(dumped: Any, port: int) -> Any:
 
 def _by_key(dumped: list[list[Any]]) -> dict[str, Any]:
     """A scope dump as a dict, without what the native server says otherwise than uvicorn by
-    design: ASGI spec_version 2.4 (uvicorn: 2.3) and the pathsend extension."""
+    design: ASGI spec_version 2.4 (uvicorn: 2.3)."""
     out = dict(dumped)
     asgi = out.pop("asgi")
     assert asgi[0] == "dict"
     out["asgi"] = [pair for pair in asgi[1] if pair[0] != "spec_version"]
-    if out.get("extensions") == ["dict", [["http.response.pathsend", ["dict", []]]]]:
-        del out["extensions"]
     return out
 
 
