@@ -520,7 +520,15 @@ impl<D: Dispatch> ConnShared<D> {
         if let Some(accepted) = accepted {
             state.phase.set(Phase::Upgraded);
             let parts = conn.into_parts();
-            ws::run(accepted, parts.io.into_inner(), parts.read_buf, stop).await;
+            // Boxed: the WebSocket's state is allocated only for a connection that upgrades,
+            // not held inline in every connection's future.
+            Box::pin(ws::run(
+                accepted,
+                parts.io.into_inner(),
+                parts.read_buf,
+                stop,
+            ))
+            .await;
         }
     }
 }
