@@ -19,6 +19,7 @@ use tokio::time::{Instant, Sleep};
 use crate::body::{BoxError, RequestBody, ResponseBody};
 use crate::config::Config;
 use crate::dispatch::{Dispatch, Peer, PendingResponse, Reply};
+use crate::heads::HeadTracker;
 use crate::ws;
 
 /// What the connection is doing, which decides the read deadline.
@@ -57,6 +58,10 @@ pub(crate) struct ConnState {
     /// The reader that found no deadline to keep while a request was in flight: woken when
     /// the request ends, so the keep-alive deadline starts to count.
     read_waker: Cell<Option<Waker>>,
+    /// The number of the request whose head has both `Content-Length` and
+    /// `Transfer-Encoding`, as the socket wrapper's head tracker found (0: none); the service
+    /// answers it `400`.
+    smuggled: Cell<u64>,
 }
 
 impl ConnState {
@@ -69,7 +74,13 @@ impl ConnState {
             header_timeout: config.header_read_timeout,
             keep_alive: config.keep_alive_timeout,
             read_waker: Cell::new(None),
+            smuggled: Cell::new(0),
         }
+    }
+
+    /// Whether the request in flight has both `Content-Length` and `Transfer-Encoding`.
+    fn smuggling(&self) -> bool {
+        self.smuggled.get() == self.request.get()
     }
 
     /// Records why the body of request number `request` failed (ignored once that request
@@ -115,10 +126,13 @@ impl ConnState {
 
 /// The socket as hyper sees it: reads fail with `TimedOut` past the header or keep-alive
 /// deadline, writes fail with `TimedOut` when they make no progress for the write timeout.
-/// Nothing here looks at the bytes.
+/// The bytes read (plaintext: under TLS this wraps the decrypted stream) go through a
+/// [`HeadTracker`], which finds the requests with both `Content-Length` and
+/// `Transfer-Encoding` for the service to refuse; nothing else looks at them.
 pub(crate) struct Guarded<S> {
     io: S,
     state: Rc<ConnState>,
+    heads: HeadTracker,
     read_timer: Pin<Box<Sleep>>,
     read_timer_at: Option<Instant>,
     write_timer: Option<Pin<Box<Sleep>>>,
@@ -135,6 +149,7 @@ impl<S> Guarded<S> {
         Guarded {
             io,
             state,
+            heads: HeadTracker::new(config.max_header_size, config.max_headers),
             read_timer: Box::pin(tokio::time::sleep_until(deadline)),
             read_timer_at: Some(deadline),
             write_timer: None,
@@ -227,6 +242,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before {
                     this.state.bytes_read();
+                    if let Some(request) = this.heads.feed(&buf.filled()[before..]) {
+                        this.state.smuggled.set(request);
+                    }
                 }
                 Poll::Ready(Ok(()))
             }
@@ -392,6 +410,14 @@ impl<D: Dispatch> hyper::service::Service<Request<Incoming>> for Service<D> {
 
     fn call(&self, request: Request<Incoming>) -> ServiceFuture {
         self.state.begin_request();
+        if self.state.smuggling() {
+            // Both `Content-Length` and `Transfer-Encoding` (hyper has read it by the latter
+            // and will close the connection): refused, as uvicorn does, without dispatch.
+            return ServiceFuture::Ready(Some(finish(
+                &self.state,
+                error_response(StatusCode::BAD_REQUEST),
+            )));
+        }
         if self.dispatch.accepts_websockets() && ws::is_upgrade(&request) {
             return self.websocket(request);
         }

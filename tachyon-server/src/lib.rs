@@ -59,6 +59,7 @@ mod body;
 mod config;
 mod conn;
 mod dispatch;
+mod heads;
 mod listener;
 mod proxy;
 mod runtime;

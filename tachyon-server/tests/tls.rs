@@ -108,6 +108,38 @@ fn serves_https_with_a_pem_certificate() {
 }
 
 #[test]
+fn cl_te_over_tls_is_400_after_the_requests_before_it() {
+    // The head tracker reads the decrypted bytes: a CL+TE request is refused under TLS too.
+    let (cert, key, der) = self_signed();
+    let server = start(Tls::from_pem(&cert, &key).unwrap(), Duration::from_secs(10));
+    let connection =
+        rustls::ClientConnection::new(client(der), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    tls.write_all(
+        b"POST /one HTTP/1.1\r\nhost: localhost\r\ncontent-length: 3\r\n\r\nabc\
+          POST /two HTTP/1.1\r\nhost: localhost\r\ncontent-length: 3\r\n\
+          transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let second = answer
+        .find("secret /one")
+        .map(|at| &answer[at + "secret /one".len()..])
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        second.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(second.contains("connection: close\r\n"), "{answer}");
+    assert!(!answer.contains("secret /two"), "{answer}");
+}
+
+#[test]
 fn plain_http_to_a_tls_port_gets_no_http_answer() {
     let (cert, key, _) = self_signed();
     let server = start(Tls::from_pem(&cert, &key).unwrap(), Duration::from_secs(10));
