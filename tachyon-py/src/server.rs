@@ -44,7 +44,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
 use tachyon_server::{
     AccessLog, AccessRecord, AccessSink, BoxError, Config, Dispatch, Forwarded, Listener, Peer,
     ProxyHeaders, Reply, RequestBody, ResponseBody, Runtime, ServerHandle, TcpOptions, Tls,
-    TrustedHosts, WakeHandle, Wakeup,
+    TrustedHosts, WakeHandle, Wakeup, WebSocketConfig,
 };
 
 /// Bytes of a streamed response body queued in the server beyond which `send` waits for
@@ -1519,6 +1519,22 @@ fn seconds(value: f64, what: &str) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("invalid {what}: {value}")))
 }
 
+/// A number of seconds for a setting that can be off: 0 is `None`; negative or not a number
+/// is an error naming `what`.
+fn optional_seconds(value: f64, what: &str) -> PyResult<Option<Duration>> {
+    if value == 0.0 {
+        return Ok(None);
+    }
+    if value.is_nan() || value < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be 0 (none) or a positive number of seconds, not {value}"
+        )));
+    }
+    Duration::try_from_secs_f64(value)
+        .map(Some)
+        .map_err(|_| PyValueError::new_err(format!("invalid {what}: {value}")))
+}
+
 /// The native server on this thread, serving a Python app. Driven by `turn`, from an
 /// asyncio selector (`tachyon.native_server`).
 #[pyclass(module = "tachyon._tachyon", unsendable)]
@@ -1544,7 +1560,9 @@ impl NativeServer {
     /// off) the peers whose `X-Forwarded-For` / `X-Forwarded-Proto` set the scope's client
     /// and scheme; `access_log` (None: off) is called as `access_log(client, method, path,
     /// query, http_version, status)` for every response the app gives; `ssl_certfile` and
-    /// `ssl_keyfile` (PEM, both or neither) turn TLS on.
+    /// `ssl_keyfile` (PEM, both or neither) turn TLS on. `ws_max_size` (bytes, at least 1),
+    /// `ws_ping_interval` and `ws_ping_timeout` (seconds; 0: no pings, no deadline) are the
+    /// WebSocket limits (uvicorn's `--ws-max-size`, `--ws-ping-interval`, `--ws-ping-timeout`).
     #[new]
     #[pyo3(signature = (
         app, *, fused, scope_app, state, tasks, report, event_loop,
@@ -1553,6 +1571,7 @@ impl NativeServer {
         keep_alive_timeout = 5.0, shutdown_timeout = 30.0, max_body_size = 104_857_600,
         max_connections = 16384, root_path = None, forwarded_allow_ips = None,
         access_log = None, ssl_certfile = None, ssl_keyfile = None,
+        ws_max_size = 16_777_216, ws_ping_interval = 20.0, ws_ping_timeout = 20.0,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -1582,7 +1601,21 @@ impl NativeServer {
         access_log: Option<Py<PyAny>>,
         ssl_certfile: Option<String>,
         ssl_keyfile: Option<String>,
+        ws_max_size: usize,
+        ws_ping_interval: f64,
+        ws_ping_timeout: f64,
     ) -> PyResult<Self> {
+        if ws_max_size == 0 {
+            return Err(PyValueError::new_err(
+                "ws_max_size must be a positive number of bytes, not 0",
+            ));
+        }
+        let websocket = WebSocketConfig {
+            max_message_size: ws_max_size,
+            ping_interval: optional_seconds(ws_ping_interval, "ws_ping_interval")?,
+            ping_timeout: optional_seconds(ws_ping_timeout, "ws_ping_timeout")?,
+            ..WebSocketConfig::default()
+        };
         let tls = match (ssl_certfile, ssl_keyfile) {
             (Some(cert), Some(key)) => Some(Tls::from_pem_files(cert, key)?),
             (None, None) => None,
@@ -1602,6 +1635,7 @@ impl NativeServer {
             max_body_size,
             max_connections,
             tls,
+            websocket,
             ..Config::default()
         };
         let listener = match (uds, fd) {

@@ -16,6 +16,9 @@ from tachyon import compat
 from tachyon.server import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_WS_MAX_SIZE,
+    DEFAULT_WS_PING_INTERVAL,
+    DEFAULT_WS_PING_TIMEOUT,
     INTERFACES,
     LOG_LEVELS,
     NATIVE,
@@ -103,6 +106,28 @@ def parser() -> argparse.ArgumentParser:
         "--ssl-certfile", metavar="PATH", help="serve HTTPS with this PEM certificate chain (native, uvicorn)"
     )
     cli.add_argument("--ssl-keyfile", metavar="PATH", help="the PEM private key of --ssl-certfile")
+    cli.add_argument(
+        "--ws-max-size",
+        type=int,
+        default=DEFAULT_WS_MAX_SIZE,
+        metavar="BYTES",
+        help="close a WebSocket whose client sends a larger message, with 1009 (default: %(default)s; native, uvicorn)",
+    )
+    cli.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        default=DEFAULT_WS_PING_INTERVAL,
+        metavar="SECONDS",
+        help="ping each WebSocket this often (default: %(default)s; 0: never; native, uvicorn)",
+    )
+    cli.add_argument(
+        "--ws-ping-timeout",
+        type=float,
+        default=DEFAULT_WS_PING_TIMEOUT,
+        metavar="SECONDS",
+        help="close a WebSocket whose ping goes unanswered this long, with 1011 (default: %(default)s;"
+        " 0: no deadline; native, uvicorn)",
+    )
     cli.add_argument("--app-dir", default=".", help="directory to import the app from (default: current)")
     cli.add_argument(
         "--as-starlette",
@@ -150,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
         access_log=args.access_log,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
+        ws_max_size=args.ws_max_size,
+        ws_ping_interval=args.ws_ping_interval,
+        ws_ping_timeout=args.ws_ping_timeout,
     )
 
 

@@ -380,6 +380,9 @@ class NativeServer:
         access_log: Callable[[str, str, str, str, str, int], Any] | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
+        ws_max_size: int = 16777216,
+        ws_ping_interval: float = 20.0,
+        ws_ping_timeout: float = 20.0,
     ) -> NativeServer: ...
     def turn(self, timeout: float | None, wake_fd: int | None = None) -> str: ...
     def forget_wake_fd(self) -> None: ...

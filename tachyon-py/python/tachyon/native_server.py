@@ -134,13 +134,18 @@ def serve(
     access_log: Any = None,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    ws_max_size: int = 16 * 1024 * 1024,
+    ws_ping_interval: float | None = 20.0,
+    ws_ping_timeout: float | None = 20.0,
 ) -> None:
     """Serve the ASGI `app` on this thread until SIGINT or SIGTERM, then shut down gracefully.
 
     Lifespan startup runs before the socket is listened on, shutdown after the last request.
     Timeouts are seconds (`body_timeout` None or 0: no deadline). `root_path`,
     `forwarded_allow_ips` (None: proxy headers off), `access_log` (a callable, None: off)
-    and `ssl_certfile` / `ssl_keyfile` (TLS) are `tachyon._tachyon.NativeServer`'s.
+    and `ssl_certfile` / `ssl_keyfile` (TLS) are `tachyon._tachyon.NativeServer`'s, as are
+    the WebSocket limits `ws_max_size` (bytes), `ws_ping_interval` and `ws_ping_timeout`
+    (seconds; None or 0: no pings, no deadline), uvicorn's `--ws-*` settings.
     """
     selector = TurnSelector()
     loop = asyncio.SelectorEventLoop(selector)
@@ -155,6 +160,9 @@ def serve(
         "access_log": access_log,
         "ssl_certfile": ssl_certfile,
         "ssl_keyfile": ssl_keyfile,
+        "ws_max_size": ws_max_size,
+        "ws_ping_interval": ws_ping_interval or 0.0,
+        "ws_ping_timeout": ws_ping_timeout or 0.0,
     }
     try:
         loop.run_until_complete(_main(app, selector, listen, config))

@@ -41,6 +41,9 @@ __all__ = [
     "GUARDED_TARGET_ENV",
     "BodyGuard",
     "DEFAULT_HEADER_TIMEOUT",
+    "DEFAULT_WS_MAX_SIZE",
+    "DEFAULT_WS_PING_INTERVAL",
+    "DEFAULT_WS_PING_TIMEOUT",
     "INTERFACES",
     "LOG_LEVELS",
     "NATIVE",
@@ -72,6 +75,12 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 # DEFAULT_BODY_TIMEOUT (seconds a client has to send a whole request body once its headers are
 # in; 0: no deadline) is rsgi's: the RSGI handler applies it when no server passed one.
 _GRANIAN_MAX_HEADER_TIMEOUT = 60.0
+DEFAULT_WS_MAX_SIZE = 16 * 1024 * 1024
+"""The largest WebSocket message a client may send, in bytes (uvicorn's `--ws-max-size`)."""
+DEFAULT_WS_PING_INTERVAL = 20.0
+"""Seconds between the server's pings on a WebSocket (uvicorn's `--ws-ping-interval`)."""
+DEFAULT_WS_PING_TIMEOUT = 20.0
+"""Seconds a ping may go unanswered before the WebSocket is closed (uvicorn's `--ws-ping-timeout`)."""
 
 
 class ServeError(Exception):
@@ -251,6 +260,15 @@ def check_tls(certfile: str, keyfile: str) -> None:
         raise ServeError(f"{what}: {exc.strerror or exc}") from None
 
 
+def _ws_seconds(value: float | None, flag: str) -> float | None:
+    """A WebSocket ping setting in seconds, None for none (given as None or 0)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
+        raise ServeError(f"{flag} must be 0 (none) or a positive number of seconds, not {value!r}")
+    return float(value) if value > 0 else None
+
+
 def _host_port(host: str, port: int) -> str:
     """`host:port`, with an IPv6 host in brackets."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -282,6 +300,9 @@ def run(
     access_log: bool = True,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    ws_max_size: int = DEFAULT_WS_MAX_SIZE,
+    ws_ping_interval: float | None = DEFAULT_WS_PING_INTERVAL,
+    ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
 ) -> None:
     """Serve `app` until SIGINT or SIGTERM, on `server` (default: see `choose_server`: the
     native server on Linux, else the first of SERVERS installed).
@@ -291,6 +312,11 @@ def run(
     FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1) and `access_log` mean what they mean to
     uvicorn (native server and uvicorn only; Granian and hypercorn refuse the first three);
     `ssl_certfile` and `ssl_keyfile` (PEM files, both or neither) serve HTTPS.
+
+    `ws_max_size` (bytes: a larger WebSocket message closes the connection with 1009),
+    `ws_ping_interval` and `ws_ping_timeout` (seconds; None or 0: no pings, no deadline) are
+    uvicorn's WebSocket limits, with its defaults (native server and uvicorn; Granian and
+    hypercorn refuse other values).
 
     `header_timeout` is how many seconds a client has to send its request line and headers
     (at most 60 under Granian), `body_timeout` how many to send its whole body (0 or None:
@@ -318,6 +344,10 @@ def run(
             raise ServeError(f"unknown log level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
         if workers < 1:
             raise ServeError(f"workers must be at least 1, not {workers}")
+        ws_ping_interval = _ws_seconds(ws_ping_interval, "--ws-ping-interval")
+        ws_ping_timeout = _ws_seconds(ws_ping_timeout, "--ws-ping-timeout")
+        if isinstance(ws_max_size, bool) or not isinstance(ws_max_size, int) or ws_max_size < 1:
+            raise ServeError(f"--ws-max-size must be a positive whole number of bytes, not {ws_max_size!r}")
         if server in ("granian", "hypercorn"):
             unsupported = [
                 flag
@@ -328,6 +358,9 @@ def run(
                     ("--forwarded-allow-ips", forwarded_allow_ips is not None),
                     ("--ssl-certfile", ssl_certfile is not None),
                     ("--ssl-keyfile", ssl_keyfile is not None),
+                    ("--ws-max-size", ws_max_size != DEFAULT_WS_MAX_SIZE),
+                    ("--ws-ping-interval", ws_ping_interval != DEFAULT_WS_PING_INTERVAL),
+                    ("--ws-ping-timeout", ws_ping_timeout != DEFAULT_WS_PING_TIMEOUT),
                 )
                 if given
             ]
@@ -394,6 +427,9 @@ def run(
             app_dir=app_dir,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            ws_max_size=ws_max_size,
+            ws_ping_interval=ws_ping_interval,
+            ws_ping_timeout=ws_ping_timeout,
         )
         _run_native(app, options)
     elif server == "granian":
@@ -419,6 +455,9 @@ def run(
                 "access_log": access_log,
                 "ssl_certfile": ssl_certfile,
                 "ssl_keyfile": ssl_keyfile,
+                "ws_max_size": ws_max_size,
+                "ws_ping_interval": ws_ping_interval,
+                "ws_ping_timeout": ws_ping_timeout,
             },
         )
     else:

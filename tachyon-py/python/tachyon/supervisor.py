@@ -141,6 +141,9 @@ class NativeOptions:
     reload_dirs: list[str] = dataclasses.field(default_factory=list)
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    ws_max_size: int = 16 * 1024 * 1024
+    ws_ping_interval: float | None = 20.0
+    ws_ping_timeout: float | None = 20.0
 
     def trusted(self) -> str | None:
         """The NativeServer's `forwarded_allow_ips`: None when proxy headers are off; by
@@ -181,6 +184,9 @@ def _serve_one(app: Any, options: NativeOptions, *, fd: int | None) -> None:
         access_log=access_log_callable(options.root_path),
         ssl_certfile=options.ssl_certfile,
         ssl_keyfile=options.ssl_keyfile,
+        ws_max_size=options.ws_max_size,
+        ws_ping_interval=options.ws_ping_interval,
+        ws_ping_timeout=options.ws_ping_timeout,
     )
     if fd is None and options.uds is not None:
         _unlink(options.uds)
@@ -364,6 +370,12 @@ def _worker_command(options: NativeOptions, fd: int) -> list[str]:
         str(options.body_timeout or 0),
         "--app-dir",
         options.app_dir or ".",
+        "--ws-max-size",
+        str(options.ws_max_size),
+        "--ws-ping-interval",
+        str(options.ws_ping_interval or 0),
+        "--ws-ping-timeout",
+        str(options.ws_ping_timeout or 0),
     ]
     if not options.access_log:
         command.append("--no-access-log")
