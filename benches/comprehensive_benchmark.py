@@ -527,6 +527,15 @@ def _body_timer(m: Any, op: str, body: bytes, ctype: bytes, chunk: int | None) -
     return lambda n: event_loop.run_until_complete(loop(n))
 
 
+# `--match`: the row names (substrings) the body and GZip sections measure; empty: all.
+ROW_MATCH: list[str] = []
+
+
+def wanted(name: str) -> bool:
+    """Whether `--match` selects the row `name` (it always does without `--match`)."""
+    return not ROW_MATCH or any(part in name for part in ROW_MATCH)
+
+
 def body_rows(settings: Settings, progress: Callable[[str], None], quick: bool = False) -> list[Row]:
     """Reading request bodies: body / stream / json / form for 1 KiB, 1 MiB and 10 MiB, in
     one message and in 64 KiB messages."""
@@ -540,6 +549,8 @@ def body_rows(settings: Settings, progress: Callable[[str], None], quick: bool =
                 if chunk is not None and size <= chunk:
                     continue  # the same as one chunk
                 name = f"{op} {label}, {chunking}"
+                if not wanted(name):
+                    continue
                 progress(name)
                 timers = {key: _body_timer(m, op, body, ctype, chunk) for key, m in (("t", T), ("s", S))}
                 result = compare(timers, settings)
@@ -884,6 +895,8 @@ def gzip_rows(settings: Settings, progress: Callable[[str], None], quick: bool =
             body, content_type = _gzip_body(kind, size)
             for level in GZIP_LEVELS:
                 name = f"GZip level {level}, {label} {kind}"
+                if not wanted(name):
+                    continue
                 progress(name)
                 timers = {
                     key: request_timer(_gzip_app(m, body, content_type, level), http_scope("GET", "/", headers=accept))
@@ -895,8 +908,10 @@ def gzip_rows(settings: Settings, progress: Callable[[str], None], quick: bool =
     stall_size = MIB if quick else 10 * MIB
     stall_label = "1 MiB" if quick else "10 MiB"
     for kind, level in (("JSON", 6), ("text", 9)) if not quick else (("JSON", 6),):
-        body, content_type = _gzip_body(kind, stall_size)
         name = f"Event-loop stall, GZip level {level} on {stall_label} {kind} (longest gap)"
+        if not wanted(name):
+            continue
+        body, content_type = _gzip_body(kind, stall_size)
         progress(name)
         runs = 3 if quick else 5
         stalls = {key: _gzip_stall(m, body, content_type, level, runs) for key, m in (("t", T), ("s", S))}
@@ -1033,7 +1048,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", metavar="PNG", help="also draw the speed-ups as a bar chart (needs matplotlib)")
     parser.add_argument("--from-json", metavar="PATH", help="do not measure: reuse the rows of an earlier --json run")
     parser.add_argument("--only", choices=GROUPS, action="append", help="run only these groups")
+    parser.add_argument(
+        "--match",
+        metavar="TEXT",
+        action="append",
+        default=[],
+        help="in the bodies and gzip groups, only the rows whose names contain TEXT (repeatable)",
+    )
     args = parser.parse_args(argv)
+    ROW_MATCH[:] = args.match
 
     settings = Settings(repeats=3, min_batch_seconds=0.02) if args.quick else Settings(7, 0.1)
     groups = args.only or GROUPS

@@ -597,10 +597,61 @@ fn finished() -> PyErr {
 }
 
 /// A chunked `application/x-www-form-urlencoded` parser with Starlette's limits.
+///
+/// Each field becomes its pair of strs as it ends, straight from the raw bytes: a field
+/// that lies whole in a chunk from the chunk itself (a field that starts at the end of a
+/// chunk is held there, by reference, until the next chunk or the end of the body shows
+/// whether it continues), one that spans chunks from the parser's buffer. A megabytes-long
+/// value sent in one chunk is copied once, into its str.
 #[pyclass(module = "tachyon._tachyon")]
 #[derive(Debug)]
 pub struct UrlencodedParser {
     parser: Option<CoreUrlencodedParser>,
+    items: Vec<(Py<PyString>, Py<PyString>)>,
+    /// The last chunk fed and where the field it ends with starts, when that field has not
+    /// been handed to the parser yet.
+    deferred: Option<(Py<PyBytes>, usize)>,
+}
+
+/// How [`UrlencodedParser::parse_with`] steps the core parser: feed a chunk (its deferred
+/// tail, if any, first), or end the body.
+enum Step<'a> {
+    Feed(&'a [u8]),
+    Finish,
+}
+
+impl UrlencodedParser {
+    /// Runs one step, turning each ended field into its strs; returns where the chunk's
+    /// deferred tail starts. The first Python error (a MemoryError) is returned after the
+    /// step, and no str is built after it.
+    fn parse_with(&mut self, py: Python<'_>, step: Step<'_>) -> PyResult<usize> {
+        let parser = self.parser.as_mut().ok_or_else(finished)?;
+        let items = &mut self.items;
+        let mut error: Option<PyErr> = None;
+        let mut on_field = |name: &[u8], value: &[u8]| {
+            if error.is_some() {
+                return;
+            }
+            match (field_str(py, name), field_str(py, value)) {
+                (Ok(name), Ok(value)) => items.push((name.unbind(), value.unbind())),
+                (Err(e), _) | (_, Err(e)) => error = Some(e),
+            }
+        };
+        let deferred = self.deferred.take();
+        let tail = deferred
+            .as_ref()
+            .map(|(chunk, at)| &chunk.as_bytes(py)[*at..]);
+        let result = match (step, tail) {
+            (Step::Feed(chunk), tail) => tail
+                .map_or(Ok(()), |tail| parser.feed_raw(tail, &mut on_field))
+                .and_then(|()| parser.feed_raw_deferring(chunk, &mut on_field)),
+            (Step::Finish, tail) => parser
+                .finish_raw_with(tail.unwrap_or(b""), &mut on_field)
+                .map(|()| 0),
+        };
+        let at = result.map_err(PyFormError)?;
+        error.map_or(Ok(at), Err)
+    }
 }
 
 #[pymethods]
@@ -614,13 +665,20 @@ impl UrlencodedParser {
                 max_fields,
                 max_part_size,
             ))),
+            items: Vec::new(),
+            deferred: None,
         }
     }
 
     /// Parses the next chunk.
-    fn feed(&mut self, chunk: &[u8]) -> PyResult<()> {
-        let parser = self.parser.as_mut().ok_or_else(finished)?;
-        parser.feed(chunk).map_err(|e| PyFormError(e).into())
+    fn feed(&mut self, chunk: &Bound<'_, PyBytes>) -> PyResult<()> {
+        let py = chunk.py();
+        let bytes = chunk.as_bytes();
+        let at = self.parse_with(py, Step::Feed(bytes))?;
+        if at < bytes.len() {
+            self.deferred = Some((chunk.clone().unbind(), at));
+        }
+        Ok(())
     }
 
     /// `(fields ended, refused one included; raw name; raw value)` of the field being
@@ -631,38 +689,34 @@ impl UrlencodedParser {
         py: Python<'py>,
     ) -> PyResult<(usize, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let parser = self.parser.as_ref().ok_or_else(finished)?;
+        let (name, value) = match &self.deferred {
+            // A field held in its chunk is the one being read (the parser's own is empty).
+            Some((chunk, at)) => tachyon_core::form::split_field(&chunk.as_bytes(py)[*at..]),
+            None => (parser.field_name(), parser.field_value()),
+        };
         Ok((
             parser.fields_seen(),
-            PyBytes::new(py, parser.field_name()),
-            PyBytes::new(py, parser.field_value()),
+            PyBytes::new(py, name),
+            PyBytes::new(py, value),
         ))
     }
 
     /// Ends the body; returns the fields `[(name, value)]` in order.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let parser = self.parser.as_mut().ok_or_else(finished)?;
-        let items = parser.finish().map_err(PyFormError)?;
-        let out = PyList::empty(py);
-        for (k, v) in items {
-            out.append((form_str(py, &k)?, form_str(py, &v)?))?;
-        }
-        Ok(out)
+        self.parse_with(py, Step::Finish)?;
+        let items = std::mem::take(&mut self.items);
+        PyList::new(py, items)
     }
 }
 
-/// A parsed field's name or value as a str, built once: an ASCII one (what a form usually
-/// holds, megabytes long at times) is copied into its str without a decoding pass.
-fn form_str<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyString>> {
-    if !text.is_ascii() {
-        return Ok(PyString::new(py, text));
-    }
-    // SAFETY: the GIL is held (`py`) and `text` is ASCII, what `ascii_str` requires; it
-    // returns a new reference, or null with an exception set (turned into the error).
-    unsafe {
-        Ok(
-            Bound::from_owned_ptr_or_err(py, crate::json::strings::ascii_str(text.as_bytes()))?
-                .cast_into_unchecked::<PyString>(),
-        )
+/// A raw field name or value as the str Starlette's parser gives: latin-1, then
+/// `unquote_plus`. Without `%` or `+` that is latin-1 alone, decoded by CPython straight
+/// from the bytes (for ASCII, one scan and one copy into the str).
+fn field_str<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    if tachyon_core::form::has_escapes(raw) {
+        Ok(PyString::new(py, &tachyon_core::form::decode_field(raw)))
+    } else {
+        latin1(py, raw)
     }
 }
 

@@ -468,3 +468,41 @@ def test_large_ascii_and_non_ascii_urlencoded_values_are_exact_strs(cuts: list[i
     assert fields["big"] == big and hash(fields["big"]) == hash(big) and fields["big"].isascii()
     assert fields["euro"] == "€" and fields["plus"] == "a b" and fields["empty"] == ""
     assert fields["n" * 100_000] == "v"
+
+
+@pytest.mark.parametrize(("fw", "names"), [(sf, STARLETTE), (tf, TACHYON)], ids=["starlette", "tachyon"])
+@pytest.mark.parametrize("tail", [b"bb=xy", b"bb", b"bb="])
+def test_urlencoded_progress_when_the_stream_fails_after_a_field_starts(fw: Any, names: Any, tail: bytes) -> None:
+    """A field that starts at the end of a chunk is the one being read when the stream
+    fails next: the progress counters show it as Starlette's do (the native parser holds
+    it in its chunk until it knows whether the field continues)."""
+
+    class Gone(Exception):
+        pass
+
+    async def chunks() -> Any:
+        yield b"a=1&" + tail
+        raise Gone
+
+    headers = names.datastructures.Headers({"content-type": "application/x-www-form-urlencoded"})
+
+    async def run() -> tuple[int, bytes, bytes]:
+        parser = fw.FormParser(headers, chunks())
+        with pytest.raises(Gone):
+            await parser.parse()
+        return parser._current_fields, bytes(parser._field_name), bytes(parser._field_value)
+
+    name, _, value = tail.partition(b"=")
+    assert anyio.run(run) == (1, name, value)
+
+
+@pytest.mark.parametrize("size", [1, 100, 300_000])
+def test_urlencoded_field_at_the_end_of_a_chunk_is_the_same_whether_it_continues(size: int) -> None:
+    """The last field of a chunk, held in the chunk: continued by the next chunk, ended by
+    the next `&`, or ended by the body, it parses as Starlette's parser has it."""
+    value = "v" * size
+    for body in (f"a=1&b={value}", f"a=1&b={value}&c=2", f"a=1&b={value}%21+x"):
+        data = body.encode()
+        for cut in (4, 6, 6 + size // 2, len(data) - 1):
+            theirs, ours = parse_both("application/x-www-form-urlencoded", data, [cut])
+            assert ours == theirs
