@@ -10,6 +10,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
+use std::ptr;
 use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
@@ -1126,6 +1127,44 @@ impl RouteMatcher {
     }
 }
 
+impl RouteMatcher {
+    /// What `matches` answers (see there), for the route classes' native `matches` too.
+    fn match_scope<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Bound<'py, PyAny>,
+        scope: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        // A matcher from `compile` is dropped by the route when one of its compiled
+        // attributes is assigned (tachyon.routing._CompiledTemplate): no check needed.
+        if !self.lazy && !self.stands_for(py, route)? {
+            return Ok(None);
+        }
+        let members = MATCH_MEMBERS
+            .get(py)
+            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
+        let kind = scope
+            .get_item(intern!(py, "type"))?
+            .ok_or_else(|| PyKeyError::new_err("type"))?;
+        let kind = kind.cast::<PyString>().ok();
+        let kind = kind.as_ref().and_then(|k| k.to_str().ok());
+        let applies = match self.kind {
+            RouteKind::Http => kind == Some("http"),
+            RouteKind::WebSocket => kind == Some("websocket"),
+            _ => matches!(kind, Some("http" | "websocket")),
+        };
+        if !applies {
+            return no_match(py, members).map(Some);
+        }
+        match self.kind {
+            RouteKind::Mount => self.match_mount(py, route, scope, members),
+            RouteKind::Host => self.match_host(py, route, scope, members),
+            _ => self.match_endpoint(py, route, scope, members),
+        }
+        .map(Some)
+    }
+}
+
 /// `(Match.NONE, {})`.
 fn no_match<'py>(py: Python<'py>, members: &[Py<PyAny>; 4]) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(
@@ -1214,33 +1253,7 @@ impl RouteMatcher {
         route: &Bound<'py, PyAny>,
         scope: &Bound<'py, PyDict>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        // A matcher from `compile` is dropped by the route when one of its compiled
-        // attributes is assigned (tachyon.routing._CompiledTemplate): no check needed.
-        if !self.lazy && !self.stands_for(py, route)? {
-            return Ok(None);
-        }
-        let members = MATCH_MEMBERS
-            .get(py)
-            .ok_or_else(|| PyRuntimeError::new_err("set_match_members was not called"))?;
-        let kind = scope
-            .get_item(intern!(py, "type"))?
-            .ok_or_else(|| PyKeyError::new_err("type"))?;
-        let kind = kind.cast::<PyString>().ok();
-        let kind = kind.as_ref().and_then(|k| k.to_str().ok());
-        let applies = match self.kind {
-            RouteKind::Http => kind == Some("http"),
-            RouteKind::WebSocket => kind == Some("websocket"),
-            _ => matches!(kind, Some("http" | "websocket")),
-        };
-        if !applies {
-            return no_match(py, members).map(Some);
-        }
-        match self.kind {
-            RouteKind::Mount => self.match_mount(py, route, scope, members),
-            RouteKind::Host => self.match_host(py, route, scope, members),
-            _ => self.match_endpoint(py, route, scope, members),
-        }
-        .map(Some)
+        self.match_scope(py, route, scope)
     }
 
     /// Pickles a matcher from `compile` as that call (so a route pickles as Starlette's does);
@@ -1403,6 +1416,194 @@ fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyStri
     }
 }
 
+/// The method table of the route classes' native `matches` descriptors (one per kind, in
+/// [`matches_slot`]'s order): the descriptors point into it, so it is static.
+struct MatchesDef(ffi::PyMethodDef);
+// SAFETY: the definitions are immutable and only read by the interpreter.
+unsafe impl Sync for MatchesDef {}
+
+/// `matches`' docstring, with the signature of the Python method it stands in for.
+const MATCHES_DOC: &std::ffi::CStr = c"matches($self, /, scope)\n--\n\nHow this route matches `scope`, and the scope keys to set if it does.";
+
+const fn matches_def<const SLOT: usize>() -> MatchesDef {
+    MatchesDef(ffi::PyMethodDef {
+        ml_name: c"matches".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: matches_raw::<SLOT>,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: MATCHES_DOC.as_ptr(),
+    })
+}
+
+static MATCHES_DEFS: [MatchesDef; 4] = [
+    matches_def::<0>(),
+    matches_def::<1>(),
+    matches_def::<2>(),
+    matches_def::<3>(),
+];
+
+/// Per slot: the class's Python `matches`, which serves every call the native path does
+/// not answer. Replaced, not kept, if the module defining the classes is imported again.
+static MATCHES_FALLBACK: [std::sync::RwLock<Option<Py<PyAny>>>; 4] =
+    [const { std::sync::RwLock::new(None) }; 4];
+
+/// The slot of a route kind's `matches` (HTTP, WEBSOCKET, MOUNT, HOST).
+fn matches_slot(kind: PyRouteKind) -> PyResult<usize> {
+    match kind {
+        PyRouteKind::Http => Ok(0),
+        PyRouteKind::WebSocket => Ok(1),
+        PyRouteKind::Mount => Ok(2),
+        PyRouteKind::Host => Ok(3),
+        PyRouteKind::Opaque => Err(PyValueError::new_err(
+            "an OPAQUE route has no native matches",
+        )),
+    }
+}
+
+/// Returns the native `matches` for the route class `cls` of `kind`: a method descriptor
+/// to set as `cls.matches`, so `route.matches(scope)` runs no Python frame. It answers
+/// what `fallback` (the class's Python `matches`) answers: natively while the route's
+/// `_matcher` is a `RouteMatcher` that still stands for it and the call is
+/// `matches(scope)` with a dict, and by calling `fallback` itself otherwise.
+#[pyfunction]
+fn native_matches<'py>(
+    cls: &Bound<'py, pyo3::types::PyType>,
+    kind: PyRouteKind,
+    fallback: Py<PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let slot = matches_slot(kind)?;
+    let previous = {
+        let mut held = MATCHES_FALLBACK[slot]
+            .write()
+            .map_err(|_| PyRuntimeError::new_err("native_matches: poisoned lock"))?;
+        held.replace(fallback)
+    };
+    drop(previous);
+    // SAFETY: `MATCHES_DEFS` is static and its pointers are only read; `cls` is a live
+    // type; a NULL result is turned into the pending Python exception.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(
+                cls.as_type_ptr(),
+                ptr::from_ref(&MATCHES_DEFS[slot].0).cast_mut(),
+            ),
+        )
+    }
+}
+
+/// The native answer of `route.matches(scope)`, or None when the Python `matches` must
+/// answer (no standing `RouteMatcher`, a scope that is not a dict, an attribute error).
+fn native_match<'py>(
+    py: Python<'py>,
+    route: &Bound<'py, PyAny>,
+    scope: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let Ok(scope) = scope.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    // `self._matcher`, as the Python method reads it; an error is the Python method's to raise.
+    let Ok(matcher) = route.getattr(intern!(py, "_matcher")) else {
+        return Ok(None);
+    };
+    let Ok(matcher) = matcher.cast_exact::<RouteMatcher>() else {
+        return Ok(None);
+    };
+    matcher.get().match_scope(py, route, scope)
+}
+
+/// The Python `matches` of `slot` called with the descriptor's arguments (`slf` first).
+///
+/// # Safety
+/// `args` holds `nargs` positional objects followed by one per name in `kwnames` (a tuple
+/// of str, or NULL), as the vectorcall protocol gives them.
+unsafe fn python_matches<'py>(
+    py: Python<'py>,
+    slot: usize,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: usize,
+    kwnames: *mut ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fallback = {
+        let held = MATCHES_FALLBACK[slot]
+            .read()
+            .map_err(|_| PyRuntimeError::new_err("native_matches: poisoned lock"))?;
+        held.as_ref()
+            .map(|f| f.clone_ref(py))
+            .ok_or_else(|| PyRuntimeError::new_err("native_matches was not called"))?
+    };
+    let keywords = if kwnames.is_null() {
+        0
+    } else {
+        // SAFETY: a non-NULL `kwnames` is a tuple.
+        usize::try_from(unsafe { ffi::PyTuple_GET_SIZE(kwnames) }).unwrap_or(0)
+    };
+    let mut vector = Vec::with_capacity(1 + nargs + keywords);
+    vector.push(slf);
+    for i in 0..nargs + keywords {
+        // SAFETY: the vector holds `nargs + keywords` objects.
+        vector.push(unsafe { *args.add(i) });
+    }
+    // SAFETY: the vector's objects are borrowed from the caller, alive for the call.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_Vectorcall(fallback.as_ptr(), vector.as_ptr(), nargs + 1, kwnames),
+        )
+    }
+}
+
+/// The descriptors' C function (METH_FASTCALL | METH_KEYWORDS) for `SLOT`: `(Match,
+/// child_scope)`, or NULL with an exception set.
+///
+/// # Safety
+/// Called by the interpreter only, attached, with its vectorcall arguments.
+unsafe extern "C" fn matches_raw<const SLOT: usize>(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the interpreter calls us attached, with a live `slf` and its arguments.
+        let py = unsafe { Python::assume_attached() };
+        let nargs = usize::try_from(nargsf).unwrap_or(0);
+        let run = || -> PyResult<Bound<'_, PyAny>> {
+            if kwnames.is_null() && nargs == 1 {
+                // SAFETY: `slf` and the one argument are live objects the caller holds.
+                let (route, scope) = unsafe {
+                    (
+                        Bound::from_borrowed_ptr(py, slf),
+                        Bound::from_borrowed_ptr(py, *args),
+                    )
+                };
+                if let Some(found) = native_match(py, &route, &scope)? {
+                    return Ok(found.into_any());
+                }
+            }
+            // SAFETY: as the vectorcall protocol lays them out.
+            unsafe { python_matches(py, SLOT, slf, args, nargs, kwnames) }
+        };
+        match run() {
+            Ok(value) => value.into_ptr(),
+            Err(err) => {
+                err.restore(py);
+                ptr::null_mut()
+            }
+        }
+    }));
+    result.unwrap_or_else(|_| {
+        // SAFETY: attached (see above).
+        unsafe {
+            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"matches: internal error".as_ptr());
+        }
+        ptr::null_mut()
+    })
+}
+
 /// Registers the router classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
@@ -1415,6 +1616,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(child_scope, m)?)?;
     m.add_class::<RouteMatcher>()?;
     m.add_function(wrap_pyfunction!(set_match_members, m)?)?;
+    m.add_function(wrap_pyfunction!(native_matches, m)?)?;
     m.add_function(wrap_pyfunction!(set_convertor_registry, m)?)?;
     Ok(())
 }

@@ -77,6 +77,47 @@ def test_app_state_is_a_state_and_a_replaced_state_is_called(monkeypatch: pytest
     assert Starlette().state is built[1]
 
 
+def test_the_app_router_is_what_router_builds_and_a_replaced_router_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tachyon import applications, routing
+
+    route = Route("/", hello)
+    for routes in (None, [route]):
+        app = Starlette(routes=routes)
+        built = routing.Router(routes)
+        assert type(app.router) is routing.Router
+        assert vars(app.router) == vars(built)
+        assert list(vars(app.router)) == list(vars(built))
+        assert type(app.router.routes) is type(built.routes)
+    given = [route]
+    app = Starlette(routes=given)
+    assert app.routes == given and app.routes is not given
+    assert TestClient(app).get("/").json() == {"hello": "world"}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+
+    assert Starlette(lifespan=lifespan).router.lifespan_context is lifespan
+
+    called: list[Any] = []
+    original = routing.Router.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        called.append(args)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(routing.Router, "__init__", init)
+    Starlette(routes=[route])
+    assert called == [([route], True, None, None)]
+    monkeypatch.setattr(routing.Router, "__init__", original)
+
+    class Recording(routing.Router):
+        pass
+
+    monkeypatch.setattr(applications, "Router", Recording)
+    assert type(Starlette().router) is Recording
+
+
 def test_add_route_and_friends_append_through_a_subclass_routes_property() -> None:
     from tachyon.routing import Router
 

@@ -163,3 +163,61 @@ def test_routes_and_routers_deep_copy_after_use_as_on_starlette() -> None:
         assert route_copy.matches(http("/a/2"))[1]["path_params"] == {"x": 2}
         assert copy.copy(route).matches(http("/a/3"))[0].name == "FULL"
         assert len(copy.deepcopy(router).routes) == 1
+
+
+def test_matches_as_a_method_descriptor_answers_every_call_form_as_starlette() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+        pass
+
+    scope = http("/users/42")
+    for fw in (STARLETTE, TACHYON):
+        route = fw.routing.Route("/users/{id:int}", endpoint)
+        assert fw.routing.Route.matches(route, dict(scope))[0].name == "FULL"
+        assert route.matches(scope=dict(scope))[1]["path_params"] == {"id": 42}
+        with pytest.raises(TypeError, match=r"Route.matches\(\) missing 1 required positional argument: 'scope'"):
+            route.matches()
+        with pytest.raises(TypeError):
+            route.matches(dict(scope), dict(scope))
+        mount = fw.routing.Mount("/static", app=app)
+        assert mount.matches(scope=http("/static/a"))[1]["root_path"] == "/static"
+        host = fw.routing.Host("{sub}.example.org", app=app)
+        assert host.matches(scope=http("/", headers=[(b"host", b"a.example.org")]))[1]["path_params"] == {"sub": "a"}
+    assert TACHYON.routing.Route.matches.__name__ == "matches"
+    assert TACHYON.routing.Route.matches.__qualname__ == "Route.matches"
+
+
+def test_matches_of_subclasses_that_skip_init_or_call_super() -> None:
+    """FastAPI's APIRoute builds itself without Route.__init__ and calls super().matches."""
+
+    def build(fw: Any) -> Any:
+        class APIRoute(fw.routing.Route):
+            def __init__(self, path: str, endpoint: Any) -> None:
+                self.path = path
+                self.endpoint = endpoint
+                self.methods = {"GET"}
+                self.path_regex, self.path_format, self.param_convertors = fw.routing.compile_path(path)
+
+            def matches(self, scope: Any) -> Any:
+                match, child = super().matches(scope)
+                if match.name != "NONE":
+                    child["route"] = "api"
+                return match, child
+
+        class Plain(fw.routing.Route):
+            def __init__(self, path: str, endpoint: Any) -> None:
+                self.path = path
+                self.endpoint = endpoint
+                self.methods = None
+                self.path_regex, self.path_format, self.param_convertors = fw.routing.compile_path(path)
+
+        return APIRoute("/items/{id:int}", endpoint), Plain("/p/{name}", endpoint)
+
+    theirs, ours = build(STARLETTE), build(TACHYON)
+    for scope in (http("/items/3"), http("/items/3", "POST"), http("/items/x"), http("/p/a"), {"type": "lifespan"}):
+        for _ in range(2):  # the second call through the matcher compiled on the first
+            for mine, other in zip(ours, theirs, strict=True):
+                assert result(TACHYON, mine, scope) == result(STARLETTE, other, scope)
+    plain = ours[1]
+    plain.path_regex = re.compile("^/q/(?P<name>[^/]+)$")
+    assert plain.matches(http("/p/a"))[0].name == "NONE"
+    assert plain.matches(http("/q/a"))[1]["path_params"] == {"name": "a"}

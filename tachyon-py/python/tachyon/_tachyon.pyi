@@ -51,6 +51,7 @@ __all__ = [
     "json_response_init",
     "set_convertor_registry",
     "set_match_members",
+    "native_matches",
     "negotiate_encoding",
     "parse_cookie",
     "parse_host_header",
@@ -277,6 +278,7 @@ class RouteMatcher:
 
 def set_match_members(none: Any, partial: Any, full: Any, http_exception: Any, template_error: type) -> None: ...
 def set_convertor_registry(types: dict[str, Any]) -> None: ...
+def native_matches(cls: type, kind: RouteKind, fallback: Callable[..., Any]) -> Callable[..., Any]: ...
 
 # responses
 

@@ -13,7 +13,7 @@ from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.requests import Request
 from tachyon.responses import Response
-from tachyon.routing import BaseRoute, Router
+from tachyon.routing import _DEFAULT_LIFESPAN, BaseRoute, RouteList, Router
 from tachyon.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
 __all__ = ["Starlette", "TachyonEngine"]
@@ -24,6 +24,7 @@ _object_setattr = object.__setattr__
 _STATE = State
 _STATE_INIT = State.__init__
 _ROUTER = Router
+_ROUTER_INIT = Router.__init__
 P = ParamSpec("P")
 
 
@@ -68,8 +69,20 @@ class TachyonEngine:
             self.state = state
         else:
             self.state = State()
-        # Positional (Router's own parameter order): a keyword call to a class costs a dict.
-        self.router = Router(routes, True, None, lifespan) if Router is _ROUTER else Router(routes, lifespan=lifespan)
+        if Router is _ROUTER and lifespan is None and _ROUTER.__init__ is _ROUTER_INIT:
+            # `Router(routes)` without its __init__'s frame: what that __init__ stores for
+            # Router itself with no lifespan, middleware or default, in the same order. A
+            # replaced Router or Router.__init__, or a lifespan, takes the call below.
+            router = _new_object(Router)
+            router._routes = RouteList() if routes is None else RouteList(routes)
+            router.redirect_slashes = True
+            router.lifespan_context = _DEFAULT_LIFESPAN
+            self.router = router
+        else:
+            # Positional (Router's own parameter order): a keyword call to a class costs a dict.
+            self.router = (
+                Router(routes, True, None, lifespan) if Router is _ROUTER else Router(routes, lifespan=lifespan)
+            )
         self.max_body_size = max_body_size
         self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
         self.user_middleware = [] if middleware is None else list(middleware)

@@ -22,7 +22,7 @@ from types import FunctionType
 from typing import Any, Literal, TypeVar
 
 from tachyon._exception_handler import wrap_app_handling_exceptions
-from tachyon._tachyon import RouteKind, RouteMatcher, RouteTable, child_scope, set_match_members
+from tachyon._tachyon import RouteKind, RouteMatcher, RouteTable, child_scope, native_matches, set_match_members
 from tachyon._tachyon import compile_path as _native_compile_path
 from tachyon._tachyon import rename_convertors as _rename_convertors
 from tachyon._utils import get_route_path, is_async_callable, parse_host_header
@@ -695,6 +695,19 @@ class Host(BaseRoute):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
+
+
+# Each route class's `matches` as a native method descriptor: `route.matches(scope)` then
+# runs no Python frame while the route's native matcher answers (the request path of
+# FastAPI-style routers calls it for every route tried). Every other call (no standing
+# matcher, a scope that is not a dict, keyword arguments) runs the Python method above,
+# which the descriptor keeps and calls.
+Route.matches = native_matches(Route, RouteKind.HTTP, Route.matches)  # type: ignore[method-assign]
+WebSocketRoute.matches = native_matches(  # type: ignore[method-assign]
+    WebSocketRoute, RouteKind.WEBSOCKET, WebSocketRoute.matches
+)
+Mount.matches = native_matches(Mount, RouteKind.MOUNT, Mount.matches)  # type: ignore[method-assign]
+Host.matches = native_matches(Host, RouteKind.HOST, Host.matches)  # type: ignore[method-assign]
 
 
 _T = TypeVar("_T")
