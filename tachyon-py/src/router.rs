@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tachyon_core::query::latin1_to_string;
 use tachyon_core::url::parse_host_header;
 use tachyon_router::{
@@ -181,9 +182,11 @@ pub struct RouteTable {
     has_hosts: bool,
     opaque: Vec<usize>,
     entries: Vec<Entry>,
-    /// The Python route list this table was compiled from and its `version` then, when
-    /// `route` may answer for it (see there).
-    owner: Option<(Py<PyAny>, i64)>,
+    /// Whether `route` may answer alone: set when the table is built for a route list
+    /// it can answer for (see `new`), cleared for good by `invalidate` when that list
+    /// changes. One flag read per request (the list's `version` attribute cost a Python
+    /// attribute lookup).
+    standalone: AtomicBool,
 }
 
 /// The Python side of one route, for `resolve`: what goes into the child scope.
@@ -311,10 +314,30 @@ fn get_str<'py>(
     }
 }
 
+/// The text of `value`: read in place for a compact ASCII str (what ASGI servers put in a
+/// scope: no call into the interpreter), else as `to_str` gives it (UTF-8, cached by the
+/// str; an error for a lone surrogate).
+#[inline]
+fn text<'a>(value: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    let ptr = value.as_ptr();
+    // SAFETY: `value` is a live str; a compact ASCII str's characters follow its header,
+    // `PyUnicode_GET_LENGTH` bytes of ASCII (so valid UTF-8), alive while `value` is.
+    unsafe {
+        if ffi::PyUnicode_IS_COMPACT_ASCII(ptr) != 0 {
+            let len = usize::try_from(ffi::PyUnicode_GET_LENGTH(ptr)).unwrap_or(0);
+            let data = ptr.cast::<ffi::PyASCIIObject>().add(1).cast::<u8>();
+            return Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                data, len,
+            )));
+        }
+    }
+    value.to_str()
+}
+
 /// The text of an optional scope string (`root_path`, `method`), `""` when it is absent.
 fn str_or_empty<'a>(value: &'a Option<Bound<'_, PyString>>) -> PyResult<&'a str> {
     match value {
-        Some(value) => value.to_str(),
+        Some(value) => text(value),
         None => Ok(""),
     }
 }
@@ -338,7 +361,7 @@ impl<'py> ScopeStrings<'py> {
         let path = get_str(scope, intern!(py, "path"))?
             .ok_or_else(|| PyAssertionError::new_err("path"))?;
         let root_path = get_str(scope, intern!(py, "root_path"))?;
-        let websocket = kind.to_str()? == "websocket";
+        let websocket = text(&kind)? == "websocket";
         let method = if websocket {
             None
         } else {
@@ -355,7 +378,7 @@ impl<'py> ScopeStrings<'py> {
     /// The router's view: the path below `root_path`, the method, and `host` (the
     /// request's host without port, lowercased; `""` when the table has no Host routes).
     fn view<'a>(&'a self, host: Option<&'a str>) -> PyResult<Scope<'a>> {
-        let route_path = route_path(self.path.to_str()?, str_or_empty(&self.root_path)?);
+        let route_path = route_path(text(&self.path)?, str_or_empty(&self.root_path)?);
         let view = if self.websocket {
             Scope::websocket(route_path)
         } else {
@@ -386,18 +409,17 @@ impl RouteTable {
     /// `entries`, if given, holds each route's Python objects (route, endpoint,
     /// param_convertors, direct endpoint or None), enabling `resolve`.
     ///
-    /// `routes` and `version`, if given, are the Python route list (a `RouteList`) and its
-    /// `version`: `route` then answers while the list's version is unchanged, provided no
-    /// route is opaque and none is a Host (the caller passes `routes` only then).
+    /// `standalone`: `route` may answer alone, until `invalidate` is called (the owner of
+    /// the route list calls it when the list changes), provided `entries` are given, no
+    /// route is opaque and none is a Host (else `route` always answers NotImplemented).
     #[new]
-    #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new(), routes = None, version = 0))]
+    #[pyo3(signature = (specs, convertors = Vec::new(), entries = Vec::new(), standalone = false))]
     fn new(
         py: Python<'_>,
         specs: Vec<RouteSpec>,
         convertors: Vec<(String, String)>,
         entries: Vec<EntrySpec>,
-        routes: Option<Py<PyAny>>,
-        version: i64,
+        standalone: bool,
     ) -> PyResult<Self> {
         if !entries.is_empty() && entries.len() != specs.len() {
             return Err(PyValueError::new_err("entries must match specs one to one"));
@@ -425,14 +447,26 @@ impl RouteTable {
             .into_iter()
             .map(|spec| Entry::new(py, spec))
             .collect::<PyResult<_>>()?;
-        let owner = routes.filter(|_| opaque.is_empty() && !has_hosts && !entries.is_empty());
+        let standalone = standalone && opaque.is_empty() && !has_hosts && !entries.is_empty();
         Ok(Self {
             router,
             has_hosts,
             opaque,
             entries,
-            owner: owner.map(|routes| (routes, version)),
+            standalone: AtomicBool::new(standalone),
         })
+    }
+
+    /// The route list this table was compiled from changed: from now on `route` answers
+    /// NotImplemented (the router compiles a new table). Cannot be undone.
+    fn invalidate(&self) {
+        self.standalone.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether `route` may still answer alone (see `new` and `invalidate`).
+    #[getter]
+    fn standalone(&self) -> bool {
+        self.standalone.load(Ordering::Relaxed)
     }
 
     /// Whether any route is a Host route (the caller then passes the request's host).
@@ -530,10 +564,7 @@ impl RouteTable {
             Lookup::Full(found) => (found, true),
         };
         let entry = self.entry(found.index)?;
-        let path_params = match scope.get_item(intern!(py, "path_params"))? {
-            Some(existing) => existing.cast_into::<PyDict>()?.copy()?,
-            None => PyDict::new(py),
-        };
+        let path_params = inherited_params(py, scope)?;
         let is_mount = found.mount.is_some();
         for param in found.params.iter() {
             if is_mount && param.name == "path" {
@@ -578,19 +609,6 @@ impl RouteTable {
         Ok(Some(entry.resolved(py, full)?))
     }
 
-    /// `Router.resolve(scope)` in one native call, for the request path: the same answer
-    /// (None, or `(route, full, direct)` with the child scope written), with a value its
-    /// convertor refuses raised as `HTTPException(404)`. Returns NotImplemented when this
-    /// table cannot answer alone (built without `routes`, or the route list changed since):
-    /// the caller then calls `Router.resolve`.
-    fn route<'py>(
-        &self,
-        py: Python<'py>,
-        scope: &Bound<'py, PyDict>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, scope)
-    }
-
     /// Whether the other-slash form of the path would match a native route (FULL or
     /// PARTIAL): Starlette's `redirect_slashes` check. HTTP scopes only.
     #[pyo3(signature = (scope, host = None))]
@@ -602,7 +620,7 @@ impl RouteTable {
         let root = str_or_empty(&root_path)?;
         let method = str_or_empty(&method)?;
         let view =
-            Scope::http(method, route_path(path.to_str()?, root)).with_host(host.unwrap_or(""));
+            Scope::http(method, route_path(text(&path)?, root)).with_host(host.unwrap_or(""));
         Ok(self.router.redirect_slash_matches(&view))
     }
 
@@ -628,11 +646,7 @@ impl RouteTable {
         py: Python<'py>,
         scope: &Bound<'py, PyDict>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let Some((routes, version)) = &self.owner else {
-            return Ok(py.NotImplemented().into_bound(py));
-        };
-        let current = routes.bind(py).getattr(intern!(py, "version"))?;
-        if current.extract::<i64>().ok() != Some(*version) {
+        if !self.standalone.load(Ordering::Relaxed) {
             return Ok(py.NotImplemented().into_bound(py));
         }
         match self.resolve(py, scope, None) {
@@ -1019,7 +1033,7 @@ impl RouteMatcher {
         let websocket = self.kind == RouteKind::WebSocket;
         let (path, root) = path_and_root(py, scope)?;
         let root_text = str_or_empty(&root)?;
-        let route_path = route_path(path.to_str()?, root_text);
+        let route_path = route_path(text(&path)?, root_text);
         let view = if websocket {
             Scope::websocket(route_path)
         } else {
@@ -1060,7 +1074,7 @@ impl RouteMatcher {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (path, root) = path_and_root(py, scope)?;
         let root_text = str_or_empty(&root)?;
-        let route_path = route_path(path.to_str()?, root_text);
+        let route_path = route_path(text(&path)?, root_text);
         let Some(found) = self.route.match_alone(&Scope::http("", route_path)) else {
             return no_match(py, members);
         };
@@ -1407,8 +1421,8 @@ fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyStri
     let Some(root_obj) = root_obj else {
         return Ok(path_obj);
     };
-    let path = path_obj.to_str()?;
-    let below = route_path(path, root_obj.to_str()?);
+    let path = text(&path_obj)?;
+    let below = route_path(path, text(&root_obj)?);
     if below.len() == path.len() {
         Ok(path_obj)
     } else {
@@ -1416,17 +1430,17 @@ fn get_route_path<'py>(scope: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyStri
     }
 }
 
-/// The method table of the route classes' native `matches` descriptors (one per kind, in
-/// [`matches_slot`]'s order): the descriptors point into it, so it is static.
-struct MatchesDef(ffi::PyMethodDef);
+/// A C method's definition, for the method descriptors made here (the route classes'
+/// native `matches`, `RouteTable.route`): the descriptors point into it, so it is static.
+struct MethodDef(ffi::PyMethodDef);
 // SAFETY: the definitions are immutable and only read by the interpreter.
-unsafe impl Sync for MatchesDef {}
+unsafe impl Sync for MethodDef {}
 
 /// `matches`' docstring, with the signature of the Python method it stands in for.
 const MATCHES_DOC: &std::ffi::CStr = c"matches($self, /, scope)\n--\n\nHow this route matches `scope`, and the scope keys to set if it does.";
 
-const fn matches_def<const SLOT: usize>() -> MatchesDef {
-    MatchesDef(ffi::PyMethodDef {
+const fn matches_def<const SLOT: usize>() -> MethodDef {
+    MethodDef(ffi::PyMethodDef {
         ml_name: c"matches".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
             PyCFunctionFastWithKeywords: matches_raw::<SLOT>,
@@ -1436,7 +1450,8 @@ const fn matches_def<const SLOT: usize>() -> MatchesDef {
     })
 }
 
-static MATCHES_DEFS: [MatchesDef; 4] = [
+/// The route classes' native `matches`, one per kind in [`matches_slot`]'s order.
+static MATCHES_DEFS: [MethodDef; 4] = [
     matches_def::<0>(),
     matches_def::<1>(),
     matches_def::<2>(),
@@ -1604,9 +1619,78 @@ unsafe extern "C" fn matches_raw<const SLOT: usize>(
     })
 }
 
+/// `RouteTable.route`'s docstring (the method is defined below, outside `#[pymethods]`).
+const ROUTE_DOC: &std::ffi::CStr = c"route($self, scope, /)\n--\n\n`Router.resolve(scope)` in one native call, for the request path: the same answer\n(None, or `(route, full, direct)` with the child scope written), with a value its\nconvertor refuses raised as `HTTPException(404)`. Returns NotImplemented when this\ntable cannot answer alone (not built `standalone`, or invalidated since: its route\nlist changed): the caller then calls `Router.resolve`.";
+
+/// `RouteTable.route` as a one-argument C method (METH_O): called once per request by
+/// the benchmarks' and tools' Python callers, it takes no argument parsing (the
+/// `#[pymethods]` calling convention cost about a tenth of a lookup).
+static ROUTE_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
+    ml_name: c"route".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunction: route_raw,
+    },
+    ml_flags: ffi::METH_O,
+    ml_doc: ROUTE_DOC.as_ptr(),
+});
+
+/// The C function of `RouteTable.route`: `slf` is a RouteTable (the method descriptor
+/// checks it), `scope` must be a dict.
+///
+/// # Safety
+/// Called by the interpreter only, attached, with live `slf` and `scope`.
+unsafe extern "C" fn route_raw(
+    slf: *mut ffi::PyObject,
+    scope: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the interpreter calls us attached, with live arguments.
+        let py = unsafe { Python::assume_attached() };
+        let run = || -> PyResult<Bound<'_, PyAny>> {
+            // SAFETY: borrowed from the caller for the call.
+            let (table, scope) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, slf),
+                    Bound::from_borrowed_ptr(py, scope),
+                )
+            };
+            let table = table.cast::<RouteTable>()?;
+            let scope = scope.cast::<PyDict>()?;
+            table.get().answer(py, scope)
+        };
+        match run() {
+            Ok(value) => value.into_ptr(),
+            Err(err) => {
+                err.restore(py);
+                ptr::null_mut()
+            }
+        }
+    }));
+    result.unwrap_or_else(|_| {
+        // SAFETY: attached (see above).
+        unsafe {
+            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"route: internal error".as_ptr());
+        }
+        ptr::null_mut()
+    })
+}
+
 /// Registers the router classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RouteTable>()?;
+    {
+        let py = m.py();
+        let cls = py.get_type::<RouteTable>();
+        // SAFETY: `ROUTE_DEF` is static and only read; `cls` is a live type; a NULL result
+        // is turned into the pending Python exception.
+        let method = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyDescr_NewMethod(cls.as_type_ptr(), ptr::from_ref(&ROUTE_DEF.0).cast_mut()),
+            )?
+        };
+        cls.setattr(intern!(py, "route"), method)?;
+    }
     m.add_class::<PyRouteKind>()?;
     m.add_class::<Found>()?;
     m.add_class::<PyPathPattern>()?;

@@ -756,16 +756,42 @@ _DEFAULT_LIFESPAN = _DefaultLifespan()
 
 
 class RouteList(list):  # type: ignore[type-arg]
-    """A list of routes that counts its changes, so the router knows when to recompile."""
+    """A list of routes that counts its changes, so the router knows when to recompile.
+
+    The native tables that answer requests for this list alone (`RouteTable.route`) are
+    told of a change directly (`RouteTable.invalidate`), so a request reads no `version`.
+    """
 
     version = 0
+    # The tables compiled from this list that answer for it alone (see Router.native_table).
+    _tables: list[RouteTable] | None = None
 
     def _changed(self) -> None:
         self.version += 1
+        tables = self._tables
+        if tables is not None:
+            self._tables = None
+            for table in tables:
+                table.invalidate()
+
+    def _watch(self, table: RouteTable) -> None:
+        """Invalidate `table` at this list's next change."""
+        if self._tables is None:
+            self._tables = []
+        self._tables.append(table)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (or pickle) has no tables watching it: it starts from no compiled table.
+        state = dict(self.__dict__)
+        state.pop("_tables", None)
+        return state
 
     def append(self, item: Any) -> None:
-        # Inline (no helper call, no super()): routes are appended one by one at startup.
-        self.version += 1
+        # Inline (no super()): routes are appended one by one at startup.
+        if self._tables is None:
+            self.version += 1
+        else:
+            self._changed()
         list.append(self, item)
 
     def extend(self, items: Any) -> None:
@@ -1117,12 +1143,13 @@ class Router:
             specs = [_native_spec(route, custom) for route in routes]
             entries = [_native_entry(route) for route in routes]
             narrowed = frozenset(index for index, spec in enumerate(specs) if spec[3])
-            # The table may answer the request path alone (`RouteTable.route`) while this list
-            # is unchanged, unless narrowed routes need their override run.
-            owner = None if narrowed else routes
-            table = self._table = RouteTable(
-                [spec[:3] for spec in specs], list(custom.items()), entries, owner, routes.version
-            )
+            # The table may answer the request path alone (`RouteTable.route`) until this list
+            # changes (it then invalidates the table), unless narrowed routes need their
+            # override run.
+            standalone = not narrowed and isinstance(routes, RouteList)
+            table = self._table = RouteTable([spec[:3] for spec in specs], list(custom.items()), entries, standalone)
+            if standalone and table.standalone:
+                routes._watch(table)
             self._table_routes = routes
             self._table_version = routes.version
             self._narrowed = narrowed
