@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -37,13 +38,13 @@ def zlib_gzip(data: bytes, level: int) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def best_ms(call: object, data: bytes, level: int) -> float:
+def best_ms(call: Callable[[bytes, int], bytes], data: bytes, level: int) -> float:
     best = float("inf")
     started = time.perf_counter()
     runs = 0
     while runs < 3 or (time.perf_counter() - started < 0.3 and runs < 100):
         start = time.perf_counter()
-        call(data, level)  # type: ignore[operator]
+        call(data, level)
         best = min(best, time.perf_counter() - start)
         runs += 1
     return best * 1e3
@@ -101,7 +102,8 @@ def main() -> None:
             )
     print("\nlibdeflate levels 10-12 (bytes / ms):")
     for name in names:
-        print(f"  {name}: " + ", ".join(f"L{ld} {ld_sizes[name][ld - 1]} / {ld_ms[name][ld - 1]:.2f}" for ld in (10, 11, 12)))
+        cells = [f"L{ld} {ld_sizes[name][ld - 1]} / {ld_ms[name][ld - 1]:.2f}" for ld in (10, 11, 12)]
+        print(f"  {name}: " + ", ".join(cells))
 
 
 if __name__ == "__main__":
