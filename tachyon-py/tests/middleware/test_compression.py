@@ -169,6 +169,28 @@ def test_gzip_streaming_matches_starlette(size: int, chunk: int, level: int) -> 
     assert header(ours, b"content-encoding") == [b"gzip"]
 
 
+@cache
+def prose(size: int) -> bytes:
+    """`size` bytes of English-like words chosen at random (the benchmark's "text" kind)."""
+    rng = random.Random(size)
+    words = "the of and to in is that it was for on are as with they at be this from have or by one".split()
+    return " ".join(rng.choice(words) for _ in range(size // 3)).encode()[:size]
+
+
+@pytest.mark.parametrize("size", [32 * KIB, MIB])
+@pytest.mark.parametrize("corpus", [payload, prose])
+def test_gzip_levels_one_to_four_are_no_larger_than_zlibs(corpus: Any, size: int) -> None:
+    # docs/api.md: `compresslevel=N` is libdeflate's level N, smaller than zlib's at 1-4 on
+    # JSON and prose (at 5-6 it can be a few percent larger on prose: see tachyon_core::compress).
+    data = corpus(size)
+    for level in range(1, 5):
+        ours = compress(data, "gzip", level)
+        starlettes = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        theirs = starlettes.compress(data) + starlettes.flush()
+        assert gzip.decompress(ours) == data
+        assert len(ours) <= len(theirs), (level, len(ours), len(theirs))
+
+
 @pytest.mark.parametrize("accept", [None, b"identity", b"br", b"gzip;q=0"])
 def test_gzip_accept_variants_match_starlette(accept: bytes | None) -> None:
     # Starlette looks for the substring "gzip", so even "gzip;q=0" compresses: kept as is.
