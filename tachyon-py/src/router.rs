@@ -1582,39 +1582,46 @@ unsafe extern "C" fn matches_raw<const SLOT: usize>(
     nargsf: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the interpreter calls us attached, with a live `slf` and its arguments.
-        let py = unsafe { Python::assume_attached() };
+    // SAFETY: the interpreter calls us attached, with a live `slf` and its arguments.
+    let py = unsafe { Python::assume_attached() };
+    let body = || {
         let nargs = usize::try_from(nargsf).unwrap_or(0);
-        let run = || -> PyResult<Bound<'_, PyAny>> {
-            if kwnames.is_null() && nargs == 1 {
-                // SAFETY: `slf` and the one argument are live objects the caller holds.
-                let (route, scope) = unsafe {
-                    (
-                        Bound::from_borrowed_ptr(py, slf),
-                        Bound::from_borrowed_ptr(py, *args),
-                    )
-                };
-                if let Some(found) = native_match(py, &route, &scope)? {
-                    return Ok(found.into_any());
-                }
+        if kwnames.is_null() && nargs == 1 {
+            // SAFETY: `slf` and the one argument are live objects the caller holds.
+            let (route, scope) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, slf),
+                    Bound::from_borrowed_ptr(py, *args),
+                )
+            };
+            if let Some(found) = native_match(py, &route, &scope)? {
+                return Ok(found.into_any());
             }
-            // SAFETY: as the vectorcall protocol lays them out.
-            unsafe { python_matches(py, SLOT, slf, args, nargs, kwnames) }
-        };
-        match run() {
-            Ok(value) => value.into_ptr(),
-            Err(err) => {
-                err.restore(py);
-                ptr::null_mut()
-            }
+        }
+        // SAFETY: as the vectorcall protocol lays them out.
+        unsafe { python_matches(py, SLOT, slf, args, nargs, kwnames) }
+    };
+    c_method_boundary(py, c"matches: internal error", body)
+}
+
+/// What a C method defined here runs as: `body`, its result returned as a new reference, its
+/// error set as the Python exception (NULL returned), and a panic turned into
+/// `SystemError(panicked)` instead of unwinding into the interpreter.
+fn c_method_boundary<'py>(
+    py: Python<'py>,
+    panicked: &std::ffi::CStr,
+    body: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+) -> *mut ffi::PyObject {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match body() {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            ptr::null_mut()
         }
     }));
     result.unwrap_or_else(|_| {
-        // SAFETY: attached (see above).
-        unsafe {
-            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"matches: internal error".as_ptr());
-        }
+        // SAFETY: `py` proves the thread is attached.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_SystemError, panicked.as_ptr()) };
         ptr::null_mut()
     })
 }
@@ -1643,36 +1650,21 @@ unsafe extern "C" fn route_raw(
     slf: *mut ffi::PyObject,
     scope: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the interpreter calls us attached, with live arguments.
-        let py = unsafe { Python::assume_attached() };
-        let run = || -> PyResult<Bound<'_, PyAny>> {
-            // SAFETY: borrowed from the caller for the call.
-            let (table, scope) = unsafe {
-                (
-                    Bound::from_borrowed_ptr(py, slf),
-                    Bound::from_borrowed_ptr(py, scope),
-                )
-            };
-            let table = table.cast::<RouteTable>()?;
-            let scope = scope.cast::<PyDict>()?;
-            table.get().answer(py, scope)
+    // SAFETY: the interpreter calls us attached, with live arguments.
+    let py = unsafe { Python::assume_attached() };
+    let body = || {
+        // SAFETY: borrowed from the caller for the call.
+        let (table, scope) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, slf),
+                Bound::from_borrowed_ptr(py, scope),
+            )
         };
-        match run() {
-            Ok(value) => value.into_ptr(),
-            Err(err) => {
-                err.restore(py);
-                ptr::null_mut()
-            }
-        }
-    }));
-    result.unwrap_or_else(|_| {
-        // SAFETY: attached (see above).
-        unsafe {
-            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"route: internal error".as_ptr());
-        }
-        ptr::null_mut()
-    })
+        let table = table.cast::<RouteTable>()?;
+        let scope = scope.cast::<PyDict>()?;
+        table.get().answer(py, scope)
+    };
+    c_method_boundary(py, c"route: internal error", body)
 }
 
 /// Registers the router classes and functions on the module.
